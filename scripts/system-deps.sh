@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Keyward's build and tests need, only when some are missing.
+# Idempotent and quick when everything is present (one dpkg query, no apt-get update).
+set -euo pipefail
+
+PKGS=(
+  build-essential pkg-config curl ca-certificates
+  # the desktop app (Tauri 2 on WebKitGTK)
+  libwebkit2gtk-4.1-dev librsvg2-dev
+  # headless runs, screenshots, end-to-end through WebDriver
+  xvfb xauth imagemagick webkit2gtk-driver
+  # the real OS keyring for tests
+  gnome-keyring libsecret-tools dbus
+  # WordPress test server
+  wordpress php8.2-cli php8.2-mysql mariadb-server
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing system packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,21 @@
+//! Keyward's core: see everyone who can get into your accounts, and throw them out.
+//!
+//! The faces (the `keyward` CLI in `main.rs`, the desktop app in `src-tauri/`) call
+//! [`service::Keyward`]; it uses the store, the vault and the providers. Layers, top to bottom:
+//! faces → `service`, `view`, `summary`, `clients` → `provider`, `model`, `store`, `vault` →
+//! `providers::*`.
+
+pub mod clients;
+pub mod error;
+pub mod model;
+pub mod provider;
+pub mod providers;
+pub mod secret;
+pub mod service;
+pub mod store;
+pub mod summary;
+pub mod vault;
+pub mod view;
+
+pub use error::{Error, Result};
+pub use service::Keyward;

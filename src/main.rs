@@ -1,0 +1,349 @@
+//! The `keyward` command line: the same core as the desktop app, for people who live in a
+//! terminal and for scripts (`--json`).
+//!
+//! Secrets are read from standard input (`--password-stdin`, `--token-stdin`) or from a prompt
+//! that does not echo, never from arguments. Every failure prints one line on stderr and exits
+//! non-zero; nothing is changed by a command that fails.
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use keyward::model::{Account, Kind};
+use keyward::provider::SignInSecret;
+use keyward::secret::Secret;
+use keyward::service::{AddAccount, Keyward, RevokeReport};
+use keyward::view::{self, CredentialRow};
+use keyward::{providers, Error};
+
+#[derive(Parser)]
+#[command(name = "keyward", version, about = "See everyone who can get into your accounts, and throw them out.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sign in to an account and remember it (the app's own credential goes to the OS keyring).
+    Add {
+        /// The server's URL or name (https://matrix.example.org, example.org).
+        url: String,
+        /// The user name to sign in with.
+        #[arg(long)]
+        user: String,
+        /// The kind of server; detected from the server when omitted.
+        #[arg(long)]
+        kind: Option<Kind>,
+        /// Read the password from standard input (first line).
+        #[arg(long, conflicts_with = "token_stdin")]
+        password_stdin: bool,
+        /// Read an access token (or app password) from standard input instead of a password.
+        #[arg(long)]
+        token_stdin: bool,
+        /// A name for the account, used instead of <user>@<host:port>.
+        #[arg(long)]
+        label: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The accounts Keyward is signed in to.
+    Accounts {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget an account (its keyring entry too).
+    Remove {
+        account: String,
+        /// Also end Keyward's own session on the server.
+        #[arg(long)]
+        sign_out: bool,
+    },
+    /// Everything that can get into one account, or into all of them.
+    List {
+        account: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Show the last listing saved, without asking the servers.
+        #[arg(long)]
+        cached: bool,
+    },
+    /// Rename a credential (where the server allows it).
+    Rename { account: String, credential_id: String, new_name: String },
+    /// Revoke (sign out, delete) credentials of one account. Irreversible: needs --yes.
+    Revoke {
+        account: String,
+        /// The ids `keyward list` shows.
+        #[arg(required_unless_present = "all_others")]
+        credential_ids: Vec<String>,
+        /// Sign out every other session of the account (never Keyward's own).
+        #[arg(long, conflicts_with = "credential_ids")]
+        all_others: bool,
+        /// Read the account's password from standard input, for servers that ask for it.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Allow revoking Keyward's own session (the account is then signed out of Keyward).
+        #[arg(long)]
+        include_this_app: bool,
+        /// Confirm: revoking cannot be undone.
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tell what kind of server is at a URL.
+    Detect { url: String },
+    /// Give an account a label, or clear it with an empty one.
+    Label { account: String, label: String },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG").unwrap_or_else(|_| "off".into()))
+        .with_writer(io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("keyward: {e}");
+            if let Some(url) = e.url() {
+                // Already in the message; nothing more to add.
+                let _ = url;
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Error> {
+    let kw = Keyward::open()?;
+    match cli.command {
+        Command::Add { url, user, kind, password_stdin, token_stdin, label, json } => {
+            let secret = if token_stdin {
+                SignInSecret::Token(read_secret(true, "Access token")?)
+            } else {
+                SignInSecret::Password(read_secret(password_stdin, &format!("Password for {user}"))?)
+            };
+            let account = kw.add(AddAccount { url, kind, login: user, secret, label }).await?;
+            if json {
+                print_json(&account_json(&kw, &account));
+            } else {
+                println!("Added {} ({} at {})", account.name(), account.kind.display_name(), account.base_url);
+            }
+        }
+        Command::Accounts { json } => {
+            let accounts = kw.accounts()?;
+            if json {
+                print_json(&accounts.iter().map(|a| account_json(&kw, a)).collect::<Vec<_>>());
+            } else if accounts.is_empty() {
+                println!("No accounts yet: add one with `keyward add <URL> --user <NAME>`.");
+            } else {
+                let rows: Vec<Vec<String>> = accounts
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            a.name(),
+                            a.kind.display_name().to_string(),
+                            a.base_url.clone(),
+                            a.user_id.clone(),
+                            if a.signed_in { "signed in".into() } else { "needs sign-in".into() },
+                        ]
+                    })
+                    .collect();
+                print_table(&["ACCOUNT", "KIND", "SERVER", "USER", "STATE"], &rows);
+            }
+        }
+        Command::Remove { account, sign_out } => {
+            let a = kw.remove(&account, sign_out).await?;
+            if sign_out {
+                println!("Signed Keyward out of {} and forgot the account", a.name());
+            } else {
+                println!("Forgot {} (Keyward's session on the server stays until it expires or you sign it out)", a.name());
+            }
+        }
+        Command::List { account, json, cached } => {
+            let accounts = match &account {
+                Some(name) => vec![kw.find(name)?],
+                None => kw.accounts()?,
+            };
+            let results = if cached {
+                accounts
+                    .iter()
+                    .map(|a| kw.cached(a).and_then(|l| l.ok_or_else(|| Error::input(format!("{} has not been listed yet", a.name())))))
+                    .collect()
+            } else {
+                kw.refresh_many(&accounts).await
+            };
+            let now = Utc::now();
+            let mut rows: Vec<CredentialRow> = Vec::new();
+            let mut failed = 0;
+            let mut notes = Vec::new();
+            for (a, r) in accounts.iter().zip(results) {
+                match r {
+                    Ok(listing) => {
+                        rows.extend(view::rows(a, &listing, now));
+                        notes.extend(listing.gaps.iter().map(|g| match &g.url {
+                            Some(u) => format!("{}: {} ({u})", a.name(), g.message),
+                            None => format!("{}: {}", a.name(), g.message),
+                        }));
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("keyward: {}: {e}", a.name());
+                    }
+                }
+            }
+            if json {
+                print_json(&rows);
+            } else {
+                let table: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.account.clone(),
+                            r.id.clone(),
+                            r.kind.noun().to_string(),
+                            r.name.clone().map(|n| one_line_text(&n)).unwrap_or_default(),
+                            one_line_text(&r.summary),
+                        ]
+                    })
+                    .collect();
+                if table.is_empty() && failed == 0 {
+                    println!("Nothing found.");
+                } else if !table.is_empty() {
+                    print_table(&["ACCOUNT", "ID", "KIND", "NAME", "SUMMARY"], &table);
+                }
+                for n in notes {
+                    println!("note: {n}");
+                }
+            }
+            if failed > 0 {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Rename { account, credential_id, new_name } => {
+            kw.rename(&account, &credential_id, &new_name).await?;
+            println!("Renamed {credential_id} to {new_name:?}");
+        }
+        Command::Revoke { account, credential_ids, all_others, password_stdin, include_this_app, yes, json } => {
+            if !yes {
+                let a = kw.find(&account)?;
+                let what = if all_others { "every other session".to_string() } else { credential_ids.join(", ") };
+                return Err(Error::input(format!("revoking cannot be undone: to revoke {what} of {}, add --yes", a.name())));
+            }
+            let needs_password = {
+                let a = kw.find(&account)?;
+                providers::get(a.kind)?.capabilities().revoke_needs_password
+            };
+            let password = if password_stdin {
+                Some(read_secret(true, "Password")?)
+            } else if needs_password && io::stdin().is_terminal() {
+                Some(read_secret(false, &format!("Password for {account}"))?)
+            } else {
+                None
+            };
+            let report = if all_others {
+                kw.revoke_all_others(&account, password.as_ref()).await?
+            } else {
+                kw.revoke(&account, &credential_ids, password.as_ref(), include_this_app).await?
+            };
+            print_report(&report, json);
+            if !report.all_ok() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Detect { url } => {
+            let (kind, base) = kw.detect(&url).await?;
+            println!("{} at {}", kind, base.as_str().trim_end_matches('/'));
+        }
+        Command::Label { account, label } => {
+            let a = kw.set_label(&account, Some(&label))?;
+            println!("{} is now named {}", a.default_name(), a.name());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(report: &RevokeReport, json: bool) {
+    if json {
+        print_json(report);
+        return;
+    }
+    if report.results.is_empty() {
+        println!("Nothing to revoke on {}", report.account);
+    }
+    for r in &report.results {
+        match &r.error {
+            None => println!("revoked {}", r.id),
+            Some(e) => println!("failed  {}: {e}", r.id),
+        }
+    }
+    if report.signed_out {
+        println!("Keyward is now signed out of {}; `keyward add` signs in again", report.account);
+    }
+}
+
+/// One secret: from stdin when asked, else a prompt without echo when there is a terminal.
+fn read_secret(from_stdin: bool, prompt: &str) -> Result<Secret, Error> {
+    let secret = if from_stdin {
+        Secret::read_line(io::stdin().lock()).map_err(|e| Error::input(format!("cannot read standard input: {e}")))?
+    } else if io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("{prompt}: ")).map(Secret::new).map_err(|e| Error::input(format!("cannot read the password: {e}")))?
+    } else {
+        return Err(Error::input("no terminal to ask for the secret: pipe it in with --password-stdin or --token-stdin"));
+    };
+    if secret.is_empty() {
+        return Err(Error::input("the secret read is empty"));
+    }
+    Ok(secret)
+}
+
+fn account_json(kw: &Keyward, a: &Account) -> serde_json::Value {
+    let caps = providers::get(a.kind).map(|p| p.capabilities());
+    let listing = kw.cached(a).ok().flatten();
+    match caps {
+        Ok(c) => serde_json::to_value(view::account_view(a, listing.as_ref(), &c)).unwrap_or_default(),
+        Err(_) => serde_json::to_value(a).unwrap_or_default(),
+    }
+}
+
+fn print_json<T: serde::Serialize + ?Sized>(v: &T) {
+    let mut out = io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut out, v);
+    let _ = writeln!(out);
+}
+
+/// Server text on one line, with control characters shown as spaces (a device name cannot move
+/// the cursor or recolour the terminal).
+fn one_line_text(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, cell) in r.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count().min(60));
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let last = cells.len() - 1;
+        cells
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let c: String = if c.chars().count() > 60 && i != last { c.chars().take(59).chain(['…']).collect() } else { c };
+                if i == last { c } else { format!("{c:<w$}", w = widths[i]) }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{}", line(headers.iter().map(|s| s.to_string()).collect()));
+    for r in rows {
+        let _ = writeln!(out, "{}", line(r.clone()));
+    }
+}

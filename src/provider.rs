@@ -1,0 +1,225 @@
+//! The [`Provider`] trait every server kind implements, the [`Capabilities`] each one declares,
+//! and the [`Session`] handle through which a provider reaches its account's stored secret.
+//!
+//! A provider turns its server's answers into the model (`Credential`, `Listing`) and performs
+//! renames and revocations. It never decides what a face shows (no summaries, no wording of
+//! times), never stores anything but through `Session::save`, and never prints.
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::model::{Account, AccountActions, Credential, Fact, Gap, Kind};
+use crate::providers::http::Http;
+use crate::secret::Secret;
+use crate::vault::Vault;
+
+/// How an account can sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    /// Username and password; the app makes its own credential on the server.
+    Password,
+    /// A token (or app password) the user made on the server and pastes.
+    Token,
+}
+
+/// What a kind of server lets the app do, declared once per provider. Faces read this (and the
+/// per-credential [`crate::model::Actions`]) and offer exactly what works; they never test the kind.
+#[derive(Debug, Clone, Serialize)]
+pub struct Capabilities {
+    pub kind: Kind,
+    pub display_name: &'static str,
+    pub sign_in: &'static [SignInMethod],
+    /// What the token sign-in asks for, in words ("access token", "application password").
+    pub token_label: &'static str,
+    /// The server page where a user makes such a token, relative to the base URL.
+    pub token_page: Option<&'static str>,
+    pub rename: bool,
+    pub revoke: bool,
+    /// Many credentials go in one request with one check (else: one by one).
+    pub revoke_many: bool,
+    pub revoke_all_others: bool,
+    pub revoke_needs_password: bool,
+    /// The app can end its own credential on the server when the account is removed.
+    pub sign_out: bool,
+}
+
+/// What the user typed to sign in.
+#[derive(Debug)]
+pub enum SignInSecret {
+    Password(Secret),
+    Token(Secret),
+}
+
+#[derive(Debug)]
+pub struct SignInRequest {
+    /// The URL as the user typed it, parsed (`https://example.org/`).
+    pub url: Url,
+    pub login: String,
+    pub secret: SignInSecret,
+    /// The name the app gives its own credential: "Keyward on <hostname>".
+    pub client_name: String,
+}
+
+/// A successful sign-in: what goes into the account, and the secret for the keyring.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub base_url: Url,
+    pub user_id: String,
+    pub own_credential: Option<String>,
+    pub server_facts: Vec<Fact>,
+    /// The provider's stored secret, serialised (see [`Session::load`]). Goes to the keyring only.
+    pub stored: Secret,
+}
+
+/// What a provider's `list` returns; the core adds the account id and time.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub credentials: Vec<Credential>,
+    pub gaps: Vec<Gap>,
+    pub account_actions: AccountActions,
+    /// The app's own credential id, when the listing learned it (it can change on refresh).
+    pub own_credential: Option<String>,
+}
+
+/// The result of revoking one credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revoked {
+    pub id: String,
+    /// `None` when it is gone; else why not, in one sentence.
+    pub error: Option<String>,
+}
+
+impl Revoked {
+    pub fn ok(id: impl Into<String>) -> Self {
+        Revoked { id: id.into(), error: None }
+    }
+    pub fn failed(id: impl Into<String>, why: impl std::fmt::Display) -> Self {
+        Revoked { id: id.into(), error: Some(why.to_string()) }
+    }
+}
+
+/// The handle a provider gets for one signed-in account: the account, the HTTP client, and its
+/// stored secret in the keyring.
+pub struct Session<'a> {
+    pub account: &'a Account,
+    pub http: &'a Http,
+    secret: SecretSource<'a>,
+}
+
+enum SecretSource<'a> {
+    Vault(&'a Vault),
+    /// A sign-in the core is undoing before its secret ever reached the keyring.
+    Given(Secret),
+}
+
+impl<'a> Session<'a> {
+    pub fn new(account: &'a Account, http: &'a Http, vault: &'a Vault) -> Self {
+        Session { account, http, secret: SecretSource::Vault(vault) }
+    }
+
+    /// A session over a secret that is not in the keyring (yet): used only to undo a sign-in
+    /// whose secret could not be kept. `save` does nothing on it.
+    pub(crate) fn unsaved(account: &'a Account, http: &'a Http, stored: Secret) -> Self {
+        Session { account, http, secret: SecretSource::Given(stored) }
+    }
+
+    /// The account's base URL, with a trailing slash so relative paths join under it.
+    pub fn base_url(&self) -> Url {
+        let mut u = Url::parse(&self.account.base_url).expect("stored base URLs are valid");
+        if !u.path().ends_with('/') {
+            let p = format!("{}/", u.path());
+            u.set_path(&p);
+        }
+        u
+    }
+
+    /// The provider's stored secret for this account, from the keyring.
+    pub async fn load<T: DeserializeOwned>(&self) -> Result<T> {
+        let raw = match &self.secret {
+            SecretSource::Given(s) => s.clone(),
+            SecretSource::Vault(v) => match v.get(&self.account.id).await? {
+                Some(s) => s,
+                None => return Err(self.sign_in_again("its credential is not in the keyring")),
+            },
+        };
+        serde_json::from_str(raw.expose()).map_err(|_| self.sign_in_again("the keyring entry is unreadable"))
+    }
+
+    /// Replaces the stored secret (for example right after a token refresh, before the new
+    /// access token is used).
+    pub async fn save<T: Serialize>(&self, value: &T) -> Result<()> {
+        match &self.secret {
+            SecretSource::Vault(v) => v.set(&self.account.id, &to_stored(value)?).await,
+            SecretSource::Given(_) => Ok(()),
+        }
+    }
+
+    /// "<account> must sign in again (<why>)".
+    pub fn sign_in_again(&self, why: impl Into<String>) -> Error {
+        Error::SignInAgain { account: self.account.name(), why: why.into() }
+    }
+
+    pub fn wrong_password(&self) -> Error {
+        Error::WrongPassword { account: self.account.name() }
+    }
+}
+
+/// Serialises a provider's stored-secret value for the keyring.
+pub fn to_stored<T: Serialize>(value: &T) -> Result<Secret> {
+    serde_json::to_string(value).map(Secret::new).map_err(|e| Error::Keyring(format!("cannot encode the credential: {e}")))
+}
+
+/// One kind of server. Implementations are stateless; everything per account comes in through
+/// [`Session`].
+#[async_trait]
+pub trait Provider: Send + Sync {
+    fn capabilities(&self) -> Capabilities;
+
+    fn kind(&self) -> Kind {
+        self.capabilities().kind
+    }
+
+    /// Is there a server of this kind at `url`? `Ok(Some(base))` with the URL to use from now on,
+    /// `Ok(None)` when something answers but is not this kind, `Err` when nothing answers.
+    async fn probe(&self, http: &Http, url: &Url) -> Result<Option<Url>>;
+
+    /// Signs in and returns the secret to keep. Errors leave nothing behind on the server.
+    async fn sign_in(&self, http: &Http, req: SignInRequest) -> Result<SignedIn>;
+
+    /// Everything that can get into the account.
+    async fn list(&self, s: &Session<'_>) -> Result<Found>;
+
+    async fn rename(&self, s: &Session<'_>, id: &str, name: &str) -> Result<()> {
+        let _ = (s, id, name);
+        Err(Error::NotAllowed(format!("{} offers no way to rename this", self.capabilities().display_name)))
+    }
+
+    /// Revokes the given credentials (ids from `list`). The core has already checked that they
+    /// exist and that the app's own credential is included only when the user asked for that.
+    async fn revoke(&self, s: &Session<'_>, ids: &[String], password: Option<&Secret>) -> Result<Vec<Revoked>>;
+
+    /// Revokes every other session of the account (never the app's own).
+    ///
+    /// By default: every session but the app's own that can be revoked, through `revoke`.
+    async fn revoke_all_others(&self, s: &Session<'_>, password: Option<&Secret>) -> Result<Vec<Revoked>> {
+        let found = self.list(s).await?;
+        let ids: Vec<String> = found
+            .credentials
+            .iter()
+            .filter(|c| c.kind == crate::model::CredentialKind::Session && !c.current && c.actions.revoke)
+            .map(|c| c.id.clone())
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.revoke(s, &ids, password).await
+    }
+
+    /// Ends the app's own credential on the server (when the user removes the account and asks
+    /// for that).
+    async fn sign_out(&self, s: &Session<'_>) -> Result<()>;
+}

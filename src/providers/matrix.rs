@@ -1,0 +1,743 @@
+//! Matrix homeservers (Synapse and any server that follows the Client-Server spec).
+//!
+//! Devices are the sessions of Matrix; push registrations (pushers) are listed beside them.
+//! Signs in with a password (asking for a refresh token, the device named "Keyward on <host>")
+//! or an existing access token. Renames devices; signs devices out in ONE `delete_devices`
+//! request with one password check and a fresh user-interactive-auth session every time.
+//! On next-gen auth servers (Matrix Authentication Service), listing works and sign-outs are
+//! handed to the server's account page, as the spec requires.
+//!
+//! Facts: `shared/reference/matrix.md`. Not here: SSO/OAuth sign-in, the Synapse admin API's
+//! actions (only its read-only user agents are used, when the account is a server admin).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex as StdMutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use reqwest::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use url::Url;
+
+use super::http::{join, one_line, Http, Response};
+use crate::error::{Error, Result};
+use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap};
+use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
+use crate::secret::{self, Secret};
+
+pub struct Matrix;
+
+/// What the app keeps in the keyring for a Matrix account.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    #[serde(with = "secret::stored")]
+    access_token: Secret,
+    #[serde(default, with = "secret::stored::option", skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<Secret>,
+    device_id: String,
+    user_id: String,
+}
+
+// ---- wire types (the server's own words) ----
+
+#[derive(Deserialize)]
+struct Versions {
+    versions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct WellKnown {
+    #[serde(rename = "m.homeserver")]
+    homeserver: Option<WellKnownHomeserver>,
+}
+
+#[derive(Deserialize)]
+struct WellKnownHomeserver {
+    base_url: String,
+}
+
+#[derive(Deserialize)]
+struct LoginResponse {
+    user_id: String,
+    access_token: String,
+    device_id: String,
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RefreshResponse {
+    access_token: String,
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Whoami {
+    user_id: String,
+    device_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DevicesResponse {
+    devices: Vec<Device>,
+}
+
+#[derive(Deserialize)]
+struct Device {
+    device_id: String,
+    display_name: Option<String>,
+    last_seen_ip: Option<String>,
+    last_seen_ts: Option<i64>,
+    /// Only from the Synapse admin API.
+    last_seen_user_agent: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PushersResponse {
+    pushers: Vec<Pusher>,
+}
+
+#[derive(Deserialize)]
+struct Pusher {
+    app_display_name: Option<String>,
+    app_id: String,
+    device_display_name: Option<String>,
+    kind: Option<String>,
+    lang: Option<String>,
+    profile_tag: Option<String>,
+    pushkey: String,
+    #[serde(default)]
+    data: Value,
+}
+
+/// Element's `io.element.matrix_client_information.<device_id>` account data.
+#[derive(Deserialize)]
+struct ClientInformation {
+    name: Option<String>,
+    version: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AuthMetadata {
+    account_management_uri: Option<String>,
+    #[serde(default)]
+    account_management_actions_supported: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct UiaResponse {
+    session: Option<String>,
+    #[serde(default)]
+    flows: Vec<UiaFlow>,
+    errcode: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UiaFlow {
+    #[serde(default)]
+    stages: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct MatrixError {
+    errcode: Option<String>,
+    error: Option<String>,
+}
+
+fn matrix_error(r: &Response) -> MatrixError {
+    serde_json::from_slice(&r.body).unwrap_or(MatrixError { errcode: None, error: None })
+}
+
+fn errcode(r: &Response) -> String {
+    matrix_error(r).errcode.unwrap_or_default()
+}
+
+/// The server's error in one line ("M_TOO_LARGE: Display name is too long").
+fn server_error(r: &Response) -> Error {
+    let e = matrix_error(r);
+    match (e.errcode, e.error) {
+        (Some(code), Some(msg)) => Error::Server { host: r.host(), message: format!("{code}: {}", one_line(&msg)) },
+        _ => r.unexpected(),
+    }
+}
+
+/// Next-gen auth: where the server's account page is and what it can do.
+struct AccountManagement {
+    uri: String,
+    actions: Vec<String>,
+}
+
+impl AccountManagement {
+    /// The page that ends one session, using the newest action the server supports.
+    fn end_session_url(&self, device_id: &str) -> String {
+        let action = ["org.matrix.device_delete", "org.matrix.session_end", "org.matrix.session_view"]
+            .into_iter()
+            .find(|a| self.actions.iter().any(|s| s == a));
+        let mut url = match Url::parse(&self.uri) {
+            Ok(u) => u,
+            Err(_) => return self.uri.clone(),
+        };
+        if let Some(action) = action {
+            url.query_pairs_mut().append_pair("action", action).append_pair("device_id", device_id);
+        }
+        url.to_string()
+    }
+
+    fn sessions_url(&self) -> String {
+        let mut url = match Url::parse(&self.uri) {
+            Ok(u) => u,
+            Err(_) => return self.uri.clone(),
+        };
+        for action in ["org.matrix.sessions_list", "org.matrix.devices_list"] {
+            if self.actions.iter().any(|s| s == action) {
+                url.query_pairs_mut().append_pair("action", action);
+                break;
+            }
+        }
+        url.to_string()
+    }
+}
+
+fn ms_to_time(ms: i64) -> Option<DateTime<Utc>> {
+    Utc.timestamp_millis_opt(ms).single()
+}
+
+/// A short stable id for a pusher that does not reveal its push key.
+fn pusher_id(app_id: &str, pushkey: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in app_id.bytes().chain([0u8]).chain(pushkey.bytes()) {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("push-{h:016x}")
+}
+
+/// One lock per account around token refresh, so that two calls that both find the access token
+/// expired refresh it once (a second refresh with the same, now used, refresh token would fail).
+fn refresh_lock(account_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: StdMutex<Option<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = StdMutex::new(None);
+    let mut g = LOCKS.lock().unwrap_or_else(|p| p.into_inner());
+    g.get_or_insert_with(HashMap::new).entry(account_id.to_string()).or_default().clone()
+}
+
+impl Matrix {
+    /// The homeserver base URL for what the user typed: the well-known's `m.homeserver`, else
+    /// the URL itself; `None` when neither serves `/_matrix/client/versions`.
+    async fn discover(&self, http: &Http, url: &Url) -> Result<Option<Url>> {
+        let mut candidates = Vec::new();
+        let wk = http.send(http.get(join(url, ".well-known/matrix/client"))).await?;
+        if wk.is_success() {
+            if let Ok(WellKnown { homeserver: Some(hs) }) = serde_json::from_slice::<WellKnown>(&wk.body) {
+                if let Ok(u) = super::http::parse_server_url(&hs.base_url) {
+                    candidates.push(u);
+                }
+            }
+        }
+        candidates.push(url.clone());
+        for base in candidates {
+            match http.send(http.get(join(&base, "_matrix/client/versions"))).await {
+                Ok(r) if r.is_success() => {
+                    if serde_json::from_slice::<Versions>(&r.body).map(|v| !v.versions.is_empty()).unwrap_or(false) {
+                        return Ok(Some(base));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) if base == *url => return Err(e),
+                Err(_) => {}
+            }
+        }
+        Ok(None)
+    }
+
+    async fn versions(&self, http: &Http, base: &Url) -> Option<String> {
+        let r = http.send(http.get(join(base, "_matrix/client/versions"))).await.ok()?;
+        let v: Versions = serde_json::from_slice(&r.body).ok()?;
+        v.versions.last().cloned()
+    }
+
+    /// The next-gen auth account page, when the server uses next-gen auth.
+    async fn account_management(&self, http: &Http, base: &Url) -> Result<Option<AccountManagement>> {
+        for path in ["_matrix/client/v1/auth_metadata", "_matrix/client/unstable/org.matrix.msc2965/auth_metadata"] {
+            let r = http.send(http.get(join(base, path))).await?;
+            if r.is_success() {
+                if let Ok(m) = serde_json::from_slice::<AuthMetadata>(&r.body) {
+                    if let Some(uri) = m.account_management_uri {
+                        return Ok(Some(AccountManagement { uri, actions: m.account_management_actions_supported }));
+                    }
+                    return Ok(Some(AccountManagement { uri: base.to_string(), actions: vec![] }));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// An authenticated request. When the access token has expired and a refresh token is kept,
+    /// refreshes once (saving the new tokens before using them) and repeats the request.
+    async fn call(&self, s: &Session<'_>, method: Method, path: &str, body: Option<&Value>) -> Result<Response> {
+        let stored: Stored = s.load().await?;
+        let r = self.send_with(s, &stored.access_token, method.clone(), path, body).await?;
+        if r.status != StatusCode::UNAUTHORIZED || errcode(&r) != "M_UNKNOWN_TOKEN" {
+            return Ok(r);
+        }
+        let used = stored.access_token.clone();
+        let fresh = self.refreshed(s, &used).await?;
+        self.send_with(s, &fresh, method, path, body).await
+    }
+
+    async fn send_with(&self, s: &Session<'_>, token: &Secret, method: Method, path: &str, body: Option<&Value>) -> Result<Response> {
+        let mut req = s.http.request(method, join(&s.base_url(), path)).bearer_auth(token.expose());
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        s.http.send(req).await
+    }
+
+    /// A working access token after `failed` was refused: someone else's refresh, or our own.
+    async fn refreshed(&self, s: &Session<'_>, failed: &Secret) -> Result<Secret> {
+        let lock = refresh_lock(&s.account.id);
+        let _guard = lock.lock().await;
+        let stored: Stored = s.load().await?;
+        if stored.access_token != *failed {
+            return Ok(stored.access_token);
+        }
+        let Some(refresh_token) = stored.refresh_token.clone() else {
+            return Err(s.sign_in_again("the server no longer accepts its access token"));
+        };
+        let r = s
+            .http
+            .send(s.http.post(join(&s.base_url(), "_matrix/client/v3/refresh")).json(&json!({ "refresh_token": refresh_token.expose() })))
+            .await?;
+        if !r.is_success() {
+            return Err(match r.status {
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => s.sign_in_again("its session expired and could not be renewed"),
+                _ => server_error(&r),
+            });
+        }
+        let fresh: RefreshResponse = r.json("a token refresh answer")?;
+        let next = Stored {
+            access_token: Secret::new(fresh.access_token),
+            // A server may keep the old refresh token valid and not send a new one.
+            refresh_token: fresh.refresh_token.map(Secret::new).or(Some(refresh_token)),
+            device_id: stored.device_id,
+            user_id: stored.user_id,
+        };
+        // Saved before first use: once the new access token is used the old refresh token dies.
+        s.save(&next).await?;
+        Ok(next.access_token)
+    }
+
+    /// A checked JSON answer of an authenticated call.
+    async fn get_json<T: for<'de> Deserialize<'de>>(&self, s: &Session<'_>, path: &str, what: &str) -> Result<T> {
+        let r = self.call(s, Method::GET, path, None).await?;
+        if r.status == StatusCode::UNAUTHORIZED {
+            return Err(s.sign_in_again("the server no longer accepts its access token"));
+        }
+        if !r.is_success() {
+            return Err(server_error(&r));
+        }
+        r.json(what)
+    }
+
+    async fn client_information(&self, s: &Session<'_>, user_id: &str, device_id: &str) -> Option<ClientInformation> {
+        let path = format!(
+            "_matrix/client/v3/user/{}/account_data/io.element.matrix_client_information.{}",
+            enc(user_id),
+            enc(device_id)
+        );
+        let r = self.call(s, Method::GET, &path, None).await.ok()?;
+        if !r.is_success() {
+            return None;
+        }
+        serde_json::from_slice(&r.body).ok()
+    }
+
+    /// Element's client information for many devices, a few requests at a time.
+    async fn client_informations(&self, s: &Session<'_>, user_id: &str, ids: Vec<String>) -> HashMap<String, ClientInformation> {
+        use futures::StreamExt;
+        let lookups = ids.into_iter().map(|id| async move {
+            let info = self.client_information(s, user_id, &id).await;
+            (id, info)
+        });
+        let found: Vec<(String, Option<ClientInformation>)> = futures::stream::iter(lookups).buffer_unordered(8).collect().await;
+        found.into_iter().filter_map(|(id, info)| Some((id, info?))).collect()
+    }
+
+    /// Server admins see each device's user agent through the Synapse admin API; others get 403.
+    async fn admin_user_agents(&self, s: &Session<'_>, user_id: &str) -> HashMap<String, String> {
+        let path = format!("_synapse/admin/v2/users/{}/devices", enc(user_id));
+        let Ok(r) = self.call(s, Method::GET, &path, None).await else { return HashMap::new() };
+        if !r.is_success() {
+            return HashMap::new();
+        }
+        let Ok(d) = serde_json::from_slice::<DevicesResponse>(&r.body) else { return HashMap::new() };
+        d.devices.into_iter().filter_map(|d| Some((d.device_id, d.last_seen_user_agent.filter(|u| !u.is_empty())?))).collect()
+    }
+
+    /// Signs devices out in one request: a fresh UIA session, then the password once.
+    async fn delete_devices(&self, s: &Session<'_>, user_id: &str, devices: &[String], password: Option<&Secret>) -> Result<()> {
+        let first = self.call(s, Method::POST, "_matrix/client/v3/delete_devices", Some(&json!({ "devices": devices }))).await?;
+        if first.is_success() {
+            return Ok(());
+        }
+        if first.status != StatusCode::UNAUTHORIZED {
+            return Err(server_error(&first));
+        }
+        let uia: UiaResponse = match serde_json::from_slice(&first.body) {
+            Ok(u) => u,
+            Err(_) => return Err(Error::bad_response(first.host(), "expected a sign-in challenge")),
+        };
+        let Some(session) = uia.session.filter(|_| !uia.flows.is_empty()) else {
+            // A 401 without a UIA challenge: the token itself was refused.
+            return Err(s.sign_in_again("the server no longer accepts its access token"));
+        };
+        if !uia.flows.iter().any(|f| f.stages == ["m.login.password"]) {
+            let stage = uia.flows.first().and_then(|f| f.stages.first()).cloned().unwrap_or_default();
+            let mut fallback = join(&s.base_url(), &format!("_matrix/client/v3/auth/{}/fallback/web", enc(&stage)));
+            fallback.query_pairs_mut().append_pair("session", &session);
+            return Err(Error::OpenInBrowser {
+                message: format!("this server asks for a sign-in step Keyward cannot do ({stage}) before it signs devices out; sign them out in a Matrix client such as Element, or complete the step in the browser"),
+                url: fallback.to_string(),
+            });
+        }
+        let Some(password) = password else {
+            return Err(Error::PasswordNeeded("the server asks for the account's password before it signs devices out: give it with --password-stdin".into()));
+        };
+        let body = json!({
+            "devices": devices,
+            "auth": {
+                "type": "m.login.password",
+                "identifier": { "type": "m.id.user", "user": user_id },
+                "password": password.expose(),
+                "session": session,
+            }
+        });
+        let second = self.call(s, Method::POST, "_matrix/client/v3/delete_devices", Some(&body)).await?;
+        if second.is_success() {
+            return Ok(());
+        }
+        let uia: Option<UiaResponse> = serde_json::from_slice(&second.body).ok();
+        match uia {
+            Some(u) if u.errcode.as_deref() == Some("M_FORBIDDEN") => Err(s.wrong_password()),
+            Some(u) if u.errcode.is_some() => Err(Error::Server {
+                host: second.host(),
+                message: format!("{}: {}", u.errcode.unwrap_or_default(), one_line(&u.error.unwrap_or_default())),
+            }),
+            _ => Err(server_error(&second)),
+        }
+    }
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+fn device_credential(d: Device, own: &str, info: Option<ClientInformation>, user_agent: Option<String>, mgmt: Option<&AccountManagement>) -> Credential {
+    let mut c = Credential::new(d.device_id.clone(), CredentialKind::Session);
+    c.name = d.display_name.clone().filter(|n| !n.is_empty());
+    c.hints = ClientHints { device_name: c.name.clone(), user_agent: user_agent.clone(), ..Default::default() };
+    if let Some(info) = info {
+        c.hints.app_name = info.name;
+        c.hints.version = info.version;
+        c.hints.url = info.url;
+    }
+    c.last_used = d.last_seen_ts.and_then(ms_to_time);
+    c.tracks_use = true;
+    c.last_ip = d.last_seen_ip.filter(|ip| !ip.is_empty());
+    c.current = d.device_id == own;
+    c.details.push(Fact::new("Device ID", d.device_id.clone()));
+    if let Some(ua) = user_agent {
+        c.details.push(Fact::new("User agent", ua));
+    }
+    if let Some(url) = &c.hints.url {
+        c.details.push(Fact::new("Client URL", url.clone()));
+    }
+    c.actions = match mgmt {
+        None => Actions { rename: true, revoke: true, revoke_needs_password: true, ..Default::default() },
+        Some(m) => {
+            c.manage_url = Some(m.end_session_url(&d.device_id));
+            Actions { rename: true, revoke: true, ..Default::default() }
+        }
+    };
+    c
+}
+
+fn pusher_credential(p: Pusher) -> Credential {
+    let mut c = Credential::new(pusher_id(&p.app_id, &p.pushkey), CredentialKind::PushRegistration);
+    c.name = p.device_display_name.clone().filter(|n| !n.is_empty()).or_else(|| p.app_display_name.clone());
+    c.hints = ClientHints {
+        device_name: p.device_display_name.clone(),
+        app_name: p.app_display_name.clone(),
+        app_id: Some(p.app_id.clone()),
+        ..Default::default()
+    };
+    if let Some(name) = &p.app_display_name {
+        c.details.push(Fact::new("App", name.clone()));
+    }
+    c.details.push(Fact::new("App ID", p.app_id.clone()));
+    if let Some(kind) = &p.kind {
+        c.details.push(Fact::new("Kind", kind.clone()));
+    }
+    if let Some(url) = p.data.get("url").and_then(Value::as_str) {
+        c.details.push(Fact::new("Push gateway", url.to_string()));
+    }
+    if let Some(format) = p.data.get("format").and_then(Value::as_str) {
+        c.details.push(Fact::new("Format", format.to_string()));
+    }
+    if let Some(lang) = p.lang.filter(|l| !l.is_empty()) {
+        c.details.push(Fact::new("Language", lang));
+    }
+    if let Some(tag) = p.profile_tag.filter(|t| !t.is_empty()) {
+        c.details.push(Fact::new("Profile tag", tag));
+    }
+    c.actions = Actions {
+        rename: false,
+        revoke: true,
+        why_not: Some("Matrix has no way to rename a push registration; it takes its device's name".into()),
+        ..Default::default()
+    };
+    c
+}
+
+#[async_trait]
+impl Provider for Matrix {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            kind: crate::model::Kind::Matrix,
+            display_name: "Matrix",
+            sign_in: &[SignInMethod::Password, SignInMethod::Token],
+            token_label: "access token",
+            token_page: None,
+            rename: true,
+            revoke: true,
+            revoke_many: true,
+            revoke_all_others: true,
+            revoke_needs_password: true,
+            sign_out: true,
+        }
+    }
+
+    async fn probe(&self, http: &Http, url: &Url) -> Result<Option<Url>> {
+        self.discover(http, url).await
+    }
+
+    async fn sign_in(&self, http: &Http, req: SignInRequest) -> Result<SignedIn> {
+        let Some(base) = self.discover(http, &req.url).await? else {
+            return Err(Error::NotThisKind { url: super::http::base_string(&req.url), kind: "Matrix", detail: None });
+        };
+        let account_name = format!("{}@{}", req.login, crate::model::host_of(base.as_str()));
+        let next_gen = self.account_management(http, &base).await?;
+        let (stored, own) = match req.secret {
+            SignInSecret::Password(password) => {
+                if let Some(m) = &next_gen {
+                    return Err(Error::OpenInBrowser {
+                        message: "this server signs in through its own account page (next-gen auth): make an access token there, or in a Matrix client, and add the account with --token-stdin".into(),
+                        url: m.uri.clone(),
+                    });
+                }
+                let body = json!({
+                    "type": "m.login.password",
+                    "identifier": { "type": "m.id.user", "user": req.login },
+                    "password": password.expose(),
+                    "initial_device_display_name": req.client_name,
+                    "refresh_token": true,
+                });
+                let r = http.send(http.post(join(&base, "_matrix/client/v3/login")).json(&body)).await?;
+                if r.status == StatusCode::FORBIDDEN && errcode(&r) == "M_FORBIDDEN" {
+                    return Err(Error::WrongPassword { account: account_name });
+                }
+                if r.status == StatusCode::FORBIDDEN && errcode(&r) == "M_USER_DEACTIVATED" {
+                    return Err(Error::NotAllowed(format!("{account_name} is deactivated on its server")));
+                }
+                if !r.is_success() {
+                    return Err(server_error(&r));
+                }
+                let login: LoginResponse = r.json("a login answer")?;
+                let own = login.device_id.clone();
+                (
+                    Stored {
+                        access_token: Secret::new(login.access_token),
+                        refresh_token: login.refresh_token.map(Secret::new),
+                        device_id: login.device_id,
+                        user_id: login.user_id,
+                    },
+                    own,
+                )
+            }
+            SignInSecret::Token(token) => {
+                let r = http.send(http.get(join(&base, "_matrix/client/v3/account/whoami")).bearer_auth(token.expose())).await?;
+                if r.status == StatusCode::UNAUTHORIZED {
+                    return Err(Error::input(format!("the server does not accept this access token for {account_name}")));
+                }
+                if !r.is_success() {
+                    return Err(server_error(&r));
+                }
+                let who: Whoami = r.json("an account answer")?;
+                let localpart = who.user_id.trim_start_matches('@').split(':').next().unwrap_or("");
+                if !(localpart.eq_ignore_ascii_case(req.login.trim_start_matches('@').split(':').next().unwrap_or(""))) {
+                    return Err(Error::input(format!("this access token belongs to {}, not {}", who.user_id, req.login)));
+                }
+                let Some(device_id) = who.device_id else {
+                    return Err(Error::input("this access token has no device (an appservice or admin token?): use a user's access token"));
+                };
+                (Stored { access_token: token, refresh_token: None, device_id: device_id.clone(), user_id: who.user_id }, device_id)
+            }
+        };
+        let mut facts = vec![Fact::new("Homeserver", super::http::base_string(&base))];
+        if let Some(v) = self.versions(http, &base).await {
+            facts.push(Fact::new("Spec version", v));
+        }
+        facts.push(Fact::new("Sign-in", if next_gen.is_some() { "next-gen auth (account page)" } else { "password" }));
+        Ok(SignedIn {
+            base_url: base,
+            user_id: stored.user_id.clone(),
+            own_credential: Some(own),
+            server_facts: facts,
+            stored: crate::provider::to_stored(&stored)?,
+        })
+    }
+
+    async fn list(&self, s: &Session<'_>) -> Result<Found> {
+        let stored: Stored = s.load().await?;
+        let devices: DevicesResponse = self.get_json(s, "_matrix/client/v3/devices", "a device list").await?;
+        let mgmt = self.account_management(s.http, &s.base_url()).await?;
+        let mut gaps = Vec::new();
+        let pushers = match self.get_json::<PushersResponse>(s, "_matrix/client/v3/pushers", "a pusher list").await {
+            Ok(p) => p.pushers,
+            Err(e @ Error::SignInAgain { .. }) => return Err(e),
+            Err(e) => {
+                gaps.push(Gap { message: format!("Push registrations could not be read: {e}"), url: None });
+                Vec::new()
+            }
+        };
+        let agents = self.admin_user_agents(s, &stored.user_id).await;
+        let mut infos = self.client_informations(s, &stored.user_id, devices.devices.iter().map(|d| d.device_id.clone()).collect()).await;
+        let mut credentials: Vec<Credential> = devices
+            .devices
+            .into_iter()
+            .map(|d| {
+                let info = infos.remove(&d.device_id);
+                let ua = agents.get(&d.device_id).cloned();
+                device_credential(d, &stored.device_id, info, ua, mgmt.as_ref())
+            })
+            .collect();
+        // The app's own session first, then the most recently active.
+        credentials.sort_by(|a, b| b.current.cmp(&a.current).then(b.last_used.cmp(&a.last_used)));
+        credentials.extend(pushers.into_iter().map(pusher_credential));
+        let account_actions = match &mgmt {
+            None => AccountActions { revoke_all_others: true, revoke_all_others_needs_password: true, manage_url: None },
+            Some(m) => AccountActions { revoke_all_others: false, revoke_all_others_needs_password: false, manage_url: Some(m.sessions_url()) },
+        };
+        if let Some(m) = &mgmt {
+            gaps.push(Gap {
+                message: "This server manages sign-outs on its account page (next-gen auth): Keyward lists the sessions and opens that page to end them".into(),
+                url: Some(m.sessions_url()),
+            });
+        }
+        Ok(Found { credentials, gaps, account_actions, own_credential: Some(stored.device_id) })
+    }
+
+    async fn rename(&self, s: &Session<'_>, id: &str, name: &str) -> Result<()> {
+        if id.starts_with("push-") {
+            return Err(Error::NotAllowed("Matrix has no way to rename a push registration".into()));
+        }
+        let r = self
+            .call(s, Method::PUT, &format!("_matrix/client/v3/devices/{}", enc(id)), Some(&json!({ "display_name": name })))
+            .await?;
+        match (r.status, errcode(&r).as_str()) {
+            (st, _) if st.is_success() => Ok(()),
+            (StatusCode::NOT_FOUND, "M_NOT_FOUND") => Err(Error::UnknownCredential { account: s.account.name(), id: id.to_string() }),
+            (_, "M_TOO_LARGE") => Err(Error::input("the server refuses names that long (Matrix allows up to 100 characters)")),
+            (StatusCode::UNAUTHORIZED, _) => Err(s.sign_in_again("the server no longer accepts its access token")),
+            _ => Err(server_error(&r)),
+        }
+    }
+
+    async fn revoke(&self, s: &Session<'_>, ids: &[String], password: Option<&Secret>) -> Result<Vec<Revoked>> {
+        let stored: Stored = s.load().await?;
+        let (push_ids, device_ids): (Vec<String>, Vec<String>) = ids.iter().cloned().partition(|id| id.starts_with("push-"));
+        if !device_ids.is_empty() {
+            if let Some(m) = self.account_management(s.http, &s.base_url()).await? {
+                let url = if device_ids.len() == 1 { m.end_session_url(&device_ids[0]) } else { m.sessions_url() };
+                return Err(Error::OpenInBrowser { message: "this server ends sessions on its own account page (next-gen auth); open it to sign them out".into(), url });
+            }
+        }
+        let mut results = Vec::new();
+        // Push registrations first: signing out the app's own device ends its token.
+        if !push_ids.is_empty() {
+            let pushers: PushersResponse = self.get_json(s, "_matrix/client/v3/pushers", "a pusher list").await?;
+            for id in &push_ids {
+                let Some(p) = pushers.pushers.iter().find(|p| pusher_id(&p.app_id, &p.pushkey) == *id) else {
+                    results.push(Revoked::failed(id, "it is already gone"));
+                    continue;
+                };
+                let body = json!({ "app_id": p.app_id, "pushkey": p.pushkey, "kind": null });
+                match self.call(s, Method::POST, "_matrix/client/v3/pushers/set", Some(&body)).await {
+                    Ok(r) if r.is_success() => results.push(Revoked::ok(id)),
+                    Ok(r) => results.push(Revoked::failed(id, server_error(&r))),
+                    Err(e) => results.push(Revoked::failed(id, e)),
+                }
+            }
+        }
+        if !device_ids.is_empty() {
+            // All or nothing: one request, one password check.
+            self.delete_devices(s, &stored.user_id, &device_ids, password).await?;
+            results.extend(device_ids.iter().map(Revoked::ok));
+        }
+        Ok(results)
+    }
+
+    async fn sign_out(&self, s: &Session<'_>) -> Result<()> {
+        let r = self.call(s, Method::POST, "_matrix/client/v3/logout", Some(&json!({}))).await?;
+        match r.status {
+            st if st.is_success() => Ok(()),
+            // Already signed out on the server: the goal is reached.
+            StatusCode::UNAUTHORIZED => Ok(()),
+            _ => {
+                if let Some(m) = self.account_management(s.http, &s.base_url()).await? {
+                    let stored: Stored = s.load().await?;
+                    return Err(Error::OpenInBrowser { message: "this server ends sessions on its own account page".into(), url: m.end_session_url(&stored.device_id) });
+                }
+                Err(server_error(&r))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pusher_ids_are_stable_and_hide_the_key() {
+        let a = pusher_id("im.vector.app.android", "secret-push-key");
+        assert_eq!(a, pusher_id("im.vector.app.android", "secret-push-key"));
+        assert_ne!(a, pusher_id("im.vector.app.ios", "secret-push-key"));
+        assert!(!a.contains("secret"));
+    }
+
+    #[test]
+    fn next_gen_device_page_uses_the_newest_supported_action() {
+        let m = AccountManagement { uri: "https://auth.example.org/account/".into(), actions: vec!["org.matrix.session_end".into()] };
+        assert_eq!(m.end_session_url("ABC"), "https://auth.example.org/account/?action=org.matrix.session_end&device_id=ABC");
+        let m = AccountManagement { uri: "https://auth.example.org/account/".into(), actions: vec!["org.matrix.session_end".into(), "org.matrix.device_delete".into()] };
+        assert!(m.end_session_url("ABC").contains("action=org.matrix.device_delete"));
+    }
+
+    #[test]
+    fn device_fields_map_to_the_model() {
+        let d = Device {
+            device_id: "DEV1".into(),
+            display_name: Some("Element Desktop: macOS".into()),
+            last_seen_ip: Some("203.0.113.7".into()),
+            last_seen_ts: Some(1_700_000_000_000),
+            last_seen_user_agent: None,
+        };
+        let c = device_credential(d, "DEV1", None, None, None);
+        assert_eq!(c.name.as_deref(), Some("Element Desktop: macOS"));
+        assert_eq!(c.last_ip.as_deref(), Some("203.0.113.7"));
+        assert_eq!(c.last_used.unwrap().timestamp_millis(), 1_700_000_000_000);
+        assert!(c.current && c.actions.revoke_needs_password && c.tracks_use);
+    }
+}

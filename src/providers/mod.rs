@@ -1,0 +1,52 @@
+//! The providers, one module per kind of server, and the shared mechanics they use
+//! (`http`: the HTTP client). Adding a kind is one module plus one line in [`PROVIDERS`].
+//!
+//! Detection asks every provider at once whether the URL is its kind, and takes the first that
+//! says yes in the order of [`PROVIDERS`].
+
+pub mod http;
+pub mod matrix;
+
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::model::Kind;
+use crate::provider::Provider;
+use http::Http;
+
+/// Every provider Keyward has, in the order detection prefers them.
+static PROVIDERS: &[&dyn Provider] = &[&matrix::Matrix];
+
+/// The provider of a kind, or a plain error when Keyward cannot manage that kind yet.
+pub fn get(kind: Kind) -> Result<&'static dyn Provider> {
+    PROVIDERS
+        .iter()
+        .copied()
+        .find(|p| p.kind() == kind)
+        .ok_or_else(|| Error::NotAllowed(format!("Keyward cannot manage {} accounts yet", kind.display_name())))
+}
+
+/// Every provider, for faces that list what can be added.
+pub fn all() -> impl Iterator<Item = &'static dyn Provider> {
+    PROVIDERS.iter().copied()
+}
+
+/// What kind of server is at `url`, and the base URL to use for it.
+pub async fn detect(http: &Http, url: &Url) -> Result<(Kind, Url)> {
+    let answers = futures::future::join_all(PROVIDERS.iter().map(|p| p.probe(http, url))).await;
+    let mut first_error = None;
+    for (p, answer) in PROVIDERS.iter().zip(answers) {
+        match answer {
+            Ok(Some(base)) => return Ok((p.kind(), base)),
+            Ok(None) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        // Nothing answered at all: say why (refused, timeout), not "unknown kind".
+        Some(e @ (Error::Unreachable { .. } | Error::Timeout { .. })) => Err(e),
+        _ => Err(Error::UnknownKind { url: url.as_str().trim_end_matches('/').to_string() }),
+    }
+}

@@ -1,0 +1,378 @@
+//! [`Keyward`]: the operations both faces (the CLI and the desktop app) call. It ties the store,
+//! the vault and the providers together and enforces the product's rules in one place:
+//! nothing changes on bad input, the app's own credential is revoked only when asked for
+//! explicitly, listings of many accounts run concurrently and one failure never stops the others,
+//! and a secret never leaves the keyring except to go to its server.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde::Serialize;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::model::{Account, Kind, Listing};
+use crate::provider::{Provider, Revoked, Session, SignInRequest, SignInSecret};
+use crate::providers::{self, http::Http};
+use crate::secret::Secret;
+use crate::store::Store;
+use crate::vault::Vault;
+
+/// What the user gives to add an account.
+#[derive(Debug)]
+pub struct AddAccount {
+    pub url: String,
+    pub kind: Option<Kind>,
+    pub login: String,
+    pub secret: SignInSecret,
+    pub label: Option<String>,
+}
+
+/// The outcome of a revoke: one result per credential, and whether the app signed itself out.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevokeReport {
+    pub account: String,
+    pub results: Vec<Revoked>,
+    /// The app's own credential was among them: the account is signed out of the app.
+    pub signed_out: bool,
+}
+
+impl RevokeReport {
+    pub fn all_ok(&self) -> bool {
+        self.results.iter().all(|r| r.error.is_none())
+    }
+}
+
+pub struct Keyward {
+    store: Store,
+    vault: Vault,
+    http: Http,
+    /// Serialises read-modify-write of the accounts file between concurrent refreshes.
+    accounts_lock: Mutex<()>,
+}
+
+impl Keyward {
+    /// The store in the default place, the OS keyring, a fresh HTTP client.
+    pub fn open() -> Result<Self> {
+        Ok(Self::with(Store::open_default()?, Vault::new()))
+    }
+
+    pub fn with(store: Store, vault: Vault) -> Self {
+        Keyward { store, vault, http: Http::new(), accounts_lock: Mutex::new(()) }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn accounts(&self) -> Result<Vec<Account>> {
+        self.store.accounts()
+    }
+
+    /// The account a name (label, `<login>@<host:port>`, user id) names.
+    pub fn find(&self, name: &str) -> Result<Account> {
+        let accounts = self.accounts()?;
+        let matching: Vec<_> = accounts.iter().filter(|a| a.answers_to(name)).collect();
+        match matching.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(Error::UnknownAccount { name: name.to_string() }),
+            many => Err(Error::input(format!(
+                "{name:?} names {} accounts ({}); use one of those names",
+                many.len(),
+                many.iter().map(|a| a.default_name()).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
+    /// The kind of server at `url`, and the base URL to use for it.
+    pub async fn detect(&self, url: &str) -> Result<(Kind, Url)> {
+        let url = providers::http::parse_server_url(url)?;
+        providers::detect(&self.http, &url).await
+    }
+
+    /// Signs in and remembers the account. The keyring is checked before anything happens on the
+    /// server, so a missing keyring changes nothing anywhere.
+    pub async fn add(&self, req: AddAccount) -> Result<Account> {
+        let typed = providers::http::parse_server_url(&req.url)?;
+        let login = req.login.trim().to_string();
+        if login.is_empty() {
+            return Err(Error::input("give the user name to sign in with (--user)"));
+        }
+        let secret_empty = match &req.secret {
+            SignInSecret::Password(s) | SignInSecret::Token(s) => s.is_empty(),
+        };
+        if secret_empty {
+            return Err(Error::input("the password or token is empty"));
+        }
+        let label = req.label.map(|l| l.trim().to_string()).filter(|l| !l.is_empty());
+        self.vault.check().await?;
+
+        let (kind, url) = match req.kind {
+            Some(kind) => (kind, typed),
+            None => providers::detect(&self.http, &typed).await?,
+        };
+        let provider = providers::get(kind)?;
+        let caps = provider.capabilities();
+        let method_ok = match &req.secret {
+            SignInSecret::Password(_) => caps.sign_in.contains(&crate::provider::SignInMethod::Password),
+            SignInSecret::Token(_) => caps.sign_in.contains(&crate::provider::SignInMethod::Token),
+        };
+        if !method_ok {
+            return Err(Error::input(match req.secret {
+                SignInSecret::Password(_) => format!("{} accounts sign in with a {} (--token-stdin), not a password", caps.display_name, caps.token_label),
+                SignInSecret::Token(_) => format!("{} accounts sign in with a password (--password-stdin)", caps.display_name),
+            }));
+        }
+
+        let existing = self.accounts()?;
+        let signed = provider
+            .sign_in(&self.http, SignInRequest { url, login: login.clone(), secret: req.secret, client_name: client_name() })
+            .await?;
+        let base_url = providers::http::base_string(&signed.base_url);
+        let previous = existing.iter().find(|a| a.kind == kind && a.base_url == base_url && (a.login == login || a.user_id == signed.user_id));
+        if let Some(prev) = previous.filter(|a| a.signed_in) {
+            // Already here and working: undo the sign-in we just made, keep what was there.
+            let fresh = Account { id: "pending".into(), ..prev.clone() };
+            let _ = self.sign_out_stored(provider, &fresh, &signed.stored).await;
+            return Err(Error::input(format!("{} is already added", prev.name())));
+        }
+        let account = Account {
+            id: previous.map(|a| a.id.clone()).unwrap_or_else(new_account_id),
+            kind,
+            base_url,
+            login,
+            user_id: signed.user_id,
+            label: label.or_else(|| previous.and_then(|a| a.label.clone())),
+            own_credential: signed.own_credential,
+            server_facts: signed.server_facts,
+            signed_in: true,
+            added: previous.map(|a| a.added).unwrap_or_else(Utc::now),
+        };
+        if let Some(l) = account.label.clone() {
+            if existing.iter().any(|a| a.id != account.id && a.answers_to(&l)) {
+                let _ = self.sign_out_stored(provider, &account, &signed.stored).await;
+                return Err(Error::input(format!("the label {l:?} already names another account")));
+            }
+        }
+        if let Err(e) = self.vault.set(&account.id, &signed.stored).await {
+            let _ = self.sign_out_stored(provider, &account, &signed.stored).await;
+            return Err(e);
+        }
+        self.update_accounts(|accounts| {
+            accounts.retain(|a| a.id != account.id);
+            accounts.push(account.clone());
+        })?;
+        Ok(account)
+    }
+
+    /// Ends a just-made sign-in on the server using its secret before it reaches the keyring.
+    async fn sign_out_stored(&self, provider: &dyn Provider, account: &Account, stored: &Secret) -> Result<()> {
+        provider.sign_out(&Session::unsaved(account, &self.http, stored.clone())).await
+    }
+
+    /// Forgets an account; with `sign_out`, first ends the app's own credential on the server.
+    pub async fn remove(&self, name: &str, sign_out: bool) -> Result<Account> {
+        let account = self.find(name)?;
+        if sign_out && account.signed_in {
+            let provider = providers::get(account.kind)?;
+            provider.sign_out(&Session::new(&account, &self.http, &self.vault)).await?;
+        }
+        self.vault.delete(&account.id).await?;
+        self.update_accounts(|accounts| accounts.retain(|a| a.id != account.id))?;
+        self.store.delete_listing(&account.id)?;
+        Ok(account)
+    }
+
+    /// The listing saved by the last refresh, shown at once on start-up.
+    pub fn cached(&self, account: &Account) -> Result<Option<Listing>> {
+        self.store.listing(&account.id)
+    }
+
+    /// Lists an account on its server and saves the listing.
+    pub async fn refresh(&self, account: &Account) -> Result<Listing> {
+        if !account.signed_in {
+            return Err(Error::SignInAgain { account: account.name(), why: "it was signed out".into() });
+        }
+        let provider = providers::get(account.kind)?;
+        let limit = self.http.timeout() * 4 + Duration::from_secs(5);
+        let found = match tokio::time::timeout(limit, provider.list(&Session::new(account, &self.http, &self.vault))).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout { host: account.host(), secs: limit.as_secs() }),
+        };
+        let found = match found {
+            Ok(f) => f,
+            Err(e @ Error::SignInAgain { .. }) => {
+                self.set_signed_in(&account.id, false)?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        if found.own_credential.is_some() && found.own_credential != account.own_credential {
+            let own = found.own_credential.clone();
+            self.update_accounts(|accounts| {
+                if let Some(a) = accounts.iter_mut().find(|a| a.id == account.id) {
+                    a.own_credential = own.clone();
+                }
+            })?;
+        }
+        let listing = Listing {
+            account_id: account.id.clone(),
+            fetched: Utc::now(),
+            credentials: found.credentials,
+            gaps: found.gaps,
+            account_actions: found.account_actions,
+        };
+        self.store.save_listing(&listing)?;
+        Ok(listing)
+    }
+
+    /// Refreshes many accounts at once; each gets its own result, in the order given.
+    pub async fn refresh_many(&self, accounts: &[Account]) -> Vec<Result<Listing>> {
+        futures::future::join_all(accounts.iter().map(|a| self.refresh(a))).await
+    }
+
+    /// Renames a credential, after checking it exists and can be renamed.
+    pub async fn rename(&self, name: &str, credential_id: &str, new_name: &str) -> Result<()> {
+        let account = self.find(name)?;
+        let new_name = new_name.trim();
+        if new_name.is_empty() {
+            return Err(Error::input("the new name is empty"));
+        }
+        let listing = self.refresh(&account).await?;
+        let cred = listing
+            .credentials
+            .iter()
+            .find(|c| c.id == credential_id)
+            .ok_or_else(|| Error::UnknownCredential { account: account.name(), id: credential_id.to_string() })?;
+        if !cred.actions.rename {
+            return Err(Error::NotAllowed(cred.actions.why_not.clone().unwrap_or_else(|| format!("{} offers no way to rename this {}", account.kind.display_name(), cred.kind.noun()))));
+        }
+        let provider = providers::get(account.kind)?;
+        provider.rename(&Session::new(&account, &self.http, &self.vault), credential_id, new_name).await?;
+        let _ = self.refresh(&account).await;
+        Ok(())
+    }
+
+    /// Revokes credentials of one account. Every id must exist and be revocable, and the app's
+    /// own credential is refused unless `include_own`; otherwise nothing is revoked.
+    pub async fn revoke(&self, name: &str, ids: &[String], password: Option<&Secret>, include_own: bool) -> Result<RevokeReport> {
+        let account = self.find(name)?;
+        if ids.is_empty() {
+            return Err(Error::input("name at least one credential to revoke"));
+        }
+        let mut ids: Vec<String> = ids.iter().map(|s| s.trim().to_string()).collect();
+        ids.dedup();
+        let listing = self.refresh(&account).await?;
+        let mut own = false;
+        for id in &ids {
+            let cred = listing
+                .credentials
+                .iter()
+                .find(|c| &c.id == id)
+                .ok_or_else(|| Error::UnknownCredential { account: account.name(), id: id.clone() })?;
+            if !cred.actions.revoke {
+                return Err(Error::NotAllowed(cred.actions.why_not.clone().unwrap_or_else(|| format!("{id} cannot be revoked here"))));
+            }
+            if cred.current {
+                if !include_own {
+                    return Err(Error::input(format!(
+                        "{id} is Keyward's own session on {}: revoking it signs Keyward out of the account; say so explicitly (--include-this-app, or `keyward remove {} --sign-out`)",
+                        account.name(),
+                        account.name()
+                    )));
+                }
+                own = true;
+            }
+            if cred.actions.revoke_needs_password && password.is_none() {
+                return Err(Error::PasswordNeeded(format!(
+                    "{} asks for the account's password before it signs anything out: give it with --password-stdin",
+                    account.kind.display_name()
+                )));
+            }
+        }
+        let provider = providers::get(account.kind)?;
+        let results = provider.revoke(&Session::new(&account, &self.http, &self.vault), &ids, password).await?;
+        let own_gone = own && results.iter().any(|r| r.error.is_none() && listing.credentials.iter().any(|c| c.id == r.id && c.current));
+        self.after_revoke(&account, own_gone).await?;
+        Ok(RevokeReport { account: account.name(), results, signed_out: own_gone })
+    }
+
+    /// Signs out every other session of the account (never the app's own).
+    pub async fn revoke_all_others(&self, name: &str, password: Option<&Secret>) -> Result<RevokeReport> {
+        let account = self.find(name)?;
+        let listing = self.refresh(&account).await?;
+        if !listing.account_actions.revoke_all_others {
+            return Err(Error::NotAllowed(format!("{} offers no way to sign out all other sessions here", account.kind.display_name())));
+        }
+        if listing.account_actions.revoke_all_others_needs_password && password.is_none() {
+            return Err(Error::PasswordNeeded(format!(
+                "{} asks for the account's password before it signs anything out: give it with --password-stdin",
+                account.kind.display_name()
+            )));
+        }
+        let provider = providers::get(account.kind)?;
+        let results = provider.revoke_all_others(&Session::new(&account, &self.http, &self.vault), password).await?;
+        self.after_revoke(&account, false).await?;
+        Ok(RevokeReport { account: account.name(), results, signed_out: false })
+    }
+
+    async fn after_revoke(&self, account: &Account, signed_out: bool) -> Result<()> {
+        if signed_out {
+            self.vault.delete(&account.id).await?;
+            self.set_signed_in(&account.id, false)?;
+            let mut a = account.clone();
+            a.signed_in = false;
+            self.store.delete_listing(&account.id)?;
+        } else {
+            let _ = self.refresh(account).await;
+        }
+        Ok(())
+    }
+
+    fn set_signed_in(&self, id: &str, signed_in: bool) -> Result<()> {
+        self.update_accounts(|accounts| {
+            if let Some(a) = accounts.iter_mut().find(|a| a.id == id) {
+                a.signed_in = signed_in;
+            }
+        })
+    }
+
+    /// Sets or clears an account's label.
+    pub fn set_label(&self, name: &str, label: Option<&str>) -> Result<Account> {
+        let account = self.find(name)?;
+        let label = label.map(str::trim).filter(|l| !l.is_empty()).map(str::to_string);
+        let accounts = self.accounts()?;
+        if let Some(l) = &label {
+            if accounts.iter().any(|a| a.id != account.id && a.answers_to(l)) {
+                return Err(Error::input(format!("the label {l:?} already names another account")));
+            }
+        }
+        let mut updated = account.clone();
+        updated.label = label;
+        let u = updated.clone();
+        self.update_accounts(move |accounts| {
+            if let Some(a) = accounts.iter_mut().find(|a| a.id == u.id) {
+                *a = u.clone();
+            }
+        })?;
+        Ok(updated)
+    }
+
+    fn update_accounts(&self, f: impl FnOnce(&mut Vec<Account>)) -> Result<()> {
+        let _guard = self.accounts_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut accounts = self.store.accounts()?;
+        f(&mut accounts);
+        self.store.save_accounts(&accounts)
+    }
+}
+
+/// "Keyward on <hostname>": how the app names its own session on every server.
+pub fn client_name() -> String {
+    let host = hostname::get().ok().and_then(|h| h.into_string().ok()).filter(|h| !h.is_empty()).unwrap_or_else(|| "this computer".into());
+    format!("Keyward on {host}")
+}
+
+fn new_account_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}

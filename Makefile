@@ -1,0 +1,15 @@
+# The two commands of the README's quick start. Both install what is missing first.
+.PHONY: run test cli
+
+# Builds and starts the desktop app.
+run:
+	@if [ -f scripts/run-app.sh ]; then bash scripts/run-app.sh; else $(MAKE) --no-print-directory cli; fi
+
+# Runs every test: unit, CLI, providers against real servers, the real keyring, the UI, the real app.
+test:
+	@bash scripts/test.sh
+
+# Builds the command-line tool and shows its help.
+cli:
+	@bash scripts/system-deps.sh
+	@. scripts/env.sh && cargo build --locked --bin keyward && "$$CARGO_TARGET_DIR/debug/keyward" --help

@@ -21,9 +21,9 @@ install() {
   "$V/bin/pip" install -q --disable-pip-version-check "matrix-synapse==$SYNAPSE_VERSION"
 }
 
-# start_one NAME RUN_DIR EXTRA_YAML -> prints port
+# start_one NAME RUN_DIR EXTRA_YAML ACCOUNT_LOGIN_LIMIT -> prints "port secret"
 start_one() {
-  local name=$1 run=$2 extra=$3
+  local name=$1 run=$2 extra=$3 account_limit=$4
   local d="$run/$name" port secret
   rm -rf "$d"; mkdir -p "$d"
   port=$(free_port)
@@ -49,7 +49,7 @@ report_stats: false
 log_config: $d/log.yaml
 rc_login:
   address: {per_second: 1000, burst_count: 1000}
-  account: {per_second: 1000, burst_count: 1000}
+  account: $account_limit
   failed_attempts: {per_second: 1000, burst_count: 1000}
 rc_message: {per_second: 1000, burst_count: 1000}
 rc_admin_redaction: {per_second: 1000, burst_count: 1000}
@@ -60,6 +60,7 @@ version: 1
 formatters: {precise: {format: '%(asctime)s %(levelname)s %(name)s %(message)s'}}
 handlers: {file: {class: logging.FileHandler, formatter: precise, filename: $d/homeserver.log}}
 root: {level: WARNING, handlers: [file]}
+loggers: {synapse.access: {level: INFO}}
 disable_existing_loggers: false
 YAML
   (cd "$d" && nohup "$V/bin/python" -m synapse.app.homeserver -c "$d/homeserver.yaml" -c "$d/test.yaml" >"$d/stdout.log" 2>&1 & echo $! > "$run/synapse-$name.pid")
@@ -69,13 +70,16 @@ YAML
 start() {
   local run=$1; mkdir -p "$run"
   install
-  read -r p1 s1 < <(start_one main "$run" "")
-  read -r p2 s2 < <(start_one short "$run" "refreshable_access_token_lifetime: 3s")
+  read -r p1 s1 < <(start_one main "$run" "" "{per_second: 1000, burst_count: 1000}")
+  # The second server: access tokens that expire after 3 s (refresh tests), and a tight per-account
+  # login limit (rate-limit tests; each test uses its own user, so they do not disturb each other).
+  read -r p2 s2 < <(start_one short "$run" "refreshable_access_token_lifetime: 3s" "{per_second: 0.25, burst_count: 2}")
   wait_http "http://127.0.0.1:$p1/health" 120 || { tail -20 "$run/main/stdout.log" "$run/main/homeserver.log" >&2; exit 1; }
   wait_http "http://127.0.0.1:$p2/health" 120 || { tail -20 "$run/short/stdout.log" >&2; exit 1; }
   cat > "$run/synapse.env" <<ENV
 export KEYWARD_TEST_SYNAPSE_URL=http://127.0.0.1:$p1
 export KEYWARD_TEST_SYNAPSE_SECRET=$s1
+export KEYWARD_TEST_SYNAPSE_LOG=$run/main/homeserver.log
 export KEYWARD_TEST_SYNAPSE_SHORT_URL=http://127.0.0.1:$p2
 export KEYWARD_TEST_SYNAPSE_SHORT_SECRET=$s2
 ENV

@@ -49,12 +49,5 @@ pub fn recognise(hints: &ClientHints) -> Option<Client> {
     if raw.is_empty() {
         return None;
     }
-    Some(Client {
-        name: raw.to_string(),
-        version: None,
-        os: None,
-        device: None,
-        form: Form::Unknown,
-        recognised: false,
-    })
+    Some(Client { name: raw.to_string(), version: None, os: None, device: None, form: Form::Unknown, recognised: false })
 }

@@ -14,11 +14,7 @@ pub enum Error {
 
     /// The URL answers, but not as a server of the kind asked for.
     #[error("{url} is not a {kind} server{}", detail_suffix(.detail))]
-    NotThisKind {
-        url: String,
-        kind: &'static str,
-        detail: Option<String>,
-    },
+    NotThisKind { url: String, kind: &'static str, detail: Option<String> },
 
     /// No server of any known kind answers at this URL.
     #[error("could not tell what kind of server {url} is: pass --kind (one of matrix, jupyterhub, homeassistant, wordpress, moodle, phorge, hypothesis)")]
@@ -45,9 +41,7 @@ pub enum Error {
     WrongPassword { account: String },
 
     /// The app's own credential no longer works.
-    #[error(
-        "{account} must sign in again: the server no longer accepts Keyward's session ({why})"
-    )]
+    #[error("{account} must sign in again: the server no longer accepts Keyward's session ({why})")]
     SignInAgain { account: String, why: String },
 
     #[error("{host} is limiting requests (rate limit); try again in {secs} seconds")]
@@ -62,14 +56,10 @@ pub enum Error {
     #[error("{message}: {url}")]
     OpenInBrowser { message: String, url: String },
 
-    #[error(
-        "no keyring available: install/unlock GNOME Keyring or KeePassXC's Secret Service ({0})"
-    )]
+    #[error("no keyring available: install/unlock GNOME Keyring or KeePassXC's Secret Service ({0})")]
     NoKeyring(String),
 
-    #[error(
-        "the keyring did not answer within {0} seconds: is it locked, waiting for a password?"
-    )]
+    #[error("the keyring did not answer within {0} seconds: is it locked, waiting for a password?")]
     KeyringTimeout(u64),
 
     #[error("the keyring refused: {0}")]
@@ -102,10 +92,7 @@ impl Error {
     }
 
     pub fn bad_response(host: impl Into<String>, what: impl Into<String>) -> Self {
-        Error::BadResponse {
-            host: host.into(),
-            what: what.into(),
-        }
+        Error::BadResponse { host: host.into(), what: what.into() }
     }
 
     /// A short machine-readable tag for JSON output and the UI ("wrong_password").
@@ -149,18 +136,9 @@ mod tests {
     #[test]
     fn errors_read_as_one_line() {
         let errs = [
-            Error::NotThisKind {
-                url: "http://x".into(),
-                kind: "Matrix",
-                detail: None,
-            },
-            Error::Unreachable {
-                host: "x:1".into(),
-                reason: "connection refused".into(),
-            },
-            Error::WrongPassword {
-                account: "alice@x".into(),
-            },
+            Error::NotThisKind { url: "http://x".into(), kind: "Matrix", detail: None },
+            Error::Unreachable { host: "x:1".into(), reason: "connection refused".into() },
+            Error::WrongPassword { account: "alice@x".into() },
             Error::NoKeyring("no secret service".into()),
         ];
         for e in errs {

@@ -18,11 +18,7 @@ use keyward::view::{self, CredentialRow};
 use keyward::{providers, Error};
 
 #[derive(Parser)]
-#[command(
-    name = "keyward",
-    version,
-    about = "See everyone who can get into your accounts, and throw them out."
-)]
+#[command(name = "keyward", version, about = "See everyone who can get into your accounts, and throw them out.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -74,11 +70,7 @@ enum Command {
         cached: bool,
     },
     /// Rename a credential (where the server allows it).
-    Rename {
-        account: String,
-        credential_id: String,
-        new_name: String,
-    },
+    Rename { account: String, credential_id: String, new_name: String },
     /// Revoke (sign out, delete) credentials of one account. Irreversible: needs --yes.
     Revoke {
         account: String,
@@ -108,17 +100,11 @@ enum Command {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG")
-                .unwrap_or_else(|_| "off".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG").unwrap_or_else(|_| "off".into()))
         .with_writer(io::stderr)
         .init();
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
@@ -135,52 +121,23 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<ExitCode, Error> {
     let kw = Keyward::open()?;
     match cli.command {
-        Command::Add {
-            url,
-            user,
-            kind,
-            password_stdin,
-            token_stdin,
-            label,
-            json,
-        } => {
+        Command::Add { url, user, kind, password_stdin, token_stdin, label, json } => {
             let secret = if token_stdin {
                 SignInSecret::Token(read_secret(true, "Access token")?)
             } else {
-                SignInSecret::Password(read_secret(
-                    password_stdin,
-                    &format!("Password for {user}"),
-                )?)
+                SignInSecret::Password(read_secret(password_stdin, &format!("Password for {user}"))?)
             };
-            let account = kw
-                .add(AddAccount {
-                    url,
-                    kind,
-                    login: user,
-                    secret,
-                    label,
-                })
-                .await?;
+            let account = kw.add(AddAccount { url, kind, login: user, secret, label }).await?;
             if json {
                 print_json(&account_json(&kw, &account));
             } else {
-                println!(
-                    "Added {} ({} at {})",
-                    account.name(),
-                    account.kind.display_name(),
-                    account.base_url
-                );
+                println!("Added {} ({} at {})", account.name(), account.kind.display_name(), account.base_url);
             }
         }
         Command::Accounts { json } => {
             let accounts = kw.accounts()?;
             if json {
-                print_json(
-                    &accounts
-                        .iter()
-                        .map(|a| account_json(&kw, a))
-                        .collect::<Vec<_>>(),
-                );
+                print_json(&accounts.iter().map(|a| account_json(&kw, a)).collect::<Vec<_>>());
             } else if accounts.is_empty() {
                 println!("No accounts yet: add one with `keyward add <URL> --user <NAME>`.");
             } else {
@@ -192,11 +149,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                             a.kind.display_name().to_string(),
                             a.base_url.clone(),
                             a.user_id.clone(),
-                            if a.signed_in {
-                                "signed in".into()
-                            } else {
-                                "needs sign-in".into()
-                            },
+                            if a.signed_in { "signed in".into() } else { "needs sign-in".into() },
                         ]
                     })
                     .collect();
@@ -211,11 +164,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 println!("Forgot {} (Keyward's session on the server stays until it expires or you sign it out)", a.name());
             }
         }
-        Command::List {
-            account,
-            json,
-            cached,
-        } => {
+        Command::List { account, json, cached } => {
             let accounts = match &account {
                 Some(name) => vec![kw.find(name)?],
                 None => kw.accounts()?,
@@ -223,13 +172,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let results = if cached {
                 accounts
                     .iter()
-                    .map(|a| {
-                        kw.cached(a).and_then(|l| {
-                            l.ok_or_else(|| {
-                                Error::input(format!("{} has not been listed yet", a.name()))
-                            })
-                        })
-                    })
+                    .map(|a| kw.cached(a).and_then(|l| l.ok_or_else(|| Error::input(format!("{} has not been listed yet", a.name())))))
                     .collect()
             } else {
                 kw.refresh_many(&accounts).await
@@ -263,10 +206,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                             r.account.clone(),
                             r.id.clone(),
                             r.kind.noun().to_string(),
-                            r.name
-                                .clone()
-                                .map(|n| one_line_text(&n))
-                                .unwrap_or_default(),
+                            r.name.clone().map(|n| one_line_text(&n)).unwrap_or_default(),
                             one_line_text(&r.summary),
                         ]
                     })
@@ -284,34 +224,15 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::Rename {
-            account,
-            credential_id,
-            new_name,
-        } => {
+        Command::Rename { account, credential_id, new_name } => {
             kw.rename(&account, &credential_id, &new_name).await?;
             println!("Renamed {credential_id} to {new_name:?}");
         }
-        Command::Revoke {
-            account,
-            credential_ids,
-            all_others,
-            password_stdin,
-            include_this_app,
-            yes,
-            json,
-        } => {
+        Command::Revoke { account, credential_ids, all_others, password_stdin, include_this_app, yes, json } => {
             if !yes {
                 let a = kw.find(&account)?;
-                let what = if all_others {
-                    "every other session".to_string()
-                } else {
-                    credential_ids.join(", ")
-                };
-                return Err(Error::input(format!(
-                    "revoking cannot be undone: to revoke {what} of {}, add --yes",
-                    a.name()
-                )));
+                let what = if all_others { "every other session".to_string() } else { credential_ids.join(", ") };
+                return Err(Error::input(format!("revoking cannot be undone: to revoke {what} of {}, add --yes", a.name())));
             }
             let needs_password = {
                 let a = kw.find(&account)?;
@@ -327,13 +248,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let report = if all_others {
                 kw.revoke_all_others(&account, password.as_ref()).await?
             } else {
-                kw.revoke(
-                    &account,
-                    &credential_ids,
-                    password.as_ref(),
-                    include_this_app,
-                )
-                .await?
+                kw.revoke(&account, &credential_ids, password.as_ref(), include_this_app).await?
             };
             print_report(&report, json);
             if !report.all_ok() {
@@ -367,26 +282,18 @@ fn print_report(report: &RevokeReport, json: bool) {
         }
     }
     if report.signed_out {
-        println!(
-            "Keyward is now signed out of {}; `keyward add` signs in again",
-            report.account
-        );
+        println!("Keyward is now signed out of {}; `keyward add` signs in again", report.account);
     }
 }
 
 /// One secret: from stdin when asked, else a prompt without echo when there is a terminal.
 fn read_secret(from_stdin: bool, prompt: &str) -> Result<Secret, Error> {
     let secret = if from_stdin {
-        Secret::read_line(io::stdin().lock())
-            .map_err(|e| Error::input(format!("cannot read standard input: {e}")))?
+        Secret::read_line(io::stdin().lock()).map_err(|e| Error::input(format!("cannot read standard input: {e}")))?
     } else if io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("{prompt}: "))
-            .map(Secret::new)
-            .map_err(|e| Error::input(format!("cannot read the password: {e}")))?
+        rpassword::prompt_password(format!("{prompt}: ")).map(Secret::new).map_err(|e| Error::input(format!("cannot read the password: {e}")))?
     } else {
-        return Err(Error::input(
-            "no terminal to ask for the secret: pipe it in with --password-stdin or --token-stdin",
-        ));
+        return Err(Error::input("no terminal to ask for the secret: pipe it in with --password-stdin or --token-stdin"));
     };
     if secret.is_empty() {
         return Err(Error::input("the secret read is empty"));
@@ -398,9 +305,7 @@ fn account_json(kw: &Keyward, a: &Account) -> serde_json::Value {
     let caps = providers::get(a.kind).map(|p| p.capabilities());
     let listing = kw.cached(a).ok().flatten();
     match caps {
-        Ok(c) => {
-            serde_json::to_value(view::account_view(a, listing.as_ref(), &c)).unwrap_or_default()
-        }
+        Ok(c) => serde_json::to_value(view::account_view(a, listing.as_ref(), &c)).unwrap_or_default(),
         Err(_) => serde_json::to_value(a).unwrap_or_default(),
     }
 }
@@ -414,9 +319,7 @@ fn print_json<T: serde::Serialize + ?Sized>(v: &T) {
 /// Server text on one line, with control characters shown as spaces (a device name cannot move
 /// the cursor or recolour the terminal).
 fn one_line_text(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 fn print_table(headers: &[&str], rows: &[Vec<String>]) {
@@ -432,26 +335,14 @@ fn print_table(headers: &[&str], rows: &[Vec<String>]) {
             .into_iter()
             .enumerate()
             .map(|(i, c)| {
-                let c: String = if c.chars().count() > 60 && i != last {
-                    c.chars().take(59).chain(['…']).collect()
-                } else {
-                    c
-                };
-                if i == last {
-                    c
-                } else {
-                    format!("{c:<w$}", w = widths[i])
-                }
+                let c: String = if c.chars().count() > 60 && i != last { c.chars().take(59).chain(['…']).collect() } else { c };
+                if i == last { c } else { format!("{c:<w$}", w = widths[i]) }
             })
             .collect::<Vec<_>>()
             .join("  ")
     };
     let mut out = io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "{}",
-        line(headers.iter().map(|s| s.to_string()).collect())
-    );
+    let _ = writeln!(out, "{}", line(headers.iter().map(|s| s.to_string()).collect()));
     for r in rows {
         let _ = writeln!(out, "{}", line(r.clone()));
     }

@@ -161,10 +161,7 @@ pub struct Fact {
 
 impl Fact {
     pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
-        Fact {
-            label: label.into(),
-            value: value.into(),
-        }
+        Fact { label: label.into(), value: value.into() }
     }
 }
 
@@ -224,15 +221,10 @@ impl std::str::FromStr for CredentialKind {
             CredentialKind::Key,
         ];
         let wanted = s.trim().to_ascii_lowercase().replace('-', "_");
-        all.into_iter()
-            .find(|k| k.as_str() == wanted)
-            .ok_or_else(|| {
-                let names: Vec<_> = all.iter().map(|k| k.as_str()).collect();
-                format!(
-                    "unknown credential kind {s:?}: choose one of {}",
-                    names.join(", ")
-                )
-            })
+        all.into_iter().find(|k| k.as_str() == wanted).ok_or_else(|| {
+            let names: Vec<_> = all.iter().map(|k| k.as_str()).collect();
+            format!("unknown credential kind {s:?}: choose one of {}", names.join(", "))
+        })
     }
 }
 
@@ -436,15 +428,9 @@ mod tests {
         for k in Kind::ALL {
             assert_eq!(k.as_str().parse::<Kind>().unwrap(), k);
         }
-        assert_eq!(
-            "Home Assistant".parse::<Kind>().unwrap(),
-            Kind::Homeassistant
-        );
+        assert_eq!("Home Assistant".parse::<Kind>().unwrap(), Kind::Homeassistant);
         assert_eq!("phabricator".parse::<Kind>().unwrap(), Kind::Phorge);
-        assert!("gitlab"
-            .parse::<Kind>()
-            .unwrap_err()
-            .contains("choose one of matrix"));
+        assert!("gitlab".parse::<Kind>().unwrap_err().contains("choose one of matrix"));
     }
 
     #[test]

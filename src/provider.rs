@@ -95,16 +95,10 @@ pub struct Revoked {
 
 impl Revoked {
     pub fn ok(id: impl Into<String>) -> Self {
-        Revoked {
-            id: id.into(),
-            error: None,
-        }
+        Revoked { id: id.into(), error: None }
     }
     pub fn failed(id: impl Into<String>, why: impl std::fmt::Display) -> Self {
-        Revoked {
-            id: id.into(),
-            error: Some(why.to_string()),
-        }
+        Revoked { id: id.into(), error: Some(why.to_string()) }
     }
 }
 
@@ -124,21 +118,13 @@ enum SecretSource<'a> {
 
 impl<'a> Session<'a> {
     pub fn new(account: &'a Account, http: &'a Http, vault: &'a Vault) -> Self {
-        Session {
-            account,
-            http,
-            secret: SecretSource::Vault(vault),
-        }
+        Session { account, http, secret: SecretSource::Vault(vault) }
     }
 
     /// A session over a secret that is not in the keyring (yet): used only to undo a sign-in
     /// whose secret could not be kept. `save` does nothing on it.
     pub(crate) fn unsaved(account: &'a Account, http: &'a Http, stored: Secret) -> Self {
-        Session {
-            account,
-            http,
-            secret: SecretSource::Given(stored),
-        }
+        Session { account, http, secret: SecretSource::Given(stored) }
     }
 
     /// The account's base URL, with a trailing slash so relative paths join under it.
@@ -160,8 +146,7 @@ impl<'a> Session<'a> {
                 None => return Err(self.sign_in_again("its credential is not in the keyring")),
             },
         };
-        serde_json::from_str(raw.expose())
-            .map_err(|_| self.sign_in_again("the keyring entry is unreadable"))
+        serde_json::from_str(raw.expose()).map_err(|_| self.sign_in_again("the keyring entry is unreadable"))
     }
 
     /// Replaces the stored secret (for example right after a token refresh, before the new
@@ -175,24 +160,17 @@ impl<'a> Session<'a> {
 
     /// "<account> must sign in again (<why>)".
     pub fn sign_in_again(&self, why: impl Into<String>) -> Error {
-        Error::SignInAgain {
-            account: self.account.name(),
-            why: why.into(),
-        }
+        Error::SignInAgain { account: self.account.name(), why: why.into() }
     }
 
     pub fn wrong_password(&self) -> Error {
-        Error::WrongPassword {
-            account: self.account.name(),
-        }
+        Error::WrongPassword { account: self.account.name() }
     }
 }
 
 /// Serialises a provider's stored-secret value for the keyring.
 pub fn to_stored<T: Serialize>(value: &T) -> Result<Secret> {
-    serde_json::to_string(value)
-        .map(Secret::new)
-        .map_err(|e| Error::Keyring(format!("cannot encode the credential: {e}")))
+    serde_json::to_string(value).map(Secret::new).map_err(|e| Error::Keyring(format!("cannot encode the credential: {e}")))
 }
 
 /// One kind of server. Implementations are stateless; everything per account comes in through
@@ -217,36 +195,22 @@ pub trait Provider: Send + Sync {
 
     async fn rename(&self, s: &Session<'_>, id: &str, name: &str) -> Result<()> {
         let _ = (s, id, name);
-        Err(Error::NotAllowed(format!(
-            "{} offers no way to rename this",
-            self.capabilities().display_name
-        )))
+        Err(Error::NotAllowed(format!("{} offers no way to rename this", self.capabilities().display_name)))
     }
 
     /// Revokes the given credentials (ids from `list`). The core has already checked that they
     /// exist and that the app's own credential is included only when the user asked for that.
-    async fn revoke(
-        &self,
-        s: &Session<'_>,
-        ids: &[String],
-        password: Option<&Secret>,
-    ) -> Result<Vec<Revoked>>;
+    async fn revoke(&self, s: &Session<'_>, ids: &[String], password: Option<&Secret>) -> Result<Vec<Revoked>>;
 
     /// Revokes every other session of the account (never the app's own).
     ///
     /// By default: every session but the app's own that can be revoked, through `revoke`.
-    async fn revoke_all_others(
-        &self,
-        s: &Session<'_>,
-        password: Option<&Secret>,
-    ) -> Result<Vec<Revoked>> {
+    async fn revoke_all_others(&self, s: &Session<'_>, password: Option<&Secret>) -> Result<Vec<Revoked>> {
         let found = self.list(s).await?;
         let ids: Vec<String> = found
             .credentials
             .iter()
-            .filter(|c| {
-                c.kind == crate::model::CredentialKind::Session && !c.current && c.actions.revoke
-            })
+            .filter(|c| c.kind == crate::model::CredentialKind::Session && !c.current && c.actions.revoke)
             .map(|c| c.id.clone())
             .collect();
         if ids.is_empty() {

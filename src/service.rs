@@ -59,12 +59,7 @@ impl Keyward {
     }
 
     pub fn with(store: Store, vault: Vault) -> Self {
-        Keyward {
-            store,
-            vault,
-            http: Http::new(),
-            accounts_lock: Mutex::new(()),
-        }
+        Keyward { store, vault, http: Http::new(), accounts_lock: Mutex::new(()) }
     }
 
     pub fn store(&self) -> &Store {
@@ -81,16 +76,11 @@ impl Keyward {
         let matching: Vec<_> = accounts.iter().filter(|a| a.answers_to(name)).collect();
         match matching.as_slice() {
             [one] => Ok((*one).clone()),
-            [] => Err(Error::UnknownAccount {
-                name: name.to_string(),
-            }),
+            [] => Err(Error::UnknownAccount { name: name.to_string() }),
             many => Err(Error::input(format!(
                 "{name:?} names {} accounts ({}); use one of those names",
                 many.len(),
-                many.iter()
-                    .map(|a| a.default_name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                many.iter().map(|a| a.default_name()).collect::<Vec<_>>().join(", ")
             ))),
         }
     }
@@ -115,10 +105,7 @@ impl Keyward {
         if secret_empty {
             return Err(Error::input("the password or token is empty"));
         }
-        let label = req
-            .label
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty());
+        let label = req.label.map(|l| l.trim().to_string()).filter(|l| !l.is_empty());
         self.vault.check().await?;
 
         let (kind, url) = match req.kind {
@@ -128,55 +115,30 @@ impl Keyward {
         let provider = providers::get(kind)?;
         let caps = provider.capabilities();
         let method_ok = match &req.secret {
-            SignInSecret::Password(_) => caps
-                .sign_in
-                .contains(&crate::provider::SignInMethod::Password),
+            SignInSecret::Password(_) => caps.sign_in.contains(&crate::provider::SignInMethod::Password),
             SignInSecret::Token(_) => caps.sign_in.contains(&crate::provider::SignInMethod::Token),
         };
         if !method_ok {
             return Err(Error::input(match req.secret {
-                SignInSecret::Password(_) => format!(
-                    "{} accounts sign in with a {} (--token-stdin), not a password",
-                    caps.display_name, caps.token_label
-                ),
-                SignInSecret::Token(_) => format!(
-                    "{} accounts sign in with a password (--password-stdin)",
-                    caps.display_name
-                ),
+                SignInSecret::Password(_) => format!("{} accounts sign in with a {} (--token-stdin), not a password", caps.display_name, caps.token_label),
+                SignInSecret::Token(_) => format!("{} accounts sign in with a password (--password-stdin)", caps.display_name),
             }));
         }
 
         let existing = self.accounts()?;
         let signed = provider
-            .sign_in(
-                &self.http,
-                SignInRequest {
-                    url,
-                    login: login.clone(),
-                    secret: req.secret,
-                    client_name: client_name(),
-                },
-            )
+            .sign_in(&self.http, SignInRequest { url, login: login.clone(), secret: req.secret, client_name: client_name() })
             .await?;
         let base_url = providers::http::base_string(&signed.base_url);
-        let previous = existing.iter().find(|a| {
-            a.kind == kind
-                && a.base_url == base_url
-                && (a.login == login || a.user_id == signed.user_id)
-        });
+        let previous = existing.iter().find(|a| a.kind == kind && a.base_url == base_url && (a.login == login || a.user_id == signed.user_id));
         if let Some(prev) = previous.filter(|a| a.signed_in) {
             // Already here and working: undo the sign-in we just made, keep what was there.
-            let fresh = Account {
-                id: "pending".into(),
-                ..prev.clone()
-            };
+            let fresh = Account { id: "pending".into(), ..prev.clone() };
             let _ = self.sign_out_stored(provider, &fresh, &signed.stored).await;
             return Err(Error::input(format!("{} is already added", prev.name())));
         }
         let account = Account {
-            id: previous
-                .map(|a| a.id.clone())
-                .unwrap_or_else(new_account_id),
+            id: previous.map(|a| a.id.clone()).unwrap_or_else(new_account_id),
             kind,
             base_url,
             login,
@@ -188,22 +150,13 @@ impl Keyward {
             added: previous.map(|a| a.added).unwrap_or_else(Utc::now),
         };
         if let Some(l) = account.label.clone() {
-            if existing
-                .iter()
-                .any(|a| a.id != account.id && a.answers_to(&l))
-            {
-                let _ = self
-                    .sign_out_stored(provider, &account, &signed.stored)
-                    .await;
-                return Err(Error::input(format!(
-                    "the label {l:?} already names another account"
-                )));
+            if existing.iter().any(|a| a.id != account.id && a.answers_to(&l)) {
+                let _ = self.sign_out_stored(provider, &account, &signed.stored).await;
+                return Err(Error::input(format!("the label {l:?} already names another account")));
             }
         }
         if let Err(e) = self.vault.set(&account.id, &signed.stored).await {
-            let _ = self
-                .sign_out_stored(provider, &account, &signed.stored)
-                .await;
+            let _ = self.sign_out_stored(provider, &account, &signed.stored).await;
             return Err(e);
         }
         self.update_accounts(|accounts| {
@@ -214,15 +167,8 @@ impl Keyward {
     }
 
     /// Ends a just-made sign-in on the server using its secret before it reaches the keyring.
-    async fn sign_out_stored(
-        &self,
-        provider: &dyn Provider,
-        account: &Account,
-        stored: &Secret,
-    ) -> Result<()> {
-        provider
-            .sign_out(&Session::unsaved(account, &self.http, stored.clone()))
-            .await
+    async fn sign_out_stored(&self, provider: &dyn Provider, account: &Account, stored: &Secret) -> Result<()> {
+        provider.sign_out(&Session::unsaved(account, &self.http, stored.clone())).await
     }
 
     /// Forgets an account; with `sign_out`, first ends the app's own credential on the server.
@@ -230,9 +176,7 @@ impl Keyward {
         let account = self.find(name)?;
         if sign_out && account.signed_in {
             let provider = providers::get(account.kind)?;
-            provider
-                .sign_out(&Session::new(&account, &self.http, &self.vault))
-                .await?;
+            provider.sign_out(&Session::new(&account, &self.http, &self.vault)).await?;
         }
         self.vault.delete(&account.id).await?;
         self.update_accounts(|accounts| accounts.retain(|a| a.id != account.id))?;
@@ -248,24 +192,13 @@ impl Keyward {
     /// Lists an account on its server and saves the listing.
     pub async fn refresh(&self, account: &Account) -> Result<Listing> {
         if !account.signed_in {
-            return Err(Error::SignInAgain {
-                account: account.name(),
-                why: "it was signed out".into(),
-            });
+            return Err(Error::SignInAgain { account: account.name(), why: "it was signed out".into() });
         }
         let provider = providers::get(account.kind)?;
         let limit = self.http.timeout() * 4 + Duration::from_secs(5);
-        let found = match tokio::time::timeout(
-            limit,
-            provider.list(&Session::new(account, &self.http, &self.vault)),
-        )
-        .await
-        {
+        let found = match tokio::time::timeout(limit, provider.list(&Session::new(account, &self.http, &self.vault))).await {
             Ok(r) => r,
-            Err(_) => Err(Error::Timeout {
-                host: account.host(),
-                secs: limit.as_secs(),
-            }),
+            Err(_) => Err(Error::Timeout { host: account.host(), secs: limit.as_secs() }),
         };
         let found = match found {
             Ok(f) => f,
@@ -311,42 +244,19 @@ impl Keyward {
             .credentials
             .iter()
             .find(|c| c.id == credential_id)
-            .ok_or_else(|| Error::UnknownCredential {
-                account: account.name(),
-                id: credential_id.to_string(),
-            })?;
+            .ok_or_else(|| Error::UnknownCredential { account: account.name(), id: credential_id.to_string() })?;
         if !cred.actions.rename {
-            return Err(Error::NotAllowed(
-                cred.actions.why_not.clone().unwrap_or_else(|| {
-                    format!(
-                        "{} offers no way to rename this {}",
-                        account.kind.display_name(),
-                        cred.kind.noun()
-                    )
-                }),
-            ));
+            return Err(Error::NotAllowed(cred.actions.why_not.clone().unwrap_or_else(|| format!("{} offers no way to rename this {}", account.kind.display_name(), cred.kind.noun()))));
         }
         let provider = providers::get(account.kind)?;
-        provider
-            .rename(
-                &Session::new(&account, &self.http, &self.vault),
-                credential_id,
-                new_name,
-            )
-            .await?;
+        provider.rename(&Session::new(&account, &self.http, &self.vault), credential_id, new_name).await?;
         let _ = self.refresh(&account).await;
         Ok(())
     }
 
     /// Revokes credentials of one account. Every id must exist and be revocable, and the app's
     /// own credential is refused unless `include_own`; otherwise nothing is revoked.
-    pub async fn revoke(
-        &self,
-        name: &str,
-        ids: &[String],
-        password: Option<&Secret>,
-        include_own: bool,
-    ) -> Result<RevokeReport> {
+    pub async fn revoke(&self, name: &str, ids: &[String], password: Option<&Secret>, include_own: bool) -> Result<RevokeReport> {
         let account = self.find(name)?;
         if ids.is_empty() {
             return Err(Error::input("name at least one credential to revoke"));
@@ -360,17 +270,9 @@ impl Keyward {
                 .credentials
                 .iter()
                 .find(|c| &c.id == id)
-                .ok_or_else(|| Error::UnknownCredential {
-                    account: account.name(),
-                    id: id.clone(),
-                })?;
+                .ok_or_else(|| Error::UnknownCredential { account: account.name(), id: id.clone() })?;
             if !cred.actions.revoke {
-                return Err(Error::NotAllowed(
-                    cred.actions
-                        .why_not
-                        .clone()
-                        .unwrap_or_else(|| format!("{id} cannot be revoked here")),
-                ));
+                return Err(Error::NotAllowed(cred.actions.why_not.clone().unwrap_or_else(|| format!("{id} cannot be revoked here"))));
             }
             if cred.current {
                 if !include_own {
@@ -390,42 +292,18 @@ impl Keyward {
             }
         }
         let provider = providers::get(account.kind)?;
-        let results = provider
-            .revoke(
-                &Session::new(&account, &self.http, &self.vault),
-                &ids,
-                password,
-            )
-            .await?;
-        let own_gone = own
-            && results.iter().any(|r| {
-                r.error.is_none()
-                    && listing
-                        .credentials
-                        .iter()
-                        .any(|c| c.id == r.id && c.current)
-            });
+        let results = provider.revoke(&Session::new(&account, &self.http, &self.vault), &ids, password).await?;
+        let own_gone = own && results.iter().any(|r| r.error.is_none() && listing.credentials.iter().any(|c| c.id == r.id && c.current));
         self.after_revoke(&account, own_gone).await?;
-        Ok(RevokeReport {
-            account: account.name(),
-            results,
-            signed_out: own_gone,
-        })
+        Ok(RevokeReport { account: account.name(), results, signed_out: own_gone })
     }
 
     /// Signs out every other session of the account (never the app's own).
-    pub async fn revoke_all_others(
-        &self,
-        name: &str,
-        password: Option<&Secret>,
-    ) -> Result<RevokeReport> {
+    pub async fn revoke_all_others(&self, name: &str, password: Option<&Secret>) -> Result<RevokeReport> {
         let account = self.find(name)?;
         let listing = self.refresh(&account).await?;
         if !listing.account_actions.revoke_all_others {
-            return Err(Error::NotAllowed(format!(
-                "{} offers no way to sign out all other sessions here",
-                account.kind.display_name()
-            )));
+            return Err(Error::NotAllowed(format!("{} offers no way to sign out all other sessions here", account.kind.display_name())));
         }
         if listing.account_actions.revoke_all_others_needs_password && password.is_none() {
             return Err(Error::PasswordNeeded(format!(
@@ -434,15 +312,9 @@ impl Keyward {
             )));
         }
         let provider = providers::get(account.kind)?;
-        let results = provider
-            .revoke_all_others(&Session::new(&account, &self.http, &self.vault), password)
-            .await?;
+        let results = provider.revoke_all_others(&Session::new(&account, &self.http, &self.vault), password).await?;
         self.after_revoke(&account, false).await?;
-        Ok(RevokeReport {
-            account: account.name(),
-            results,
-            signed_out: false,
-        })
+        Ok(RevokeReport { account: account.name(), results, signed_out: false })
     }
 
     async fn after_revoke(&self, account: &Account, signed_out: bool) -> Result<()> {
@@ -469,19 +341,11 @@ impl Keyward {
     /// Sets or clears an account's label.
     pub fn set_label(&self, name: &str, label: Option<&str>) -> Result<Account> {
         let account = self.find(name)?;
-        let label = label
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string);
+        let label = label.map(str::trim).filter(|l| !l.is_empty()).map(str::to_string);
         let accounts = self.accounts()?;
         if let Some(l) = &label {
-            if accounts
-                .iter()
-                .any(|a| a.id != account.id && a.answers_to(l))
-            {
-                return Err(Error::input(format!(
-                    "the label {l:?} already names another account"
-                )));
+            if accounts.iter().any(|a| a.id != account.id && a.answers_to(l)) {
+                return Err(Error::input(format!("the label {l:?} already names another account")));
             }
         }
         let mut updated = account.clone();
@@ -505,11 +369,7 @@ impl Keyward {
 
 /// "Keyward on <hostname>": how the app names its own session on every server.
 pub fn client_name() -> String {
-    let host = hostname::get()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "this computer".into());
+    let host = hostname::get().ok().and_then(|h| h.into_string().ok()).filter(|h| !h.is_empty()).unwrap_or_else(|| "this computer".into());
     format!("Keyward on {host}")
 }
 

@@ -34,9 +34,7 @@ impl Store {
         let dir = match std::env::var_os("KEYWARD_CONFIG_DIR").filter(|d| !d.is_empty()) {
             Some(d) => PathBuf::from(d),
             None => dirs::config_dir()
-                .ok_or_else(|| {
-                    Error::Store("cannot find a config directory: set KEYWARD_CONFIG_DIR".into())
-                })?
+                .ok_or_else(|| Error::Store("cannot find a config directory: set KEYWARD_CONFIG_DIR".into()))?
                 .join("keyward"),
         };
         Ok(Store::at(dir))
@@ -51,17 +49,11 @@ impl Store {
     }
 
     pub fn accounts(&self) -> Result<Vec<Account>> {
-        Ok(self
-            .read::<AccountsFile>(&self.dir.join(ACCOUNTS_FILE))?
-            .map(|f| f.accounts)
-            .unwrap_or_default())
+        Ok(self.read::<AccountsFile>(&self.dir.join(ACCOUNTS_FILE))?.map(|f| f.accounts).unwrap_or_default())
     }
 
     pub fn save_accounts(&self, accounts: &[Account]) -> Result<()> {
-        let file = AccountsFile {
-            version: 1,
-            accounts: accounts.to_vec(),
-        };
+        let file = AccountsFile { version: 1, accounts: accounts.to_vec() };
         self.write(&self.dir.join(ACCOUNTS_FILE), &file)
     }
 
@@ -83,21 +75,15 @@ impl Store {
     }
 
     fn listing_path(&self, account_id: &str) -> PathBuf {
-        let safe: String = account_id
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-            .collect();
+        let safe: String = account_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
         self.dir.join(LISTINGS_DIR).join(format!("{safe}.json"))
     }
 
     fn read<T: DeserializeOwned>(&self, path: &Path) -> Result<Option<T>> {
         match fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                Error::Store(format!(
-                    "{} is damaged ({e}); move it away to start afresh",
-                    path.display()
-                ))
-            }),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Error::Store(format!("{} is damaged ({e}); move it away to start afresh", path.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.io_error("read", path, e)),
         }
@@ -106,13 +92,8 @@ impl Store {
     fn write<T: Serialize>(&self, path: &Path, value: &T) -> Result<()> {
         let dir = path.parent().expect("store paths have a parent");
         create_private_dir(dir).map_err(|e| self.io_error("create", dir, e))?;
-        let bytes = serde_json::to_vec_pretty(value)
-            .map_err(|e| Error::Store(format!("cannot encode {}: {e}", path.display())))?;
-        let tmp = dir.join(format!(
-            ".{}.{}.tmp",
-            path.file_name().unwrap().to_string_lossy(),
-            rand::random::<u32>()
-        ));
+        let bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::Store(format!("cannot encode {}: {e}", path.display())))?;
+        let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().unwrap().to_string_lossy(), rand::random::<u32>()));
         let result = (|| {
             let mut f = private_file(&tmp)?;
             f.write_all(&bytes)?;
@@ -135,10 +116,7 @@ impl Store {
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 #[cfg(not(unix))]
@@ -149,19 +127,12 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(unix)]
 fn private_file(path: &Path) -> std::io::Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
+    fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
 }
 
 #[cfg(not(unix))]
 fn private_file(path: &Path) -> std::io::Result<fs::File> {
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
+    fs::OpenOptions::new().write(true).create_new(true).open(path)
 }
 
 #[cfg(test)]
@@ -190,24 +161,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::at(dir.path().join("cfg"));
         assert!(store.accounts().unwrap().is_empty());
-        store
-            .save_accounts(&[account("a1"), account("a2")])
-            .unwrap();
+        store.save_accounts(&[account("a1"), account("a2")]).unwrap();
         store.save_accounts(&[account("a1")]).unwrap();
-        assert_eq!(
-            store.accounts().unwrap(),
-            vec![account("a1")]
-                .into_iter()
-                .map(|mut a| {
-                    a.added = store.accounts().unwrap()[0].added;
-                    a
-                })
-                .collect::<Vec<_>>()
-        );
-        let names: Vec<_> = fs::read_dir(store.dir())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
+        assert_eq!(store.accounts().unwrap(), vec![account("a1")].into_iter().map(|mut a| { a.added = store.accounts().unwrap()[0].added; a }).collect::<Vec<_>>());
+        let names: Vec<_> = fs::read_dir(store.dir()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         assert_eq!(names, vec!["accounts.json"]);
     }
 

@@ -50,11 +50,7 @@ pub fn summarise(c: &Credential, now: DateTime<Utc>) -> Summary {
         badges.insert(0, Badge::ThisApp);
         parts.push("this app".into());
     }
-    Summary {
-        client,
-        line: parts.join(" · "),
-        badges,
-    }
+    Summary { client, line: parts.join(" · "), badges }
 }
 
 /// "5 minutes ago", "3 days ago".

@@ -27,18 +27,9 @@ impl Default for Vault {
 
 impl Vault {
     pub fn new() -> Self {
-        let service = std::env::var("KEYWARD_KEYRING_SERVICE")
-            .ok()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "keyward".into());
-        let secs = std::env::var("KEYWARD_KEYRING_TIMEOUT_SECS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(DEFAULT_TIMEOUT_SECS);
-        Vault {
-            service,
-            timeout: Duration::from_secs(secs),
-        }
+        let service = std::env::var("KEYWARD_KEYRING_SERVICE").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "keyward".into());
+        let secs = std::env::var("KEYWARD_KEYRING_TIMEOUT_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_TIMEOUT_SECS);
+        Vault { service, timeout: Duration::from_secs(secs) }
     }
 
     pub fn service(&self) -> &str {
@@ -57,8 +48,7 @@ impl Vault {
 
     pub async fn set(&self, key: &str, value: &Secret) -> Result<()> {
         let value = value.clone();
-        self.call(key, move |e| e.set_password(value.expose()))
-            .await
+        self.call(key, move |e| e.set_password(value.expose())).await
     }
 
     /// Removes the secret; removing one that is not there is not an error.
@@ -100,22 +90,13 @@ fn keyring_error(e: keyring::Error) -> Error {
         keyring::Error::PlatformFailure(inner) => {
             let s = inner.to_string();
             let lower = s.to_ascii_lowercase();
-            if lower.contains("org.freedesktop.secrets")
-                || lower.contains("serviceunknown")
-                || lower.contains("unavailable")
-                || lower.contains("no secret service")
-                || lower.contains("dbus")
-                || lower.contains("d-bus")
-            {
+            if lower.contains("org.freedesktop.secrets") || lower.contains("serviceunknown") || lower.contains("unavailable") || lower.contains("no secret service") || lower.contains("dbus") || lower.contains("d-bus") {
                 Error::NoKeyring(first_line(&s))
             } else {
                 Error::Keyring(first_line(&s))
             }
         }
-        keyring::Error::NoStorageAccess(inner) => Error::NoKeyring(format!(
-            "the keyring is locked or refused access: {}",
-            first_line(&inner.to_string())
-        )),
+        keyring::Error::NoStorageAccess(inner) => Error::NoKeyring(format!("the keyring is locked or refused access: {}", first_line(&inner.to_string()))),
         other => Error::Keyring(first_line(&other.to_string())),
     }
 }

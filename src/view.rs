@@ -5,9 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::Client;
-use crate::model::{
-    Account, AccountActions, CredentialKind, Fact, Gap, Kind, LastUsedMeaning, Listing, Usage,
-};
+use crate::model::{Account, AccountActions, CredentialKind, Fact, Gap, Kind, LastUsedMeaning, Listing, Usage};
 use crate::provider::Capabilities;
 use crate::summary::{self, Badge};
 
@@ -119,17 +117,7 @@ pub struct CapabilitiesView {
 impl From<&Capabilities> for CapabilitiesView {
     fn from(c: &Capabilities) -> Self {
         CapabilitiesView {
-            sign_in: c
-                .sign_in
-                .iter()
-                .map(|m| {
-                    serde_json::to_value(m)
-                        .unwrap()
-                        .as_str()
-                        .unwrap()
-                        .to_string()
-                })
-                .collect(),
+            sign_in: c.sign_in.iter().map(|m| serde_json::to_value(m).unwrap().as_str().unwrap().to_string()).collect(),
             token_label: c.token_label.to_string(),
             token_page: c.token_page.map(str::to_string),
             rename: c.rename,
@@ -142,11 +130,7 @@ impl From<&Capabilities> for CapabilitiesView {
     }
 }
 
-pub fn account_view(
-    account: &Account,
-    listing: Option<&Listing>,
-    caps: &Capabilities,
-) -> AccountView {
+pub fn account_view(account: &Account, listing: Option<&Listing>, caps: &Capabilities) -> AccountView {
     AccountView {
         id: account.id.clone(),
         name: account.name(),
@@ -160,9 +144,7 @@ pub fn account_view(
         server_facts: account.server_facts.clone(),
         fetched: listing.map(|l| l.fetched),
         gaps: listing.map(|l| l.gaps.clone()).unwrap_or_default(),
-        account_actions: listing
-            .map(|l| l.account_actions.clone())
-            .unwrap_or_default(),
+        account_actions: listing.map(|l| l.account_actions.clone()).unwrap_or_default(),
         capabilities: caps.into(),
     }
 }

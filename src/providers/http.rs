@@ -96,9 +96,7 @@ impl Http {
         let mut attempt = 0;
         loop {
             let retry = req.try_clone();
-            let request = req
-                .build()
-                .map_err(|e| Error::input(format!("bad request: {}", without_url(&e))))?;
+            let request = req.build().map_err(|e| Error::input(format!("bad request: {}", without_url(&e))))?;
             let host = host_of(request.url().as_str());
             let resp = match self.client.execute(request).await {
                 Ok(r) => r,
@@ -111,12 +109,7 @@ impl Http {
                 Ok(b) => b.to_vec(),
                 Err(e) => return Err(self.transport_error(&host, &e)),
             };
-            let response = Response {
-                status,
-                headers,
-                url,
-                body,
-            };
+            let response = Response { status, headers, url, body };
             if status == StatusCode::TOO_MANY_REQUESTS {
                 let wait = response.retry_after().unwrap_or(Duration::from_secs(1));
                 match retry {
@@ -128,10 +121,7 @@ impl Http {
                         continue;
                     }
                     _ => {
-                        return Err(Error::RateLimited {
-                            host,
-                            secs: wait.as_secs().max(1),
-                        });
+                        return Err(Error::RateLimited { host, secs: wait.as_secs().max(1) });
                     }
                 }
             }
@@ -141,15 +131,9 @@ impl Http {
 
     fn transport_error(&self, host: &str, e: &reqwest::Error) -> Error {
         if e.is_timeout() {
-            return Error::Timeout {
-                host: host.to_string(),
-                secs: self.timeout.as_secs(),
-            };
+            return Error::Timeout { host: host.to_string(), secs: self.timeout.as_secs() };
         }
-        Error::Unreachable {
-            host: host.to_string(),
-            reason: transport_reason(e),
-        }
+        Error::Unreachable { host: host.to_string(), reason: transport_reason(e) }
     }
 }
 
@@ -170,18 +154,11 @@ fn transport_reason(e: &reqwest::Error) -> String {
     }
     if chain.contains("connection refused") {
         "connection refused (is the server running?)".into()
-    } else if chain.contains("dns error")
-        || chain.contains("failed to lookup")
-        || chain.contains("name or service not known")
-    {
+    } else if chain.contains("dns error") || chain.contains("failed to lookup") || chain.contains("name or service not known") {
         "no such host".into()
-    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
-    {
+    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake") {
         "the secure connection failed (certificate or TLS problem)".into()
-    } else if chain.contains("connection reset")
-        || chain.contains("connection closed")
-        || chain.contains("incomplete message")
-    {
+    } else if chain.contains("connection reset") || chain.contains("connection closed") || chain.contains("incomplete message") {
         "the connection was closed before the server answered".into()
     } else if e.is_body() || e.is_decode() {
         "the answer was cut off".into()
@@ -214,11 +191,7 @@ impl Response {
     /// The body as JSON of type `T`, or [`Error::BadResponse`] saying what was expected.
     pub fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T> {
         serde_json::from_slice(&self.body).map_err(|e| {
-            let kind = if self.looks_like_html() {
-                "an HTML page".to_string()
-            } else {
-                format!("{e}")
-            };
+            let kind = if self.looks_like_html() { "an HTML page".to_string() } else { format!("{e}") };
             Error::bad_response(self.host(), format!("expected {what}, got {kind}"))
         })
     }
@@ -229,8 +202,7 @@ impl Response {
     }
 
     pub fn looks_like_html(&self) -> bool {
-        let start: String =
-            String::from_utf8_lossy(&self.body[..self.body.len().min(512)]).to_ascii_lowercase();
+        let start: String = String::from_utf8_lossy(&self.body[..self.body.len().min(512)]).to_ascii_lowercase();
         start.trim_start().starts_with("<!doctype html") || start.contains("<html")
     }
 
@@ -246,12 +218,7 @@ impl Response {
     /// How long the server asks the client to wait: `Retry-After` (seconds) or Matrix's
     /// `retry_after_ms` in a JSON body.
     pub fn retry_after(&self) -> Option<Duration> {
-        if let Some(secs) = self
-            .headers
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-        {
+        if let Some(secs) = self.headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok()) {
             return Some(Duration::from_secs(secs));
         }
         self.json_value()
@@ -273,10 +240,7 @@ impl Response {
 
     /// [`Error::Server`] for an unexpected status.
     pub fn unexpected(&self) -> Error {
-        Error::Server {
-            host: self.host(),
-            message: self.error_message(),
-        }
+        Error::Server { host: self.host(), message: self.error_message() }
     }
 }
 
@@ -297,17 +261,10 @@ pub fn parse_server_url(input: &str) -> Result<Url> {
     if input.is_empty() {
         return Err(Error::input("give a server URL, like https://example.org"));
     }
-    let with_scheme = if input.contains("://") {
-        input.to_string()
-    } else {
-        format!("https://{input}")
-    };
-    let mut url = Url::parse(&with_scheme)
-        .map_err(|e| Error::input(format!("{input:?} is not a URL ({e})")))?;
+    let with_scheme = if input.contains("://") { input.to_string() } else { format!("https://{input}") };
+    let mut url = Url::parse(&with_scheme).map_err(|e| Error::input(format!("{input:?} is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::input(format!(
-            "{input:?} is not an http or https URL"
-        )));
+        return Err(Error::input(format!("{input:?} is not an http or https URL")));
     }
     if url.host_str().is_none() {
         return Err(Error::input(format!("{input:?} has no host")));
@@ -328,8 +285,7 @@ pub fn join(base: &Url, path: &str) -> Url {
         let p = format!("{}/", b.path());
         b.set_path(&p);
     }
-    b.join(path.trim_start_matches('/'))
-        .expect("joining a relative path to a base URL")
+    b.join(path.trim_start_matches('/')).expect("joining a relative path to a base URL")
 }
 
 /// The base URL as stored on the account: no trailing slash.
@@ -343,18 +299,9 @@ mod tests {
 
     #[test]
     fn server_url_accepts_bare_hosts_and_keeps_paths() {
-        assert_eq!(
-            parse_server_url("matrix.org").unwrap().as_str(),
-            "https://matrix.org/"
-        );
-        assert_eq!(
-            parse_server_url("http://127.0.0.1:8008").unwrap().as_str(),
-            "http://127.0.0.1:8008/"
-        );
-        assert_eq!(
-            parse_server_url("https://h/moodle?x=1").unwrap().as_str(),
-            "https://h/moodle/"
-        );
+        assert_eq!(parse_server_url("matrix.org").unwrap().as_str(), "https://matrix.org/");
+        assert_eq!(parse_server_url("http://127.0.0.1:8008").unwrap().as_str(), "http://127.0.0.1:8008/");
+        assert_eq!(parse_server_url("https://h/moodle?x=1").unwrap().as_str(), "https://h/moodle/");
         assert!(parse_server_url("ftp://h").is_err());
         assert!(parse_server_url("").is_err());
         assert!(parse_server_url("http://").is_err());
@@ -363,10 +310,7 @@ mod tests {
     #[test]
     fn join_keeps_the_base_path() {
         let b = parse_server_url("https://h/moodle").unwrap();
-        assert_eq!(
-            join(&b, "/login/token.php").as_str(),
-            "https://h/moodle/login/token.php"
-        );
+        assert_eq!(join(&b, "/login/token.php").as_str(), "https://h/moodle/login/token.php");
     }
 
     #[tokio::test]
@@ -378,10 +322,7 @@ mod tests {
         let url = Url::parse(&format!("http://127.0.0.1:{port}/x?access_token=SECRET")).unwrap();
         let err = http.send(http.get(url)).await.unwrap_err();
         let s = err.to_string();
-        assert!(
-            s.contains("cannot reach 127.0.0.1") && s.contains("refused"),
-            "{s}"
-        );
+        assert!(s.contains("cannot reach 127.0.0.1") && s.contains("refused"), "{s}");
         assert!(!s.contains("SECRET"));
     }
 }

@@ -23,10 +23,7 @@ use url::Url;
 use super::http::{join, one_line, Http, Response};
 use crate::error::{Error, Result};
 use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap};
-use crate::provider::{
-    Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret,
-    SignedIn,
-};
+use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
 use crate::secret::{self, Secret};
 
 pub struct Matrix;
@@ -36,11 +33,7 @@ pub struct Matrix;
 struct Stored {
     #[serde(with = "secret::stored")]
     access_token: Secret,
-    #[serde(
-        default,
-        with = "secret::stored::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "secret::stored::option", skip_serializing_if = "Option::is_none")]
     refresh_token: Option<Secret>,
     device_id: String,
     user_id: String,
@@ -154,10 +147,7 @@ struct MatrixError {
 }
 
 fn matrix_error(r: &Response) -> MatrixError {
-    serde_json::from_slice(&r.body).unwrap_or(MatrixError {
-        errcode: None,
-        error: None,
-    })
+    serde_json::from_slice(&r.body).unwrap_or(MatrixError { errcode: None, error: None })
 }
 
 fn errcode(r: &Response) -> String {
@@ -168,10 +158,7 @@ fn errcode(r: &Response) -> String {
 fn server_error(r: &Response) -> Error {
     let e = matrix_error(r);
     match (e.errcode, e.error) {
-        (Some(code), Some(msg)) => Error::Server {
-            host: r.host(),
-            message: format!("{code}: {}", one_line(&msg)),
-        },
+        (Some(code), Some(msg)) => Error::Server { host: r.host(), message: format!("{code}: {}", one_line(&msg)) },
         _ => r.unexpected(),
     }
 }
@@ -185,21 +172,15 @@ struct AccountManagement {
 impl AccountManagement {
     /// The page that ends one session, using the newest action the server supports.
     fn end_session_url(&self, device_id: &str) -> String {
-        let action = [
-            "org.matrix.device_delete",
-            "org.matrix.session_end",
-            "org.matrix.session_view",
-        ]
-        .into_iter()
-        .find(|a| self.actions.iter().any(|s| s == a));
+        let action = ["org.matrix.device_delete", "org.matrix.session_end", "org.matrix.session_view"]
+            .into_iter()
+            .find(|a| self.actions.iter().any(|s| s == a));
         let mut url = match Url::parse(&self.uri) {
             Ok(u) => u,
             Err(_) => return self.uri.clone(),
         };
         if let Some(action) = action {
-            url.query_pairs_mut()
-                .append_pair("action", action)
-                .append_pair("device_id", device_id);
+            url.query_pairs_mut().append_pair("action", action).append_pair("device_id", device_id);
         }
         url.to_string()
     }
@@ -236,13 +217,9 @@ fn pusher_id(app_id: &str, pushkey: &str) -> String {
 /// One lock per account around token refresh, so that two calls that both find the access token
 /// expired refresh it once (a second refresh with the same, now used, refresh token would fail).
 fn refresh_lock(account_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-    static LOCKS: StdMutex<Option<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
-        StdMutex::new(None);
+    static LOCKS: StdMutex<Option<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = StdMutex::new(None);
     let mut g = LOCKS.lock().unwrap_or_else(|p| p.into_inner());
-    g.get_or_insert_with(HashMap::new)
-        .entry(account_id.to_string())
-        .or_default()
-        .clone()
+    g.get_or_insert_with(HashMap::new).entry(account_id.to_string()).or_default().clone()
 }
 
 impl Matrix {
@@ -250,14 +227,9 @@ impl Matrix {
     /// the URL itself; `None` when neither serves `/_matrix/client/versions`.
     async fn discover(&self, http: &Http, url: &Url) -> Result<Option<Url>> {
         let mut candidates = Vec::new();
-        let wk = http
-            .send(http.get(join(url, ".well-known/matrix/client")))
-            .await?;
+        let wk = http.send(http.get(join(url, ".well-known/matrix/client"))).await?;
         if wk.is_success() {
-            if let Ok(WellKnown {
-                homeserver: Some(hs),
-            }) = serde_json::from_slice::<WellKnown>(&wk.body)
-            {
+            if let Ok(WellKnown { homeserver: Some(hs) }) = serde_json::from_slice::<WellKnown>(&wk.body) {
                 if let Ok(u) = super::http::parse_server_url(&hs.base_url) {
                     candidates.push(u);
                 }
@@ -265,15 +237,9 @@ impl Matrix {
         }
         candidates.push(url.clone());
         for base in candidates {
-            match http
-                .send(http.get(join(&base, "_matrix/client/versions")))
-                .await
-            {
+            match http.send(http.get(join(&base, "_matrix/client/versions"))).await {
                 Ok(r) if r.is_success() => {
-                    if serde_json::from_slice::<Versions>(&r.body)
-                        .map(|v| !v.versions.is_empty())
-                        .unwrap_or(false)
-                    {
+                    if serde_json::from_slice::<Versions>(&r.body).map(|v| !v.versions.is_empty()).unwrap_or(false) {
                         return Ok(Some(base));
                     }
                 }
@@ -286,37 +252,21 @@ impl Matrix {
     }
 
     async fn versions(&self, http: &Http, base: &Url) -> Option<String> {
-        let r = http
-            .send(http.get(join(base, "_matrix/client/versions")))
-            .await
-            .ok()?;
+        let r = http.send(http.get(join(base, "_matrix/client/versions"))).await.ok()?;
         let v: Versions = serde_json::from_slice(&r.body).ok()?;
         v.versions.last().cloned()
     }
 
     /// The next-gen auth account page, when the server uses next-gen auth.
-    async fn account_management(
-        &self,
-        http: &Http,
-        base: &Url,
-    ) -> Result<Option<AccountManagement>> {
-        for path in [
-            "_matrix/client/v1/auth_metadata",
-            "_matrix/client/unstable/org.matrix.msc2965/auth_metadata",
-        ] {
+    async fn account_management(&self, http: &Http, base: &Url) -> Result<Option<AccountManagement>> {
+        for path in ["_matrix/client/v1/auth_metadata", "_matrix/client/unstable/org.matrix.msc2965/auth_metadata"] {
             let r = http.send(http.get(join(base, path))).await?;
             if r.is_success() {
                 if let Ok(m) = serde_json::from_slice::<AuthMetadata>(&r.body) {
                     if let Some(uri) = m.account_management_uri {
-                        return Ok(Some(AccountManagement {
-                            uri,
-                            actions: m.account_management_actions_supported,
-                        }));
+                        return Ok(Some(AccountManagement { uri, actions: m.account_management_actions_supported }));
                     }
-                    return Ok(Some(AccountManagement {
-                        uri: base.to_string(),
-                        actions: vec![],
-                    }));
+                    return Ok(Some(AccountManagement { uri: base.to_string(), actions: vec![] }));
                 }
             }
         }
@@ -325,17 +275,9 @@ impl Matrix {
 
     /// An authenticated request. When the access token has expired and a refresh token is kept,
     /// refreshes once (saving the new tokens before using them) and repeats the request.
-    async fn call(
-        &self,
-        s: &Session<'_>,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<Response> {
+    async fn call(&self, s: &Session<'_>, method: Method, path: &str, body: Option<&Value>) -> Result<Response> {
         let stored: Stored = s.load().await?;
-        let r = self
-            .send_with(s, &stored.access_token, method.clone(), path, body)
-            .await?;
+        let r = self.send_with(s, &stored.access_token, method.clone(), path, body).await?;
         if r.status != StatusCode::UNAUTHORIZED || errcode(&r) != "M_UNKNOWN_TOKEN" {
             return Ok(r);
         }
@@ -344,18 +286,8 @@ impl Matrix {
         self.send_with(s, &fresh, method, path, body).await
     }
 
-    async fn send_with(
-        &self,
-        s: &Session<'_>,
-        token: &Secret,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<Response> {
-        let mut req = s
-            .http
-            .request(method, join(&s.base_url(), path))
-            .bearer_auth(token.expose());
+    async fn send_with(&self, s: &Session<'_>, token: &Secret, method: Method, path: &str, body: Option<&Value>) -> Result<Response> {
+        let mut req = s.http.request(method, join(&s.base_url(), path)).bearer_auth(token.expose());
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -375,17 +307,11 @@ impl Matrix {
         };
         let r = s
             .http
-            .send(
-                s.http
-                    .post(join(&s.base_url(), "_matrix/client/v3/refresh"))
-                    .json(&json!({ "refresh_token": refresh_token.expose() })),
-            )
+            .send(s.http.post(join(&s.base_url(), "_matrix/client/v3/refresh")).json(&json!({ "refresh_token": refresh_token.expose() })))
             .await?;
         if !r.is_success() {
             return Err(match r.status {
-                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                    s.sign_in_again("its session expired and could not be renewed")
-                }
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => s.sign_in_again("its session expired and could not be renewed"),
                 _ => server_error(&r),
             });
         }
@@ -403,12 +329,7 @@ impl Matrix {
     }
 
     /// A checked JSON answer of an authenticated call.
-    async fn get_json<T: for<'de> Deserialize<'de>>(
-        &self,
-        s: &Session<'_>,
-        path: &str,
-        what: &str,
-    ) -> Result<T> {
+    async fn get_json<T: for<'de> Deserialize<'de>>(&self, s: &Session<'_>, path: &str, what: &str) -> Result<T> {
         let r = self.call(s, Method::GET, path, None).await?;
         if r.status == StatusCode::UNAUTHORIZED {
             return Err(s.sign_in_again("the server no longer accepts its access token"));
@@ -419,12 +340,7 @@ impl Matrix {
         r.json(what)
     }
 
-    async fn client_information(
-        &self,
-        s: &Session<'_>,
-        user_id: &str,
-        device_id: &str,
-    ) -> Option<ClientInformation> {
+    async fn client_information(&self, s: &Session<'_>, user_id: &str, device_id: &str) -> Option<ClientInformation> {
         let path = format!(
             "_matrix/client/v3/user/{}/account_data/io.element.matrix_client_information.{}",
             enc(user_id),
@@ -438,66 +354,30 @@ impl Matrix {
     }
 
     /// Element's client information for many devices, a few requests at a time.
-    async fn client_informations(
-        &self,
-        s: &Session<'_>,
-        user_id: &str,
-        ids: Vec<String>,
-    ) -> HashMap<String, ClientInformation> {
+    async fn client_informations(&self, s: &Session<'_>, user_id: &str, ids: Vec<String>) -> HashMap<String, ClientInformation> {
         use futures::StreamExt;
         let lookups = ids.into_iter().map(|id| async move {
             let info = self.client_information(s, user_id, &id).await;
             (id, info)
         });
-        let found: Vec<(String, Option<ClientInformation>)> = futures::stream::iter(lookups)
-            .buffer_unordered(8)
-            .collect()
-            .await;
-        found
-            .into_iter()
-            .filter_map(|(id, info)| Some((id, info?)))
-            .collect()
+        let found: Vec<(String, Option<ClientInformation>)> = futures::stream::iter(lookups).buffer_unordered(8).collect().await;
+        found.into_iter().filter_map(|(id, info)| Some((id, info?))).collect()
     }
 
     /// Server admins see each device's user agent through the Synapse admin API; others get 403.
     async fn admin_user_agents(&self, s: &Session<'_>, user_id: &str) -> HashMap<String, String> {
         let path = format!("_synapse/admin/v2/users/{}/devices", enc(user_id));
-        let Ok(r) = self.call(s, Method::GET, &path, None).await else {
-            return HashMap::new();
-        };
+        let Ok(r) = self.call(s, Method::GET, &path, None).await else { return HashMap::new() };
         if !r.is_success() {
             return HashMap::new();
         }
-        let Ok(d) = serde_json::from_slice::<DevicesResponse>(&r.body) else {
-            return HashMap::new();
-        };
-        d.devices
-            .into_iter()
-            .filter_map(|d| {
-                Some((
-                    d.device_id,
-                    d.last_seen_user_agent.filter(|u| !u.is_empty())?,
-                ))
-            })
-            .collect()
+        let Ok(d) = serde_json::from_slice::<DevicesResponse>(&r.body) else { return HashMap::new() };
+        d.devices.into_iter().filter_map(|d| Some((d.device_id, d.last_seen_user_agent.filter(|u| !u.is_empty())?))).collect()
     }
 
     /// Signs devices out in one request: a fresh UIA session, then the password once.
-    async fn delete_devices(
-        &self,
-        s: &Session<'_>,
-        user_id: &str,
-        devices: &[String],
-        password: Option<&Secret>,
-    ) -> Result<()> {
-        let first = self
-            .call(
-                s,
-                Method::POST,
-                "_matrix/client/v3/delete_devices",
-                Some(&json!({ "devices": devices })),
-            )
-            .await?;
+    async fn delete_devices(&self, s: &Session<'_>, user_id: &str, devices: &[String], password: Option<&Secret>) -> Result<()> {
+        let first = self.call(s, Method::POST, "_matrix/client/v3/delete_devices", Some(&json!({ "devices": devices }))).await?;
         if first.is_success() {
             return Ok(());
         }
@@ -506,28 +386,15 @@ impl Matrix {
         }
         let uia: UiaResponse = match serde_json::from_slice(&first.body) {
             Ok(u) => u,
-            Err(_) => {
-                return Err(Error::bad_response(
-                    first.host(),
-                    "expected a sign-in challenge",
-                ))
-            }
+            Err(_) => return Err(Error::bad_response(first.host(), "expected a sign-in challenge")),
         };
         let Some(session) = uia.session.filter(|_| !uia.flows.is_empty()) else {
             // A 401 without a UIA challenge: the token itself was refused.
             return Err(s.sign_in_again("the server no longer accepts its access token"));
         };
         if !uia.flows.iter().any(|f| f.stages == ["m.login.password"]) {
-            let stage = uia
-                .flows
-                .first()
-                .and_then(|f| f.stages.first())
-                .cloned()
-                .unwrap_or_default();
-            let mut fallback = join(
-                &s.base_url(),
-                &format!("_matrix/client/v3/auth/{}/fallback/web", enc(&stage)),
-            );
+            let stage = uia.flows.first().and_then(|f| f.stages.first()).cloned().unwrap_or_default();
+            let mut fallback = join(&s.base_url(), &format!("_matrix/client/v3/auth/{}/fallback/web", enc(&stage)));
             fallback.query_pairs_mut().append_pair("session", &session);
             return Err(Error::OpenInBrowser {
                 message: format!("this server asks for a sign-in step Keyward cannot do ({stage}) before it signs devices out; sign them out in a Matrix client such as Element, or complete the step in the browser"),
@@ -546,14 +413,7 @@ impl Matrix {
                 "session": session,
             }
         });
-        let second = self
-            .call(
-                s,
-                Method::POST,
-                "_matrix/client/v3/delete_devices",
-                Some(&body),
-            )
-            .await?;
+        let second = self.call(s, Method::POST, "_matrix/client/v3/delete_devices", Some(&body)).await?;
         if second.is_success() {
             return Ok(());
         }
@@ -562,11 +422,7 @@ impl Matrix {
             Some(u) if u.errcode.as_deref() == Some("M_FORBIDDEN") => Err(s.wrong_password()),
             Some(u) if u.errcode.is_some() => Err(Error::Server {
                 host: second.host(),
-                message: format!(
-                    "{}: {}",
-                    u.errcode.unwrap_or_default(),
-                    one_line(&u.error.unwrap_or_default())
-                ),
+                message: format!("{}: {}", u.errcode.unwrap_or_default(), one_line(&u.error.unwrap_or_default())),
             }),
             _ => Err(server_error(&second)),
         }
@@ -574,25 +430,13 @@ impl Matrix {
 }
 
 fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
-fn device_credential(
-    d: Device,
-    own: &str,
-    info: Option<ClientInformation>,
-    user_agent: Option<String>,
-    mgmt: Option<&AccountManagement>,
-) -> Credential {
+fn device_credential(d: Device, own: &str, info: Option<ClientInformation>, user_agent: Option<String>, mgmt: Option<&AccountManagement>) -> Credential {
     let mut c = Credential::new(d.device_id.clone(), CredentialKind::Session);
     c.name = d.display_name.clone().filter(|n| !n.is_empty());
-    c.hints = ClientHints {
-        device_name: c.name.clone(),
-        user_agent: user_agent.clone(),
-        ..Default::default()
-    };
+    c.hints = ClientHints { device_name: c.name.clone(), user_agent: user_agent.clone(), ..Default::default() };
     if let Some(info) = info {
         c.hints.app_name = info.name;
         c.hints.version = info.version;
@@ -610,34 +454,18 @@ fn device_credential(
         c.details.push(Fact::new("Client URL", url.clone()));
     }
     c.actions = match mgmt {
-        None => Actions {
-            rename: true,
-            revoke: true,
-            revoke_needs_password: true,
-            ..Default::default()
-        },
+        None => Actions { rename: true, revoke: true, revoke_needs_password: true, ..Default::default() },
         Some(m) => {
             c.manage_url = Some(m.end_session_url(&d.device_id));
-            Actions {
-                rename: true,
-                revoke: true,
-                ..Default::default()
-            }
+            Actions { rename: true, revoke: true, ..Default::default() }
         }
     };
     c
 }
 
 fn pusher_credential(p: Pusher) -> Credential {
-    let mut c = Credential::new(
-        pusher_id(&p.app_id, &p.pushkey),
-        CredentialKind::PushRegistration,
-    );
-    c.name = p
-        .device_display_name
-        .clone()
-        .filter(|n| !n.is_empty())
-        .or_else(|| p.app_display_name.clone());
+    let mut c = Credential::new(pusher_id(&p.app_id, &p.pushkey), CredentialKind::PushRegistration);
+    c.name = p.device_display_name.clone().filter(|n| !n.is_empty()).or_else(|| p.app_display_name.clone());
     c.hints = ClientHints {
         device_name: p.device_display_name.clone(),
         app_name: p.app_display_name.clone(),
@@ -666,9 +494,7 @@ fn pusher_credential(p: Pusher) -> Credential {
     c.actions = Actions {
         rename: false,
         revoke: true,
-        why_not: Some(
-            "Matrix has no way to rename a push registration; it takes its device's name".into(),
-        ),
+        why_not: Some("Matrix has no way to rename a push registration; it takes its device's name".into()),
         ..Default::default()
     };
     c
@@ -698,11 +524,7 @@ impl Provider for Matrix {
 
     async fn sign_in(&self, http: &Http, req: SignInRequest) -> Result<SignedIn> {
         let Some(base) = self.discover(http, &req.url).await? else {
-            return Err(Error::NotThisKind {
-                url: super::http::base_string(&req.url),
-                kind: "Matrix",
-                detail: None,
-            });
+            return Err(Error::NotThisKind { url: super::http::base_string(&req.url), kind: "Matrix", detail: None });
         };
         let account_name = format!("{}@{}", req.login, crate::model::host_of(base.as_str()));
         let next_gen = self.account_management(http, &base).await?;
@@ -721,21 +543,12 @@ impl Provider for Matrix {
                     "initial_device_display_name": req.client_name,
                     "refresh_token": true,
                 });
-                let r = http
-                    .send(
-                        http.post(join(&base, "_matrix/client/v3/login"))
-                            .json(&body),
-                    )
-                    .await?;
+                let r = http.send(http.post(join(&base, "_matrix/client/v3/login")).json(&body)).await?;
                 if r.status == StatusCode::FORBIDDEN && errcode(&r) == "M_FORBIDDEN" {
-                    return Err(Error::WrongPassword {
-                        account: account_name,
-                    });
+                    return Err(Error::WrongPassword { account: account_name });
                 }
                 if r.status == StatusCode::FORBIDDEN && errcode(&r) == "M_USER_DEACTIVATED" {
-                    return Err(Error::NotAllowed(format!(
-                        "{account_name} is deactivated on its server"
-                    )));
+                    return Err(Error::NotAllowed(format!("{account_name} is deactivated on its server")));
                 }
                 if !r.is_success() {
                     return Err(server_error(&r));
@@ -753,65 +566,29 @@ impl Provider for Matrix {
                 )
             }
             SignInSecret::Token(token) => {
-                let r = http
-                    .send(
-                        http.get(join(&base, "_matrix/client/v3/account/whoami"))
-                            .bearer_auth(token.expose()),
-                    )
-                    .await?;
+                let r = http.send(http.get(join(&base, "_matrix/client/v3/account/whoami")).bearer_auth(token.expose())).await?;
                 if r.status == StatusCode::UNAUTHORIZED {
-                    return Err(Error::input(format!(
-                        "the server does not accept this access token for {account_name}"
-                    )));
+                    return Err(Error::input(format!("the server does not accept this access token for {account_name}")));
                 }
                 if !r.is_success() {
                     return Err(server_error(&r));
                 }
                 let who: Whoami = r.json("an account answer")?;
-                let localpart = who
-                    .user_id
-                    .trim_start_matches('@')
-                    .split(':')
-                    .next()
-                    .unwrap_or("");
-                if !(localpart.eq_ignore_ascii_case(
-                    req.login
-                        .trim_start_matches('@')
-                        .split(':')
-                        .next()
-                        .unwrap_or(""),
-                )) {
-                    return Err(Error::input(format!(
-                        "this access token belongs to {}, not {}",
-                        who.user_id, req.login
-                    )));
+                let localpart = who.user_id.trim_start_matches('@').split(':').next().unwrap_or("");
+                if !(localpart.eq_ignore_ascii_case(req.login.trim_start_matches('@').split(':').next().unwrap_or(""))) {
+                    return Err(Error::input(format!("this access token belongs to {}, not {}", who.user_id, req.login)));
                 }
                 let Some(device_id) = who.device_id else {
                     return Err(Error::input("this access token has no device (an appservice or admin token?): use a user's access token"));
                 };
-                (
-                    Stored {
-                        access_token: token,
-                        refresh_token: None,
-                        device_id: device_id.clone(),
-                        user_id: who.user_id,
-                    },
-                    device_id,
-                )
+                (Stored { access_token: token, refresh_token: None, device_id: device_id.clone(), user_id: who.user_id }, device_id)
             }
         };
         let mut facts = vec![Fact::new("Homeserver", super::http::base_string(&base))];
         if let Some(v) = self.versions(http, &base).await {
             facts.push(Fact::new("Spec version", v));
         }
-        facts.push(Fact::new(
-            "Sign-in",
-            if next_gen.is_some() {
-                "next-gen auth (account page)"
-            } else {
-                "password"
-            },
-        ));
+        facts.push(Fact::new("Sign-in", if next_gen.is_some() { "next-gen auth (account page)" } else { "password" }));
         Ok(SignedIn {
             base_url: base,
             user_id: stored.user_id.clone(),
@@ -823,37 +600,19 @@ impl Provider for Matrix {
 
     async fn list(&self, s: &Session<'_>) -> Result<Found> {
         let stored: Stored = s.load().await?;
-        let devices: DevicesResponse = self
-            .get_json(s, "_matrix/client/v3/devices", "a device list")
-            .await?;
+        let devices: DevicesResponse = self.get_json(s, "_matrix/client/v3/devices", "a device list").await?;
         let mgmt = self.account_management(s.http, &s.base_url()).await?;
         let mut gaps = Vec::new();
-        let pushers = match self
-            .get_json::<PushersResponse>(s, "_matrix/client/v3/pushers", "a pusher list")
-            .await
-        {
+        let pushers = match self.get_json::<PushersResponse>(s, "_matrix/client/v3/pushers", "a pusher list").await {
             Ok(p) => p.pushers,
             Err(e @ Error::SignInAgain { .. }) => return Err(e),
             Err(e) => {
-                gaps.push(Gap {
-                    message: format!("Push registrations could not be read: {e}"),
-                    url: None,
-                });
+                gaps.push(Gap { message: format!("Push registrations could not be read: {e}"), url: None });
                 Vec::new()
             }
         };
         let agents = self.admin_user_agents(s, &stored.user_id).await;
-        let mut infos = self
-            .client_informations(
-                s,
-                &stored.user_id,
-                devices
-                    .devices
-                    .iter()
-                    .map(|d| d.device_id.clone())
-                    .collect(),
-            )
-            .await;
+        let mut infos = self.client_informations(s, &stored.user_id, devices.devices.iter().map(|d| d.device_id.clone()).collect()).await;
         let mut credentials: Vec<Credential> = devices
             .devices
             .into_iter()
@@ -864,23 +623,11 @@ impl Provider for Matrix {
             })
             .collect();
         // The app's own session first, then the most recently active.
-        credentials.sort_by(|a, b| {
-            b.current
-                .cmp(&a.current)
-                .then(b.last_used.cmp(&a.last_used))
-        });
+        credentials.sort_by(|a, b| b.current.cmp(&a.current).then(b.last_used.cmp(&a.last_used)));
         credentials.extend(pushers.into_iter().map(pusher_credential));
         let account_actions = match &mgmt {
-            None => AccountActions {
-                revoke_all_others: true,
-                revoke_all_others_needs_password: true,
-                manage_url: None,
-            },
-            Some(m) => AccountActions {
-                revoke_all_others: false,
-                revoke_all_others_needs_password: false,
-                manage_url: Some(m.sessions_url()),
-            },
+            None => AccountActions { revoke_all_others: true, revoke_all_others_needs_password: true, manage_url: None },
+            Some(m) => AccountActions { revoke_all_others: false, revoke_all_others_needs_password: false, manage_url: Some(m.sessions_url()) },
         };
         if let Some(m) = &mgmt {
             gaps.push(Gap {
@@ -888,88 +635,45 @@ impl Provider for Matrix {
                 url: Some(m.sessions_url()),
             });
         }
-        Ok(Found {
-            credentials,
-            gaps,
-            account_actions,
-            own_credential: Some(stored.device_id),
-        })
+        Ok(Found { credentials, gaps, account_actions, own_credential: Some(stored.device_id) })
     }
 
     async fn rename(&self, s: &Session<'_>, id: &str, name: &str) -> Result<()> {
         if id.starts_with("push-") {
-            return Err(Error::NotAllowed(
-                "Matrix has no way to rename a push registration".into(),
-            ));
+            return Err(Error::NotAllowed("Matrix has no way to rename a push registration".into()));
         }
         let r = self
-            .call(
-                s,
-                Method::PUT,
-                &format!("_matrix/client/v3/devices/{}", enc(id)),
-                Some(&json!({ "display_name": name })),
-            )
+            .call(s, Method::PUT, &format!("_matrix/client/v3/devices/{}", enc(id)), Some(&json!({ "display_name": name })))
             .await?;
         match (r.status, errcode(&r).as_str()) {
             (st, _) if st.is_success() => Ok(()),
-            (StatusCode::NOT_FOUND, "M_NOT_FOUND") => Err(Error::UnknownCredential {
-                account: s.account.name(),
-                id: id.to_string(),
-            }),
-            (_, "M_TOO_LARGE") => Err(Error::input(
-                "the server refuses names that long (Matrix allows up to 100 characters)",
-            )),
-            (StatusCode::UNAUTHORIZED, _) => {
-                Err(s.sign_in_again("the server no longer accepts its access token"))
-            }
+            (StatusCode::NOT_FOUND, "M_NOT_FOUND") => Err(Error::UnknownCredential { account: s.account.name(), id: id.to_string() }),
+            (_, "M_TOO_LARGE") => Err(Error::input("the server refuses names that long (Matrix allows up to 100 characters)")),
+            (StatusCode::UNAUTHORIZED, _) => Err(s.sign_in_again("the server no longer accepts its access token")),
             _ => Err(server_error(&r)),
         }
     }
 
-    async fn revoke(
-        &self,
-        s: &Session<'_>,
-        ids: &[String],
-        password: Option<&Secret>,
-    ) -> Result<Vec<Revoked>> {
+    async fn revoke(&self, s: &Session<'_>, ids: &[String], password: Option<&Secret>) -> Result<Vec<Revoked>> {
         let stored: Stored = s.load().await?;
-        let (push_ids, device_ids): (Vec<String>, Vec<String>) =
-            ids.iter().cloned().partition(|id| id.starts_with("push-"));
+        let (push_ids, device_ids): (Vec<String>, Vec<String>) = ids.iter().cloned().partition(|id| id.starts_with("push-"));
         if !device_ids.is_empty() {
             if let Some(m) = self.account_management(s.http, &s.base_url()).await? {
-                let url = if device_ids.len() == 1 {
-                    m.end_session_url(&device_ids[0])
-                } else {
-                    m.sessions_url()
-                };
+                let url = if device_ids.len() == 1 { m.end_session_url(&device_ids[0]) } else { m.sessions_url() };
                 return Err(Error::OpenInBrowser { message: "this server ends sessions on its own account page (next-gen auth); open it to sign them out".into(), url });
             }
         }
         let mut results = Vec::new();
         // Push registrations first: signing out the app's own device ends its token.
         if !push_ids.is_empty() {
-            let pushers: PushersResponse = self
-                .get_json(s, "_matrix/client/v3/pushers", "a pusher list")
-                .await?;
+            let pushers: PushersResponse = self.get_json(s, "_matrix/client/v3/pushers", "a pusher list").await?;
             for id in &push_ids {
-                let Some(p) = pushers
-                    .pushers
-                    .iter()
-                    .find(|p| pusher_id(&p.app_id, &p.pushkey) == *id)
-                else {
+                let Some(p) = pushers.pushers.iter().find(|p| pusher_id(&p.app_id, &p.pushkey) == *id) else {
                     results.push(Revoked::failed(id, "it is already gone"));
                     continue;
                 };
                 let body = json!({ "app_id": p.app_id, "pushkey": p.pushkey, "kind": null });
-                match self
-                    .call(
-                        s,
-                        Method::POST,
-                        "_matrix/client/v3/pushers/set",
-                        Some(&body),
-                    )
-                    .await
-                {
+                match self.call(s, Method::POST, "_matrix/client/v3/pushers/set", Some(&body)).await {
                     Ok(r) if r.is_success() => results.push(Revoked::ok(id)),
                     Ok(r) => results.push(Revoked::failed(id, server_error(&r))),
                     Err(e) => results.push(Revoked::failed(id, e)),
@@ -978,22 +682,14 @@ impl Provider for Matrix {
         }
         if !device_ids.is_empty() {
             // All or nothing: one request, one password check.
-            self.delete_devices(s, &stored.user_id, &device_ids, password)
-                .await?;
+            self.delete_devices(s, &stored.user_id, &device_ids, password).await?;
             results.extend(device_ids.iter().map(Revoked::ok));
         }
         Ok(results)
     }
 
     async fn sign_out(&self, s: &Session<'_>) -> Result<()> {
-        let r = self
-            .call(
-                s,
-                Method::POST,
-                "_matrix/client/v3/logout",
-                Some(&json!({})),
-            )
-            .await?;
+        let r = self.call(s, Method::POST, "_matrix/client/v3/logout", Some(&json!({}))).await?;
         match r.status {
             st if st.is_success() => Ok(()),
             // Already signed out on the server: the goal is reached.
@@ -1001,10 +697,7 @@ impl Provider for Matrix {
             _ => {
                 if let Some(m) = self.account_management(s.http, &s.base_url()).await? {
                     let stored: Stored = s.load().await?;
-                    return Err(Error::OpenInBrowser {
-                        message: "this server ends sessions on its own account page".into(),
-                        url: m.end_session_url(&stored.device_id),
-                    });
+                    return Err(Error::OpenInBrowser { message: "this server ends sessions on its own account page".into(), url: m.end_session_url(&stored.device_id) });
                 }
                 Err(server_error(&r))
             }
@@ -1026,24 +719,10 @@ mod tests {
 
     #[test]
     fn next_gen_device_page_uses_the_newest_supported_action() {
-        let m = AccountManagement {
-            uri: "https://auth.example.org/account/".into(),
-            actions: vec!["org.matrix.session_end".into()],
-        };
-        assert_eq!(
-            m.end_session_url("ABC"),
-            "https://auth.example.org/account/?action=org.matrix.session_end&device_id=ABC"
-        );
-        let m = AccountManagement {
-            uri: "https://auth.example.org/account/".into(),
-            actions: vec![
-                "org.matrix.session_end".into(),
-                "org.matrix.device_delete".into(),
-            ],
-        };
-        assert!(m
-            .end_session_url("ABC")
-            .contains("action=org.matrix.device_delete"));
+        let m = AccountManagement { uri: "https://auth.example.org/account/".into(), actions: vec!["org.matrix.session_end".into()] };
+        assert_eq!(m.end_session_url("ABC"), "https://auth.example.org/account/?action=org.matrix.session_end&device_id=ABC");
+        let m = AccountManagement { uri: "https://auth.example.org/account/".into(), actions: vec!["org.matrix.session_end".into(), "org.matrix.device_delete".into()] };
+        assert!(m.end_session_url("ABC").contains("action=org.matrix.device_delete"));
     }
 
     #[test]

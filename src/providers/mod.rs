@@ -23,12 +23,7 @@ pub fn get(kind: Kind) -> Result<&'static dyn Provider> {
         .iter()
         .copied()
         .find(|p| p.kind() == kind)
-        .ok_or_else(|| {
-            Error::NotAllowed(format!(
-                "Keyward cannot manage {} accounts yet",
-                kind.display_name()
-            ))
-        })
+        .ok_or_else(|| Error::NotAllowed(format!("Keyward cannot manage {} accounts yet", kind.display_name())))
 }
 
 /// Every provider, for faces that list what can be added.
@@ -52,8 +47,6 @@ pub async fn detect(http: &Http, url: &Url) -> Result<(Kind, Url)> {
     match first_error {
         // Nothing answered at all: say why (refused, timeout), not "unknown kind".
         Some(e @ (Error::Unreachable { .. } | Error::Timeout { .. })) => Err(e),
-        _ => Err(Error::UnknownKind {
-            url: url.as_str().trim_end_matches('/').to_string(),
-        }),
+        _ => Err(Error::UnknownKind { url: url.as_str().trim_end_matches('/').to_string() }),
     }
 }

@@ -42,42 +42,21 @@ impl Run {
     /// Panics with everything printed unless the run succeeded.
     #[track_caller]
     pub fn expect_ok(self) -> Self {
-        assert!(
-            self.ok(),
-            "keyward failed ({}):\nstdout: {}\nstderr: {}",
-            self.status,
-            self.stdout,
-            self.stderr
-        );
+        assert!(self.ok(), "keyward failed ({}):\nstdout: {}\nstderr: {}", self.status, self.stdout, self.stderr);
         self
     }
 
     /// Panics unless the run failed with exactly one line on stderr; returns that line.
     #[track_caller]
     pub fn expect_err(self) -> String {
-        assert!(
-            !self.ok(),
-            "keyward should have failed:\nstdout: {}\nstderr: {}",
-            self.stdout,
-            self.stderr
-        );
-        let lines: Vec<&str> = self
-            .stderr
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "expected one line on stderr, got: {:?}",
-            self.stderr
-        );
+        assert!(!self.ok(), "keyward should have failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "expected one line on stderr, got: {:?}", self.stderr);
         lines[0].to_string()
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
     }
 }
 
@@ -89,11 +68,7 @@ impl Default for Cli {
 
 impl Cli {
     pub fn new() -> Self {
-        Cli {
-            config: tempfile::tempdir().unwrap(),
-            service: unique("keyward-test-"),
-            extra_env: Vec::new(),
-        }
+        Cli { config: tempfile::tempdir().unwrap(), service: unique("keyward-test-"), extra_env: Vec::new() }
     }
 
     pub fn config_dir(&self) -> &Path {
@@ -135,11 +110,7 @@ impl Cli {
                 let _ = input.write_all(s.as_bytes());
             }
         }
-        let Output {
-            status,
-            stdout,
-            stderr,
-        } = child.wait_with_output().expect("wait for keyward");
+        let Output { status, stdout, stderr } = child.wait_with_output().expect("wait for keyward");
         Run {
             status: status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -155,8 +126,7 @@ impl Cli {
                 if p.is_dir() {
                     walk(&p, out);
                 } else {
-                    let content = String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default())
-                        .into_owned();
+                    let content = String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default()).into_owned();
                     out.push((p, content));
                 }
             }
@@ -168,10 +138,7 @@ impl Cli {
 
     /// The secret stored in the (test) keyring for an account id, read with `secret-tool`.
     pub fn keyring_entry(&self, account_id: &str) -> Option<String> {
-        let out = Command::new("secret-tool")
-            .args(["lookup", "service", &self.service, "username", account_id])
-            .output()
-            .ok()?;
+        let out = Command::new("secret-tool").args(["lookup", "service", &self.service, "username", account_id]).output().ok()?;
         if out.status.success() && !out.stdout.is_empty() {
             Some(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {

@@ -961,3 +961,32 @@ async fn detect_names_the_kind() {
     let out = cli.run(&["detect", &hs.url], None).expect_ok().stdout;
     assert_eq!(out.trim(), format!("matrix at {}", hs.url));
 }
+
+#[tokio::test]
+async fn the_well_known_leads_to_the_homeserver() {
+    let hs = Synapse::main();
+    let user = hs.register("wellknown").await;
+    let body = format!("{{\"m.homeserver\":{{\"base_url\":\"{}\"}}}}", hs.url);
+    let response: &'static str = Box::leak(
+        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).into_boxed_str(),
+    );
+    let port = fake_server(response, 50);
+    let cli = Cli::new();
+    cli.run(&["add", &format!("http://127.0.0.1:{port}"), "--user", &user, "--password-stdin"], Some(PASSWORD)).expect_ok();
+    let accounts = cli.run(&["accounts", "--json"], None).expect_ok().json();
+    assert_eq!(accounts[0]["base_url"], hs.url);
+}
+
+#[tokio::test]
+async fn adding_an_account_twice_leaves_no_extra_device() {
+    let hs = Synapse::main();
+    let user = hs.register("twice").await;
+    let (token, _) = hs.device(&user, "Observer", "192.0.2.130").await;
+    let cli = Cli::new();
+    add(&cli, &hs, &user);
+    let before = hs.device_ids(&token).await;
+    let err = cli.run(&["add", &hs.url, "--user", &user, "--password-stdin"], Some(PASSWORD)).expect_err();
+    assert!(err.contains("already added"), "{err}");
+    assert_eq!(hs.device_ids(&token).await, before);
+    assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json().as_array().unwrap().len(), 1);
+}

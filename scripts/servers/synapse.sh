@@ -73,7 +73,7 @@ start() {
   read -r p1 s1 < <(start_one main "$run" "" "{per_second: 1000, burst_count: 1000}")
   # The second server: access tokens that expire after 3 s (refresh tests), and a tight per-account
   # login limit (rate-limit tests; each test uses its own user, so they do not disturb each other).
-  read -r p2 s2 < <(start_one short "$run" "refreshable_access_token_lifetime: 3s" "{per_second: 0.25, burst_count: 2}")
+  read -r p2 s2 < <(start_one short "$run" "refreshable_access_token_lifetime: 3s" "{per_second: 0.1, burst_count: 2}")
   wait_http "http://127.0.0.1:$p1/health" 120 || { tail -20 "$run/main/stdout.log" "$run/main/homeserver.log" >&2; exit 1; }
   wait_http "http://127.0.0.1:$p2/health" 120 || { tail -20 "$run/short/stdout.log" >&2; exit 1; }
   cat > "$run/synapse.env" <<ENV

@@ -1044,3 +1044,28 @@ async fn next_gen_auth_lists_and_hands_sign_outs_to_the_account_page() {
     let requests = seen.lock().unwrap().clone();
     assert!(!requests.iter().any(|r| r.contains("delete_devices") || r.starts_with("DELETE")), "the device-delete endpoints are never used: {requests:#?}");
 }
+
+#[tokio::test]
+async fn element_client_information_reaches_the_row() {
+    let hs = Synapse::main();
+    let user = hs.register("clientinfo").await;
+    let (token, device) = hs.device(&user, "app.element.io: Firefox on Linux", "192.0.2.140").await;
+    let user_id = format!("@{user}:localhost");
+    let info = json!({"name": "Element", "version": "1.11.85", "url": "https://app.element.io/"});
+    let r = Synapse::http()
+        .put(format!("{}/_matrix/client/v3/user/{}/account_data/io.element.matrix_client_information.{device}", hs.url, user_id))
+        .bearer_auth(&token)
+        .json(&info)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let cli = Cli::new();
+    let account = add(&cli, &hs, &user);
+    let rows = list(&cli, &account);
+    let details = row(&rows, &device)["details"].to_string();
+    assert!(details.contains("Element 1.11.85") && details.contains("https://app.element.io/"), "{details}");
+    // Devices without it get no invented client details.
+    let own = own_id(&rows);
+    assert!(!row(&rows, &own)["details"].to_string().contains("\"Client\""));
+}

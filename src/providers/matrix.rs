@@ -111,6 +111,28 @@ struct Pusher {
 }
 
 /// Element's `io.element.matrix_client_information.<device_id>` account data.
+const CLIENT_INFO_PREFIX: &str = "io.element.matrix_client_information.";
+
+#[derive(Deserialize)]
+struct SyncResponse {
+    #[serde(default)]
+    account_data: AccountData,
+}
+
+#[derive(Deserialize, Default)]
+struct AccountData {
+    #[serde(default)]
+    events: Vec<AccountDataEvent>,
+}
+
+#[derive(Deserialize)]
+struct AccountDataEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    content: Value,
+}
+
 #[derive(Deserialize)]
 struct ClientInformation {
     name: Option<String>,
@@ -340,28 +362,31 @@ impl Matrix {
         r.json(what)
     }
 
-    async fn client_information(&self, s: &Session<'_>, user_id: &str, device_id: &str) -> Option<ClientInformation> {
-        let path = format!(
-            "_matrix/client/v3/user/{}/account_data/io.element.matrix_client_information.{}",
-            enc(user_id),
-            enc(device_id)
-        );
-        let r = self.call(s, Method::GET, &path, None).await.ok()?;
-        if !r.is_success() {
-            return None;
-        }
-        serde_json::from_slice(&r.body).ok()
-    }
-
-    /// Element's client information for many devices, a few requests at a time.
-    async fn client_informations(&self, s: &Session<'_>, user_id: &str, ids: Vec<String>) -> HashMap<String, ClientInformation> {
-        use futures::StreamExt;
-        let lookups = ids.into_iter().map(|id| async move {
-            let info = self.client_information(s, user_id, &id).await;
-            (id, info)
+    /// Element's client information for every device, from the account data, in one filtered
+    /// `/sync` request (not one request per device, which would be thousands for some accounts).
+    /// Missing or unreadable account data just means no extra hints.
+    async fn client_informations(&self, s: &Session<'_>) -> HashMap<String, ClientInformation> {
+        let filter = json!({
+            "account_data": { "types": [format!("{CLIENT_INFO_PREFIX}*")] },
+            "presence": { "types": [] },
+            "room": { "rooms": [] },
         });
-        let found: Vec<(String, Option<ClientInformation>)> = futures::stream::iter(lookups).buffer_unordered(8).collect().await;
-        found.into_iter().filter_map(|(id, info)| Some((id, info?))).collect()
+        let mut path = String::from("_matrix/client/v3/sync?timeout=0&set_presence=offline&filter=");
+        path.push_str(&enc(&filter.to_string()));
+        let Ok(r) = self.call(s, Method::GET, &path, None).await else { return HashMap::new() };
+        if !r.is_success() {
+            return HashMap::new();
+        }
+        let Ok(sync) = serde_json::from_slice::<SyncResponse>(&r.body) else { return HashMap::new() };
+        sync.account_data
+            .events
+            .into_iter()
+            .filter_map(|e| {
+                let device = e.kind.strip_prefix(CLIENT_INFO_PREFIX)?.to_string();
+                let info: ClientInformation = serde_json::from_value(e.content).ok()?;
+                Some((device, info))
+            })
+            .collect()
     }
 
     /// Server admins see each device's user agent through the Synapse admin API; others get 403.
@@ -438,6 +463,13 @@ fn device_credential(d: Device, own: &str, info: Option<ClientInformation>, user
     c.name = d.display_name.clone().filter(|n| !n.is_empty());
     c.hints = ClientHints { device_name: c.name.clone(), user_agent: user_agent.clone(), ..Default::default() };
     if let Some(info) = info {
+        if let Some(name) = &info.name {
+            let client = match &info.version {
+                Some(v) => format!("{name} {v}"),
+                None => name.clone(),
+            };
+            c.details.push(Fact::new("Client", client));
+        }
         c.hints.app_name = info.name;
         c.hints.version = info.version;
         c.hints.url = info.url;
@@ -612,7 +644,7 @@ impl Provider for Matrix {
             }
         };
         let agents = self.admin_user_agents(s, &stored.user_id).await;
-        let mut infos = self.client_informations(s, &stored.user_id, devices.devices.iter().map(|d| d.device_id.clone()).collect()).await;
+        let mut infos = self.client_informations(s).await;
         let mut credentials: Vec<Credential> = devices
             .devices
             .into_iter()

@@ -46,6 +46,11 @@ impl Synapse {
 
     /// Registers a new user through the shared-secret admin API; returns the login name.
     async fn register(&self, prefix: &str) -> String {
+        self.register_as(prefix, false).await
+    }
+
+    /// Registers a new user, a server admin when `admin`.
+    async fn register_as(&self, prefix: &str, admin: bool) -> String {
         let user = unique(prefix);
         let http = Self::http();
         let nonce: Value = http
@@ -58,8 +63,9 @@ impl Synapse {
             .unwrap();
         let nonce = nonce["nonce"].as_str().unwrap().to_string();
         let mut mac = Hmac::<sha1::Sha1>::new_from_slice(self.secret.as_bytes()).unwrap();
-        mac.update(format!("{nonce}\0{user}\0{PASSWORD}\0notadmin").as_bytes());
-        let body = json!({"nonce": nonce, "username": user, "password": PASSWORD, "admin": false, "mac": hex::encode(mac.finalize().into_bytes())});
+        let role = if admin { "admin" } else { "notadmin" };
+        mac.update(format!("{nonce}\0{user}\0{PASSWORD}\0{role}").as_bytes());
+        let body = json!({"nonce": nonce, "username": user, "password": PASSWORD, "admin": admin, "mac": hex::encode(mac.finalize().into_bytes())});
         let r = http
             .post(format!("{}/_synapse/admin/v1/register", self.url))
             .json(&body)
@@ -1068,4 +1074,28 @@ async fn element_client_information_reaches_the_row() {
     // Devices without it get no invented client details.
     let own = own_id(&rows);
     assert!(!row(&rows, &own)["details"].to_string().contains("\"Client\""));
+}
+
+#[tokio::test]
+async fn server_admins_see_each_device_s_user_agent() {
+    let hs = Synapse::main();
+    let user = hs.register_as("admin", true).await;
+    let ua = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    let body = json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user}, "password": PASSWORD, "initial_device_display_name": "Browser"});
+    let http = Synapse::http();
+    let r: Value = http.post(format!("{}/_matrix/client/v3/login", hs.url)).header("User-Agent", ua).json(&body).send().await.unwrap().json().await.unwrap();
+    let (token, device) = (r["access_token"].as_str().unwrap(), r["device_id"].as_str().unwrap());
+    http.get(format!("{}/_matrix/client/v3/account/whoami", hs.url)).bearer_auth(token).header("User-Agent", ua).send().await.unwrap();
+    let cli = Cli::new();
+    let account = add(&cli, &hs, &user);
+    // Synapse writes last-seen data in batches; wait until the admin API has it.
+    let mut details = String::new();
+    for _ in 0..20 {
+        details = row(&list(&cli, &account), device)["details"].to_string();
+        if details.contains("Firefox/133.0") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(details.contains(ua), "{details}");
 }

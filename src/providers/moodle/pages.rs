@@ -65,7 +65,8 @@ pub struct LoginPage {
 
 pub fn login_page(html: &str) -> LoginPage {
     let doc = Html::parse_document(html);
-    let form = web::forms(doc.root_element()).into_iter().find(|f| f.has_field("password") && f.has_field("username"));
+    // A typed password field: the guest login form carries username and password as hidden inputs.
+    let form = web::forms(doc.root_element()).into_iter().find(|f| f.fields.iter().any(|n| n == "password") && f.has_field("username"));
     let error = doc
         .select(&sel(".loginform .alert-danger, .loginerrors .alert, #loginerrormessage"))
         .map(|e| web::text_of(&e))
@@ -385,6 +386,11 @@ mod tests {
         assert_eq!(f.hidden_value("logintoken"), Some("FAKELOGINTOKEN_6"));
         assert_eq!(f.action.as_deref(), Some("http://127.0.0.1:18070/login/index.php"));
         assert!(p.error.is_none());
+        let sso = fixture("login_page.html");
+        let start = sso.find("<form class=\"login-form\"").unwrap();
+        let end = start + sso[start..].find("</form>").unwrap() + 7;
+        let sso = format!("{}{}", &sso[..start], &sso[end..]);
+        assert!(login_page(&sso).form.is_none(), "the guest form is not a password form");
         let p = login_page(&fixture("login_wrong_password.html"));
         assert_eq!(p.error.as_deref(), Some("Invalid login, please try again"));
     }

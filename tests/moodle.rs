@@ -146,7 +146,11 @@ fn sign_in_lists_devices_sessions_and_tokens_and_keeps_secrets_in_the_keyring_on
     let other = row(&rows, "session-7");
     assert_eq!((other["current"].as_bool(), other["can_revoke"].as_bool()), (Some(false), Some(true)));
     assert_eq!(other["last_ip"], "127.0.0.1");
-    assert!(other["created"].is_string() && other["last_used"].is_string(), "{other}");
+    // The Log in column (a London wall-clock time on the page) is the server's timecreated, to the minute.
+    let server7 = sim.state()["sessions"].as_array().unwrap().iter().find(|s| s["id"] == 7).unwrap().clone();
+    let created = chrono::DateTime::parse_from_rfc3339(other["created"].as_str().unwrap()).unwrap().timestamp();
+    assert_eq!(created / 60, server7["timecreated"].as_i64().unwrap() / 60, "{other}");
+    assert!(other["last_used"].is_string(), "{other}");
     let own = row(&rows, "session-current");
     assert_eq!((own["current"].as_bool(), own["can_revoke"].as_bool()), (Some(true), Some(false)));
 
@@ -155,7 +159,11 @@ fn sign_in_lists_devices_sessions_and_tokens_and_keeps_secrets_in_the_keyring_on
     let t = tokens[0];
     assert_eq!(t["current"], true, "the only mobile-service token is Keyward's own");
     assert!(t["revoke_warning"].as_str().unwrap().contains("your phone"), "{t}");
-    assert!(t["expires"].is_string() && t["last_used"].is_string(), "{t}");
+    let server_t = &sim.state()["tokens"][0];
+    let expires = chrono::DateTime::parse_from_rfc3339(t["expires"].as_str().unwrap()).unwrap().timestamp();
+    let used = chrono::DateTime::parse_from_rfc3339(t["last_used"].as_str().unwrap()).unwrap().timestamp();
+    assert_eq!(expires / 60, server_t["validuntil"].as_i64().unwrap() / 60, "Valid until, not Last access: {t}");
+    assert_eq!(used / 60, server_t["lastaccess"].as_i64().unwrap() / 60, "{t}");
     assert!(t["why_not"].as_str().unwrap().contains("/user/managetoken.php"), "rename: one sentence with a link");
 
     // Secrets: in the keyring entry, nowhere on disk.
@@ -406,4 +414,14 @@ fn revoked_token_error_body_means_sign_in_again() {
     let out = cli.run(&["list", &name], None);
     assert!(!out.ok());
     assert!(out.stderr.contains("must sign in again"), "{}", out.stderr);
+}
+
+#[test]
+fn remove_with_sign_out_ends_keywards_web_session() {
+    let sim = SimMoodle::start(&[]);
+    let cli = Cli::new();
+    let name = add(&cli, &sim);
+    assert_eq!(sim.session_ids().len(), 2);
+    cli.run(&["remove", &name, "--sign-out"], None).expect_ok();
+    assert_eq!(sim.session_ids(), vec![7], "only the other browser's session is left");
 }

@@ -107,13 +107,14 @@ async fn simulator_serves_the_captured_pages_exactly() {
         .await
         .unwrap();
     assert!(done.url().path().ends_with("/my/"), "{}", done.url());
+    let sesskey_re = regex::Regex::new(r#""sesskey":"([^"]+)""#).unwrap();
     for (path, fixture) in [
         ("/report/usersessions/user.php", "usersessions_two_sessions.html"),
         ("/user/managetoken.php", "managetoken_with_createtoken_cap.html"),
         ("/user/managetoken.php?action=resetwstoken&tokenid=1", "managetoken_reset_confirm.html"),
     ] {
         let page = c.get(format!("{}{path}", sim.url())).send().await.unwrap().text().await.unwrap();
-        let sesskey = regex::Regex::new(r#""sesskey":"([^"]+)""#).unwrap().captures(&page).unwrap()[1].to_string();
+        let sesskey = sesskey_re.captures(&page).unwrap()[1].to_string();
         let page = page.replace(&sesskey, "FAKESESSKEY_9").replace(&sim.port.to_string(), "18070");
         let want = std::fs::read_to_string(format!("{}/tests/data/moodle-4.3/{fixture}", env!("CARGO_MANIFEST_DIR"))).unwrap();
         if page != want {

@@ -332,7 +332,7 @@ impl Moodle {
     }
 
     /// Everything the web pages show. `Err(WebError::Blocked)` when they cannot be used.
-    async fn from_pages(&self, s: &Session<'_>, stored: &mut Stored, w: &mut WebSession) -> Result<(Vec<Credential>, Vec<Gap>, bool), WebError> {
+    async fn pages_credentials(&self, s: &Session<'_>, stored: &mut Stored, w: &mut WebSession) -> Result<(Vec<Credential>, Vec<Gap>, bool), WebError> {
         let base = s.base_url();
         let mut fresh = false;
         let mut creds = Vec::new();
@@ -855,7 +855,7 @@ impl Provider for Moodle {
         let mut w = WebSession::new(&base, stored.cookie_map());
         let sessions_url = join(&base, SESSIONS_PAGE).to_string();
         let mut account_actions = AccountActions { manage_url: Some(sessions_url.clone()), ..Default::default() };
-        match self.from_pages(s, &mut stored, &mut w).await {
+        match self.pages_credentials(s, &mut stored, &mut w).await {
             Ok((creds, more_gaps, others)) => {
                 credentials.extend(creds);
                 gaps.extend(more_gaps);
@@ -911,7 +911,7 @@ impl Provider for Moodle {
         Ok(results)
     }
 
-    async fn revoke_all_others(&self, s: &Session<'_>, password: Option<&Secret>) -> Result<Vec<Revoked>> {
+    async fn revoke_all_others(&self, s: &Session<'_>, _password: Option<&Secret>) -> Result<Vec<Revoked>> {
         let mut stored: Stored = s.load().await?;
         let base = s.base_url();
         let mut w = WebSession::new(&base, stored.cookie_map());
@@ -956,7 +956,6 @@ impl Provider for Moodle {
                     .collect()
             }
         };
-        let _ = password;
         self.keep_cookies(s, &mut stored, &w).await?;
         Ok(results)
     }

@@ -232,7 +232,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             if !yes {
                 let a = kw.find(&account)?;
                 let what = if all_others { "every other session".to_string() } else { credential_ids.join(", ") };
-                return Err(Error::input(format!("revoking cannot be undone: to revoke {what} of {}, add --yes", a.name())));
+                let warnings = revoke_warnings(&kw, &a, &credential_ids);
+                let note = if warnings.is_empty() { String::new() } else { format!(" (note: {})", warnings.join("; ")) };
+                return Err(Error::input(format!("revoking cannot be undone: to revoke {what} of {}, add --yes{note}", a.name())));
             }
             let needs_password = {
                 let a = kw.find(&account)?;
@@ -265,6 +267,17 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the server says revoking these will also do, from the last listing.
+fn revoke_warnings(kw: &Keyward, account: &Account, ids: &[String]) -> Vec<String> {
+    let Ok(Some(listing)) = kw.cached(account) else { return Vec::new() };
+    listing
+        .credentials
+        .iter()
+        .filter(|c| ids.contains(&c.id))
+        .filter_map(|c| c.actions.revoke_warning.as_ref().map(|w| format!("{}: {}", c.id, one_line_text(w))))
+        .collect()
 }
 
 fn print_report(report: &RevokeReport, json: bool) {

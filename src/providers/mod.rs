@@ -4,7 +4,9 @@
 //! Detection asks every provider at once whether the URL is its kind, and takes the first that
 //! says yes in the order of [`PROVIDERS`].
 
+pub mod homeassistant;
 pub mod http;
+pub mod jupyterhub;
 pub mod matrix;
 
 use url::Url;
@@ -15,7 +17,11 @@ use crate::provider::Provider;
 use http::Http;
 
 /// Every provider Keyward has, in the order detection prefers them.
-static PROVIDERS: &[&dyn Provider] = &[&matrix::Matrix];
+static PROVIDERS: &[&dyn Provider] = &[
+    &matrix::Matrix,
+    &jupyterhub::JupyterHub,
+    &homeassistant::HomeAssistant,
+];
 
 /// The provider of a kind, or a plain error when Keyward cannot manage that kind yet.
 pub fn get(kind: Kind) -> Result<&'static dyn Provider> {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A real Home Assistant for tests, from PyPI, cached in $KEYWARD_VENVS/homeassistant.
 #   homeassistant.sh install          install (idempotent, quick when present: a version check), and
-#                                     once a booted template config dir with the test users in it
-#                                     (the first boot takes ~40 s; a copy of it starts in ~3 s)
+#                                     once a booted template config dir with an owner (onboarding
+#                                     done) and the test users in it (the first boot installs the
+#                                     default integrations' packages; a copy of it starts in seconds)
 #   homeassistant.sh start RUN_DIR    copy the template fresh into RUN_DIR, start it on 127.0.0.1;
 #                                     writes RUN_DIR/homeassistant.env (URL, users, password)
 #   homeassistant.sh stop RUN_DIR     stop it by PID
@@ -56,7 +57,17 @@ PY
   rm -rf "$tmp"
 }
 
-# Boots a config dir once (the slow first boot), stops it, and adds the test users.
+# Answers with any HTTP status (Home Assistant is up), or gives up after $2 seconds.
+wait_up() {
+  local url=$1 limit=$2 i=0
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url" 2>/dev/null)" != "000" ]; do
+    i=$((i + 1)); [ "$i" -ge "$limit" ] && return 1; sleep 1
+  done
+}
+
+# Boots a config dir once and stops it: the slow first boot, in which Home Assistant installs its
+# default integrations' requirements into the venv. Finishes onboarding by making the owner (as a
+# person would in the browser; until then /auth/providers answers 400), and adds the test users.
 make_template() {
   [ -f "$TEMPLATE/.ready" ] && return 0
   echo "making the Home Assistant template config in $TEMPLATE"
@@ -64,10 +75,13 @@ make_template() {
   rm -rf "$t" "$TEMPLATE"; mkdir -p "$t"
   port=$(free_port)
   config_yaml "$port" > "$t/configuration.yaml"
-  "$V/bin/hass" -c "$t" --skip-pip >"$t/first-boot.log" 2>&1 & pid=$!
-  if ! wait_http "http://127.0.0.1:$port/auth/providers" 300; then
+  "$V/bin/hass" -c "$t" >"$t/first-boot.log" 2>&1 & pid=$!
+  if ! wait_up "http://127.0.0.1:$port/auth/providers" 600; then
     kill "$pid" 2>/dev/null || true; tail -30 "$t/first-boot.log" >&2; exit 1
   fi
+  curl -fsS -o /dev/null -X POST "http://127.0.0.1:$port/api/onboarding/users" -H 'Content-Type: application/json' \
+    -d "{\"client_id\":\"http://127.0.0.1:$port/\",\"name\":\"Owner\",\"username\":\"owner\",\"password\":\"$PASSWORD\",\"language\":\"en\"}"
+  wait_http "http://127.0.0.1:$port/auth/providers" 30
   kill "$pid"; wait "$pid" 2>/dev/null || true
   for i in $(seq 1 "$USERS"); do
     "$V/bin/hass" --script auth -c "$t" add "kw$i" "$PASSWORD" >/dev/null

@@ -320,6 +320,11 @@ fn token_credential(t: RefreshToken, manage: &str) -> Credential {
 impl HomeAssistant {
     async fn discover(&self, http: &Http, url: &Url) -> Result<Option<Url>> {
         let r = http.send(http.get(join(url, "auth/providers"))).await?;
+        if r.status == StatusCode::BAD_REQUEST {
+            // A new installation whose owner has not finished onboarding in the browser yet.
+            let onboarding = r.json_value().and_then(|v| v.get("code").and_then(Value::as_str).map(|c| c == "onboarding_required"));
+            return Ok(onboarding.unwrap_or(false).then(|| url.clone()));
+        }
         if !r.is_success() {
             return Ok(None);
         }

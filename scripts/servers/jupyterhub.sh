@@ -76,7 +76,8 @@ c.JupyterHub.load_roles = [
     {"name": "user", "scopes": ["self", "access:services"]},
 ]
 PY
-  (cd "$d" && nohup "$V/bin/jupyterhub" -f "$d/jupyterhub_config.py" >"$d/jupyterhub.log" 2>&1 & echo $! > "$run/jupyterhub.pid")
+  # `cd` apart: `(cd && nohup X &)` would background a subshell and record its PID, not the hub's.
+  (cd "$d"; nohup "$V/bin/jupyterhub" -f "$d/jupyterhub_config.py" >"$d/jupyterhub.log" 2>&1 & echo $! > "$run/jupyterhub.pid")
   wait_http "http://127.0.0.1:$port/hub/api/" 90 || { tail -30 "$d/jupyterhub.log" >&2; exit 1; }
   cat > "$run/jupyterhub.env" <<ENV
 export KEYWARD_TEST_JUPYTERHUB_URL=http://127.0.0.1:$port

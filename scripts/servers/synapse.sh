@@ -62,7 +62,7 @@ handlers: {file: {class: logging.FileHandler, formatter: precise, filename: $d/h
 root: {level: WARNING, handlers: [file]}
 disable_existing_loggers: false
 YAML
-  (cd "$d" && nohup "$V/bin/python" -m synapse.app.homeserver -c "$d/homeserver.yaml" -c "$d/test.yaml" >"$d/stdout.log" 2>&1 & echo $! > "$run/synapse-$name.pid")
+  (cd "$d"; nohup "$V/bin/python" -m synapse.app.homeserver -c "$d/homeserver.yaml" -c "$d/test.yaml" >"$d/stdout.log" 2>&1 & echo $! > "$run/synapse-$name.pid")
   echo "$port $secret"
 }
 

@@ -317,12 +317,27 @@ fn wrong_password_creates_nothing() {
 }
 
 #[test]
-fn remove_with_sign_out_ends_the_session() {
+fn revoke_all_others_ends_every_other_session_and_keeps_tokens() {
     let u = user(8);
-    let checker = Checker::new(&u);
+    // The checker looks through a long-lived token here: all-others ends sessions only.
+    let (checker_llat, llat) = Checker::new(&u).long_lived("checker");
+    let checker = Checker { access: llat };
+    login(&u, "http://phone.test/");
+    let (grafana, _) = checker.long_lived("Grafana");
     let cli = Cli::new();
     add_with_password(&cli, &u).expect_ok();
-    assert_eq!(checker.keyward_sessions().len(), 1);
+    let sessions = |c: &Checker| c.tokens().into_iter().filter(|t| t["type"] == "normal").count();
+    assert!(sessions(&checker) >= 3, "checker's login, phone, Keyward");
+
+    let out = cli.run(&["revoke", &account(&u), "--all-others", "--yes", "--json"], None).expect_ok().json();
+    assert!(out["results"].as_array().unwrap().len() >= 2, "{out}");
+    let left = checker.tokens();
+    let normal: Vec<&Value> = left.iter().filter(|t| t["type"] == "normal").collect();
+    assert_eq!(normal.len(), 1, "{left:?}");
+    assert_eq!(normal[0]["client_id"], KEYWARD_CLIENT);
+    assert!(left.iter().any(|t| t["id"] == grafana.as_str()) && left.iter().any(|t| t["id"] == checker_llat.as_str()));
+
+    // Removing the account with --sign-out ends Keyward's own session too.
     cli.run(&["remove", &account(&u), "--sign-out"], None).expect_ok();
     assert!(checker.keyward_sessions().is_empty());
 }

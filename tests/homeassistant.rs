@@ -78,12 +78,8 @@ fn ws(access: &str, commands: &[(&str, Value)]) -> Vec<Value> {
     block(async {
         let wsurl = format!("{}/api/websocket", url().replacen("http://", "ws://", 1));
         let (mut s, _) = tokio_tungstenite::connect_async(wsurl).await.unwrap();
-        let mut texts = Vec::new();
-        while texts.len() < 1 {
-            if let Some(Ok(Message::Text(t))) = s.next().await {
-                texts.push(t);
-            }
-        }
+        // auth_required
+        while !matches!(s.next().await, Some(Ok(Message::Text(_)))) {}
         s.send(Message::Text(json!({ "type": "auth", "access_token": access }).to_string())).await.unwrap();
         let mut out = Vec::new();
         let mut auth = None;

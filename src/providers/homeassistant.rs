@@ -59,11 +59,9 @@ struct Stored {
 struct AuthProvider {
     #[serde(rename = "type")]
     provider_type: String,
-    #[allow(dead_code)]
-    name: Option<String>,
 }
 
-/// `GET /auth/providers`: a list before 2023.12, an object with `providers` since.
+/// `GET /auth/providers`: a list in older releases, an object with `providers` in 2024.3.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum ProvidersAnswer {
@@ -136,7 +134,7 @@ struct Ws {
 
 /// How opening a websocket ended: authenticated, or the token was refused.
 enum Opened {
-    Ready(Ws),
+    Ready(Box<Ws>),
     Refused,
 }
 
@@ -159,7 +157,7 @@ impl Ws {
         ws.send(json!({ "type": "auth", "access_token": token.expose() })).await?;
         let answer = ws.receive().await?;
         match answer.get("type").and_then(Value::as_str) {
-            Some("auth_ok") => Ok(Opened::Ready(ws)),
+            Some("auth_ok") => Ok(Opened::Ready(Box::new(ws))),
             Some("auth_invalid") => Ok(Opened::Refused),
             _ => Err(Error::bad_response(ws.host.clone(), "expected the websocket to accept or refuse the token")),
         }
@@ -358,7 +356,7 @@ impl HomeAssistant {
     }
 
     /// An authenticated websocket: with the kept access token while it lasts, else a fresh one.
-    async fn connect(&self, s: &Session<'_>) -> Result<Ws> {
+    async fn connect(&self, s: &Session<'_>) -> Result<Box<Ws>> {
         let mut stored: Stored = s.load().await?;
         let stale = stored.refresh_token.is_some()
             && stored.access_expires.map(|e| e - chrono::Duration::seconds(ACCESS_MARGIN_SECS) < Utc::now()).unwrap_or(true);

@@ -46,8 +46,6 @@ struct ApiRoot {
 #[derive(Deserialize)]
 struct UserModel {
     name: String,
-    #[serde(default)]
-    admin: bool,
     token_id: Option<String>,
 }
 
@@ -253,11 +251,8 @@ impl Provider for JupyterHub {
                 });
                 let path = format!("hub/api/users/{}/tokens", enc(&req.login));
                 let r = http.send(http.post(join(&base, &path)).json(&body)).await?;
-                // 403: the password is wrong, or the hub has no such user (it says the same).
-                if r.status == StatusCode::FORBIDDEN || r.status == StatusCode::UNAUTHORIZED {
-                    return Err(Error::WrongPassword { account: account_name });
-                }
-                if r.status == StatusCode::NOT_FOUND {
+                // 403 (with no message): the password is wrong, or the hub has no such user.
+                if matches!(r.status, StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND) {
                     return Err(Error::WrongPassword { account: account_name });
                 }
                 if !r.is_success() {
@@ -329,7 +324,6 @@ impl Provider for JupyterHub {
             .collect();
         // The app's own token first, then the most recently active.
         credentials.sort_by(|a, b| b.current.cmp(&a.current).then(b.last_used.cmp(&a.last_used)).then(b.created.cmp(&a.created)));
-        let _ = me.admin;
         Ok(Found { credentials, gaps: Vec::new(), account_actions: Default::default(), own_credential: own })
     }
 

@@ -408,6 +408,11 @@ fn server_down_or_not_home_assistant_is_one_line_and_changes_nothing() {
         .expect_err();
     assert!(line.contains("cannot reach") && line.contains("refused"), "{line}");
 
+    let line = cli
+        .run(&["add", &url(), "--user", &u, "--kind", "homeassistant", "--token-stdin"], Some("not.a.valid-token\n"))
+        .expect_err();
+    assert!(line.contains("does not accept this token") && !line.contains("not.a.valid-token"), "{line}");
+
     let page = serve_page("<!doctype html><html><body>Hello</body></html>");
     let line = cli
         .run(&["add", &page, "--user", &u, "--kind", "homeassistant", "--password-stdin"], Some(&format!("{}\n", password())))

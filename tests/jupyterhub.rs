@@ -230,6 +230,21 @@ fn pasted_token_signs_in_and_is_marked_current() {
 }
 
 #[test]
+fn pasted_token_of_another_user_or_no_token_is_refused_in_one_line() {
+    let hub = hub();
+    let alice = hub.new_user();
+    let bob = hub.new_user();
+    let (_, bobs) = hub.make_token(&bob, "bob's", json!({}));
+    let cli = Cli::new();
+    let line = cli.run(&["add", &hub.url, "--user", &alice, "--kind", "jupyterhub", "--token-stdin"], Some(&format!("{bobs}\n"))).expect_err();
+    assert!(line.contains(&format!("belongs to {bob}")), "{line}");
+    let line = cli.run(&["add", &hub.url, "--user", &alice, "--kind", "jupyterhub", "--token-stdin"], Some("0123456789abcdef\n")).expect_err();
+    assert!(line.contains("does not accept this token") && !line.contains("0123456789abcdef"), "{line}");
+    assert!(hub.tokens(&alice).is_empty() && hub.tokens(&bob).len() == 1);
+    assert!(cli.run(&["accounts", "--json"], None).expect_ok().json().as_array().unwrap().is_empty());
+}
+
+#[test]
 fn revoke_one_deletes_exactly_that_token() {
     let hub = hub();
     let user = hub.new_user();

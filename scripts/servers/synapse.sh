@@ -63,7 +63,7 @@ root: {level: WARNING, handlers: [file]}
 loggers: {synapse.access: {level: INFO}}
 disable_existing_loggers: false
 YAML
-  (cd "$d" && nohup "$V/bin/python" -m synapse.app.homeserver -c "$d/homeserver.yaml" -c "$d/test.yaml" >"$d/stdout.log" 2>&1 & echo $! > "$run/synapse-$name.pid")
+  (cd "$d"; nohup "$V/bin/python" -m synapse.app.homeserver -c "$d/homeserver.yaml" -c "$d/test.yaml" >"$d/stdout.log" 2>&1 & echo $! > "$run/synapse-$name.pid")
   echo "$port $secret"
 }
 

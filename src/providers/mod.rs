@@ -1,13 +1,17 @@
 //! The providers, one module per kind of server, and the shared mechanics they use
-//! (`http`: the HTTP client; `web`: cookie sessions, forms and tables for providers that drive web pages). Adding a kind is one module plus one line in [`PROVIDERS`].
+//! (`http`: the HTTP client; `web`: cookie sessions, forms and tables for providers that drive
+//! web pages). Adding a kind is one module plus one line in [`PROVIDERS`].
 //!
 //! Detection asks every provider at once whether the URL is its kind, and takes the first that
 //! says yes in the order of [`PROVIDERS`].
 
+pub mod homeassistant;
 pub mod http;
+pub mod jupyterhub;
 pub mod matrix;
 pub mod moodle;
 pub mod web;
+pub mod wordpress;
 
 use url::Url;
 
@@ -17,7 +21,13 @@ use crate::provider::Provider;
 use http::Http;
 
 /// Every provider Keyward has, in the order detection prefers them.
-static PROVIDERS: &[&dyn Provider] = &[&matrix::Matrix, &moodle::Moodle];
+static PROVIDERS: &[&dyn Provider] = &[
+    &matrix::Matrix,
+    &jupyterhub::JupyterHub,
+    &homeassistant::HomeAssistant,
+    &wordpress::WordPress,
+    &moodle::Moodle,
+];
 
 /// The provider of a kind, or a plain error when Keyward cannot manage that kind yet.
 pub fn get(kind: Kind) -> Result<&'static dyn Provider> {

@@ -6,6 +6,7 @@
 
 pub mod http;
 pub mod matrix;
+pub mod wordpress;
 
 use url::Url;
 
@@ -15,7 +16,7 @@ use crate::provider::Provider;
 use http::Http;
 
 /// Every provider Keyward has, in the order detection prefers them.
-static PROVIDERS: &[&dyn Provider] = &[&matrix::Matrix];
+static PROVIDERS: &[&dyn Provider] = &[&matrix::Matrix, &wordpress::WordPress];
 
 /// The provider of a kind, or a plain error when Keyward cannot manage that kind yet.
 pub fn get(kind: Kind) -> Result<&'static dyn Provider> {

@@ -21,6 +21,24 @@ WP_SRC=/usr/share/wordpress
 SEED_VERSION=1
 PHP_WORKERS=4
 
+# Like env.sh's stop_pidfile, but a zombie counts as stopped: `php -S` and its workers are
+# reparented to PID 1 when their starter exits, and a PID 1 that does not reap (some containers)
+# would keep them as zombies for stop_pidfile's whole 15 s wait.
+stop_pid() {
+  local f=$1 pid state
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 150); do
+    state=$(ps -o stat= -p "$pid" 2>/dev/null || true)
+    case "$state" in ""|Z*) break ;; esac
+    sleep 0.1
+  done
+  state=$(ps -o stat= -p "$pid" 2>/dev/null || true)
+  case "$state" in ""|Z*) ;; *) kill -9 "$pid" 2>/dev/null || true ;; esac
+  rm -f "$f"
+}
+
 as_root=()
 [ "$(id -u)" = 0 ] && as_root=(--user=root)
 
@@ -62,7 +80,7 @@ make_site() {
 serve() {
   local site=$1 port=$2 pidfile=$3 log=$4; shift 4
   (cd "$site"; env "$@" KEYWARD_WP_URL="http://127.0.0.1:$port" PHP_CLI_SERVER_WORKERS=$PHP_WORKERS \
-     nohup php -S "127.0.0.1:$port" -t "$site" "$site/router.php" >"$log" 2>&1 & echo $! > "$pidfile")
+     nohup php -d opcache.enable_cli=1 -S "127.0.0.1:$port" -t "$site" "$site/router.php" >"$log" 2>&1 & echo $! > "$pidfile")
 }
 
 record_workers() {
@@ -86,7 +104,7 @@ install() {
   local t port
   t=$(mktemp -d "${TMPDIR:-/tmp}/keyward-wp-install.XXXXXX")
   # shellcheck disable=SC2064
-  trap "stop_pidfile '$t/php.pid'; for f in '$t'/php.pid.w*; do stop_pidfile \"\$f\"; done; stop_pidfile '$t/db.pid'; rm -rf '$t'" EXIT
+  trap "stop_pid '$t/php.pid'; for f in '$t'/php.pid.w*; do stop_pid \"\$f\"; done; stop_pid '$t/db.pid'; rm -rf '$t'" EXIT
   mkdir -p "$t/run"
   mariadb-install-db --no-defaults "${as_root[@]}" --datadir="$t/data" --auth-root-authentication-method=normal \
     --skip-test-db --innodb-log-file-size=8M >"$t/install-db.log" 2>&1 || { tail -20 "$t/install-db.log" >&2; exit 1; }
@@ -105,8 +123,8 @@ install() {
   grep -q "<h1>Success!</h1>" "$t/install.html" || { echo "the WordPress install did not succeed:" >&2; sed 's/<[^>]*>//g' "$t/install.html" | grep -v '^\s*$' | tail -10 >&2; exit 1; }
   KEYWARD_WP_SITE="$t/site" KEYWARD_WP_DB_SOCKET="$t/run/mysql.sock" KEYWARD_WP_URL="http://127.0.0.1:$port" \
     php "$files/seed.php" setup
-  stop_pidfile "$t/php.pid"; for f in "$t"/php.pid.w*; do stop_pidfile "$f"; done
-  stop_pidfile "$t/db.pid"
+  stop_pid "$t/php.pid"; for f in "$t"/php.pid.w*; do stop_pid "$f"; done
+  stop_pid "$t/db.pid"
   tar -C "$t" -czf "$cache.tmp.$$" data
   mv "$cache.tmp.$$" "$cache"
   rm -rf "$t"; trap - EXIT
@@ -148,9 +166,9 @@ ENV
 stop() {
   local run=$1 f
   for f in "$run"/wordpress-main.pid* "$run"/wordpress-plain.pid* "$run"/wordpress-production.pid*; do
-    [ -e "$f" ] && stop_pidfile "$f"
+    [ -e "$f" ] && stop_pid "$f"
   done
-  stop_pidfile "$run/wordpress-db.pid"
+  stop_pid "$run/wordpress-db.pid"
 }
 
 case "${1:-}" in

@@ -120,7 +120,11 @@ impl Keyward {
         };
         if !method_ok {
             return Err(Error::input(match req.secret {
-                SignInSecret::Password(_) => format!("{} accounts sign in with a {} (--token-stdin), not a password", caps.display_name, caps.token_label),
+                SignInSecret::Password(_) => {
+                    let article = if caps.token_label.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                    let page = caps.token_page.map(|p| format!(": make one at {}", providers::http::join(&url, p))).unwrap_or_default();
+                    format!("{} accounts sign in with {article} {} (--token-stdin), not a password{page}", caps.display_name, caps.token_label)
+                }
                 SignInSecret::Token(_) => format!("{} accounts sign in with a password (--password-stdin)", caps.display_name),
             }));
         }

@@ -189,10 +189,13 @@ fn detects_wordpress_from_the_url() {
 }
 
 #[test]
-fn works_on_a_site_without_url_rewriting() {
-    // /wp-json/ is a 404 there: the home page's Link header leads to ?rest_route=/.
+fn works_on_a_site_without_url_rewriting_that_hides_its_api_from_visitors() {
+    // /wp-json/ is a 404 there: the home page's Link header leads to ?rest_route=/, which
+    // answers visitors 401 (a plugin lets only signed-in users use the REST API).
     let plain = env("KEYWARD_TEST_WORDPRESS_PLAIN_URL");
     let site = Site::main();
+    let anonymous = site.rt.block_on(async { site.http.get(format!("{plain}/?rest_route=/")).send().await.unwrap().status() });
+    assert_eq!(anonymous, reqwest::StatusCode::UNAUTHORIZED);
     let user = site.user();
     let cli = Cli::new();
     let out = cli.run(&["detect", &plain], None).expect_ok();
@@ -365,11 +368,27 @@ fn wrong_application_password_stores_nothing() {
     let err = add(&cli, &site.url, &wrong, Some("wordpress")).expect_err();
     assert!(err.contains("wrong username or password") && err.contains("nothing was changed"), "{err}");
     assert!(!err.contains("abcd"), "{err}");
+    // Also where the REST API is closed to visitors (the site cannot be asked whether it offers
+    // application passwords before signing in).
+    let err = add(&cli, &env("KEYWARD_TEST_WORDPRESS_PLAIN_URL"), &wrong, None).expect_err();
+    assert!(err.contains("wrong username or password"), "{err}");
     let unknown = User { name: unique("nobody"), app_password: wrong.app_password.clone(), ..wrong };
     let err = add(&cli, &site.url, &unknown, None).expect_err();
     assert!(err.contains("wrong username or password"), "{err}");
     assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
     assert_eq!(site.app_passwords(wrong.id), before);
+}
+
+#[test]
+fn a_password_instead_of_an_application_password_points_to_the_page_that_makes_one() {
+    let site = Site::main();
+    let user = site.user();
+    let cli = Cli::new();
+    let out = cli.run(&["add", &site.url, "--user", &user.name, "--password-stdin"], Some("the-account-password\n"));
+    let err = out.expect_err();
+    assert!(err.contains("sign in with an application password (--token-stdin)"), "{err}");
+    assert!(err.contains(&format!("{}/wp-admin/authorize-application.php", site.url)), "{err}");
+    assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
 }
 
 #[test]

@@ -5,7 +5,8 @@
 #                                 unix socket and three sites on 127.0.0.1 over the same database:
 #                                   main       environment "local" (application passwords work
 #                                              over http), pretty permalinks (/wp-json/)
-#                                   plain      the same with plain permalinks (?rest_route= only)
+#                                   plain      plain permalinks (?rest_route= only), and the
+#                                              REST API closed to visitors (as plugins do)
 #                                   production environment "production": WordPress turns
 #                                              application passwords off over http
 #                                 then makes a fresh application password for the administrator
@@ -142,10 +143,10 @@ start() {
   local db="KEYWARD_WP_DB_SOCKET=$d/run/mysql.sock" p1 p2 p3
   p1=$(free_port); p2=$(free_port); p3=$(free_port)
   serve "$d/site" "$p1" "$run/wordpress-main.pid" "$d/main.log" "$db"
-  serve "$d/site" "$p2" "$run/wordpress-plain.pid" "$d/plain.log" "$db" KEYWARD_WP_PLAIN_PERMALINKS=1
+  serve "$d/site" "$p2" "$run/wordpress-plain.pid" "$d/plain.log" "$db" KEYWARD_WP_PLAIN_PERMALINKS=1 KEYWARD_WP_REST_FOR_USERS_ONLY=1
   serve "$d/site" "$p3" "$run/wordpress-production.pid" "$d/production.log" "$db" KEYWARD_WP_ENVIRONMENT=production
   for p in "$p1" "$p2" "$p3"; do
-    wait_http "http://127.0.0.1:$p/?rest_route=/" 30 || { tail -20 "$d"/*.log >&2; exit 1; }
+    wait_http "http://127.0.0.1:$p/wp-login.php" 30 || { tail -20 "$d"/*.log >&2; exit 1; }
   done
   for n in main plain production; do record_workers "$run/wordpress-$n.pid"; done
   local admin_pw
@@ -160,7 +161,7 @@ export KEYWARD_TEST_WORDPRESS_PRODUCTION_URL=http://127.0.0.1:$p3
 export KEYWARD_TEST_WORDPRESS_ADMIN=admin
 export KEYWARD_TEST_WORDPRESS_ADMIN_PASSWORD='$admin_pw'
 ENV
-  echo "WordPress $(wp_version) up on 127.0.0.1:$p1 (plain permalinks on :$p2, production on :$p3)"
+  echo "WordPress $(wp_version) up on 127.0.0.1:$p1 (plain permalinks, REST for users only on :$p2; production on :$p3)"
 }
 
 stop() {

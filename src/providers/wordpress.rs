@@ -52,7 +52,7 @@ struct Stored {
 // ---- wire types (the server's own words) ----
 
 /// `GET /wp-json/`: the REST API index.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Index {
     name: Option<String>,
     /// The site URL (where `wp-admin/` is).
@@ -66,6 +66,10 @@ struct Index {
     /// An object, or `[]` when no authentication method is offered (PHP's empty array).
     #[serde(default)]
     authentication: Value,
+    /// The index itself is closed to visitors (a plugin lets only signed-in users use the REST
+    /// API): what it would say is unknown.
+    #[serde(skip)]
+    closed: bool,
 }
 
 impl Index {
@@ -73,8 +77,9 @@ impl Index {
         self.namespaces.iter().any(|n| n == "wp/v2")
     }
 
-    fn offers_application_passwords(&self) -> bool {
-        self.authentication.get("application-passwords").is_some()
+    /// Does the site offer application passwords to apps? `None` when the index is closed.
+    fn offers_application_passwords(&self) -> Option<bool> {
+        (!self.closed).then(|| self.authentication.get("application-passwords").is_some())
     }
 
     /// The site's time zone as it shows it ("Asia/Kolkata", "UTC+5.5").
@@ -319,12 +324,18 @@ impl WordPress {
     /// The REST API index at `root`, when it is WordPress's.
     async fn index_at(&self, http: &Http, root: &Url) -> Result<Option<Api>> {
         let r = http.send(http.get(root.clone())).await?;
+        // After redirects (http → https, a missing slash) the final URL is the root.
+        let found = if r.url.as_str() == root.as_str() { root.clone() } else { r.url.clone() };
+        if matches!(r.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) && wp_error(&r).code.starts_with("rest_") {
+            // A plugin closed the REST API to visitors ("rest_cannot_access",
+            // "rest_login_required"): it is WordPress's, and signed-in calls may still work.
+            return Ok(Some(Api { root: found, index: Index { closed: true, ..Default::default() } }));
+        }
         if !r.is_success() {
             return Ok(None);
         }
         match serde_json::from_slice::<Index>(&r.body) {
-            // After redirects (http → https, a missing slash) the final URL is the root.
-            Ok(index) if index.is_wordpress() => Ok(Some(Api { root: if r.url.as_str() == root.as_str() { root.clone() } else { r.url.clone() }, index })),
+            Ok(index) if index.is_wordpress() => Ok(Some(Api { root: found, index })),
             _ => Ok(None),
         }
     }
@@ -403,7 +414,7 @@ impl Provider for WordPress {
             return Err(e);
         }
         if r.status == StatusCode::UNAUTHORIZED {
-            if !api.index.offers_application_passwords() {
+            if api.index.offers_application_passwords() == Some(false) {
                 return Err(Error::NotAllowed(format!("{host} does not offer application passwords to apps; nothing was changed")));
             }
             // WordPress 6.1 answers a wrong password or an unknown user with `rest_not_logged_in`
@@ -465,6 +476,10 @@ impl Provider for WordPress {
     }
 
     async fn rename(&self, s: &Session<'_>, id: &str, name: &str) -> Result<()> {
+        if strip_tags(name).trim().is_empty() {
+            // WordPress would strip it to nothing and keep the old name without a word.
+            return Err(Error::input("WordPress removes HTML tags from names, and nothing would be left of this one"));
+        }
         let stored: Stored = s.load().await?;
         let uuid = checked_uuid(s, id)?;
         let route = format!("wp/v2/users/me/application-passwords/{uuid}");

@@ -301,6 +301,24 @@ impl Api {
     }
 }
 
+/// Calls to a site's REST API with an application password (Basic auth).
+struct Caller<'a> {
+    http: &'a Http,
+    api: &'a Url,
+    login: &'a str,
+    password: &'a Secret,
+}
+
+impl Caller<'_> {
+    async fn send(&self, method: Method, route: &str, body: Option<&Value>) -> Result<Response> {
+        let mut req = self.http.request(method, route_url(self.api, route)).basic_auth(self.login, Some(self.password.expose()));
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.http.send(req).await
+    }
+}
+
 impl WordPress {
     /// The site's REST API, if `url` is a WordPress site: `/wp-json/`, else the root the home
     /// page's `Link` header names, else `?rest_route=/`.
@@ -340,18 +358,10 @@ impl WordPress {
         }
     }
 
-    async fn send(&self, http: &Http, api: &Url, login: &str, password: &Secret, method: Method, route: &str, body: Option<&Value>) -> Result<Response> {
-        let mut req = http.request(method, route_url(api, route)).basic_auth(login, Some(password.expose()));
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        http.send(req).await
-    }
-
     /// An authenticated call for a signed-in account.
     async fn call(&self, s: &Session<'_>, stored: &Stored, method: Method, route: &str, body: Option<&Value>) -> Result<Response> {
         let api = Url::parse(&stored.api).map_err(|_| s.sign_in_again("the keyring entry is unreadable"))?;
-        let r = self.send(s.http, &api, &stored.login, &stored.password, method, route, body).await?;
+        let r = Caller { http: s.http, api: &api, login: &stored.login, password: &stored.password }.send(method, route, body).await?;
         if r.status == StatusCode::UNAUTHORIZED {
             return Err(s.sign_in_again("the site no longer accepts its application password"));
         }
@@ -409,7 +419,8 @@ impl Provider for WordPress {
         let password = match req.secret {
             SignInSecret::Token(p) | SignInSecret::Password(p) => p,
         };
-        let r = self.send(http, &api.root, &req.login, &password, Method::GET, "wp/v2/users/me/application-passwords/introspect", None).await?;
+        let caller = Caller { http, api: &api.root, login: &req.login, password: &password };
+        let r = caller.send(Method::GET, "wp/v2/users/me/application-passwords/introspect", None).await?;
         if let Some(e) = unavailable(&r, &host) {
             return Err(e);
         }
@@ -426,7 +437,7 @@ impl Provider for WordPress {
             return Err(server_error(&r));
         }
         let own: AppPassword = r.json("the application password in use")?;
-        let r = self.send(http, &api.root, &req.login, &password, Method::GET, "wp/v2/users/me?context=edit", None).await?;
+        let r = caller.send(Method::GET, "wp/v2/users/me?context=edit", None).await?;
         if !r.is_success() {
             return Err(server_error(&r));
         }

@@ -242,10 +242,12 @@ fn checked_uuid<'a>(s: &Session<'_>, id: &'a str) -> Result<&'a str> {
 
 /// The site's authorisation page, where a signed-in user approves an app's request for an
 /// application password. Faces open it in the browser: `app_name` is what the password will be
-/// called, `app_id` a UUID that names the app across sites (optional), and `success_url` where
-/// WordPress sends the browser afterwards with `site_url`, `user_login` and `password` in the
-/// query (it must be https, or any URL on a local site; without it WordPress shows the password
-/// for the user to copy).
+/// called, `app_id` a UUID that names the app across sites (optional; WordPress refuses anything
+/// but a UUID), and `success_url` where WordPress sends the browser afterwards with `site_url`,
+/// `user_login` and `password` in the query. WordPress refuses a plain-http `success_url` unless
+/// the site is a local one; https and an app's own scheme with a host (`keyward://wordpress/`)
+/// pass. Without it WordPress shows the password for the user to copy and paste. A visitor who
+/// is not signed in is sent to the login page first and comes back.
 pub fn authorize_url(base: &Url, app_name: &str, app_id: Option<&str>, success_url: Option<&str>) -> Url {
     let mut u = join(base, AUTHORIZE_PAGE);
     {

@@ -130,6 +130,9 @@ impl Keyward {
         }
 
         let existing = self.accounts()?;
+        // A password sign-in makes a credential on the server, which an abandoned add must end;
+        // a pasted token (or application password) was the user's before and stays.
+        let made_here = matches!(req.secret, SignInSecret::Password(_));
         let signed = provider
             .sign_in(&self.http, SignInRequest { url, login: login.clone(), secret: req.secret, client_name: client_name() })
             .await?;
@@ -138,7 +141,7 @@ impl Keyward {
         if let Some(prev) = previous.filter(|a| a.signed_in) {
             // Already here and working: undo the sign-in we just made, keep what was there.
             let fresh = Account { id: "pending".into(), ..prev.clone() };
-            let _ = self.sign_out_stored(provider, &fresh, &signed.stored).await;
+            let _ = self.sign_out_stored(made_here, provider, &fresh, &signed.stored).await;
             return Err(Error::input(format!("{} is already added", prev.name())));
         }
         let account = Account {
@@ -155,12 +158,12 @@ impl Keyward {
         };
         if let Some(l) = account.label.clone() {
             if existing.iter().any(|a| a.id != account.id && a.answers_to(&l)) {
-                let _ = self.sign_out_stored(provider, &account, &signed.stored).await;
+                let _ = self.sign_out_stored(made_here, provider, &account, &signed.stored).await;
                 return Err(Error::input(format!("the label {l:?} already names another account")));
             }
         }
         if let Err(e) = self.vault.set(&account.id, &signed.stored).await {
-            let _ = self.sign_out_stored(provider, &account, &signed.stored).await;
+            let _ = self.sign_out_stored(made_here, provider, &account, &signed.stored).await;
             return Err(e);
         }
         self.update_accounts(|accounts| {
@@ -170,8 +173,12 @@ impl Keyward {
         Ok(account)
     }
 
-    /// Ends a just-made sign-in on the server using its secret before it reaches the keyring.
-    async fn sign_out_stored(&self, provider: &dyn Provider, account: &Account, stored: &Secret) -> Result<()> {
+    /// Ends a just-made sign-in on the server using its secret before it reaches the keyring,
+    /// when the sign-in made it (`made_here`).
+    async fn sign_out_stored(&self, made_here: bool, provider: &dyn Provider, account: &Account, stored: &Secret) -> Result<()> {
+        if !made_here {
+            return Ok(());
+        }
         provider.sign_out(&Session::unsaved(account, &self.http, stored.clone())).await
     }
 

@@ -178,6 +178,27 @@ fn adds_with_an_application_password_kept_only_in_the_keyring() {
 }
 
 #[test]
+fn adding_the_same_account_again_deletes_nothing() {
+    // The application password was the user's, not made by Keyward: refusing the second add
+    // must not delete it (that would also break the account already added).
+    let site = Site::main();
+    let user = site.user();
+    let first = user.app_uuid.clone();
+    let (other, other_pw) = site.app_password(user.id, "Second paste", None);
+    let cli = Cli::new();
+    add(&cli, &site.url, &user, None).expect_ok();
+    let err = add(&cli, &site.url, &user, None).expect_err();
+    assert!(err.contains("already added"), "{err}");
+    let again = User { app_password: other_pw, app_uuid: other.clone(), ..user };
+    let err = add(&cli, &site.url, &again, None).expect_err();
+    assert!(err.contains("already added"), "{err}");
+    let mut expected = vec![first, other];
+    expected.sort();
+    assert_eq!(site.uuids(again.id), expected);
+    list(&cli, &account_name(&site.url, &again));
+}
+
+#[test]
 fn detects_wordpress_from_the_url() {
     let site = Site::main();
     let cli = Cli::new();

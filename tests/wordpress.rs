@@ -296,6 +296,10 @@ fn renames_on_the_server() {
     assert_eq!(on_site.iter().find(|p| p["uuid"] == uuid.as_str()).unwrap()["name"], "Phone backup");
     assert_eq!(on_site.iter().find(|p| p["uuid"] == user.app_uuid.as_str()).unwrap()["name"], "Keyward test");
     assert_eq!(row(&list(&cli, &name), &uuid)["name"], "Phone backup");
+    // WordPress strips HTML from names and would keep the old one without a word.
+    let err = cli.run(&["rename", &name, &uuid, "<b></b>"], None).expect_err();
+    assert!(err.contains("HTML"), "{err}");
+    assert_eq!(site.app_passwords(user.id).iter().find(|p| p["uuid"] == uuid.as_str()).unwrap()["name"], "Phone backup");
 }
 
 #[test]

@@ -8,7 +8,9 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use common::{closed_port, env, unique, Cli};
@@ -147,6 +149,52 @@ fn not_wordpress() -> String {
         }
     });
     format!("http://127.0.0.1:{port}")
+}
+
+/// A TCP forwarder to a site, to take "the site" down in the middle of a test.
+struct Forwarder {
+    url: String,
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Forwarder {
+    fn to(url: &str) -> Self {
+        let target = url.trim_start_matches("http://").to_string();
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let port = l.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::SeqCst) {
+                match l.accept() {
+                    Ok((client, _)) => {
+                        client.set_nonblocking(false).unwrap();
+                        let server = TcpStream::connect(&target).unwrap();
+                        let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                        std::thread::spawn(move || {
+                            let _ = std::io::copy(&mut c2, &mut s2);
+                            let _ = s2.shutdown(std::net::Shutdown::Write);
+                        });
+                        std::thread::spawn(move || {
+                            let (mut s, mut c) = (server, client);
+                            let _ = std::io::copy(&mut s, &mut c);
+                            let _ = c.shutdown(std::net::Shutdown::Both);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                }
+            }
+        });
+        Forwarder { url: format!("http://127.0.0.1:{port}"), stop, thread }
+    }
+
+    /// Closes the port: from now on connections are refused.
+    fn take_down(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.join().unwrap();
+    }
 }
 
 #[test]
@@ -439,6 +487,28 @@ fn a_page_that_is_not_wordpress_is_refused() {
     let err = add(&cli, &other, &user, None).expect_err();
     assert!(err.contains("could not tell what kind of server"), "{err}");
     assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
+}
+
+#[test]
+fn a_site_gone_down_after_adding_is_one_line_and_changes_nothing() {
+    let site = Site::main();
+    let user = site.user();
+    let (other, _) = site.app_password(user.id, "Other", None);
+    let forwarder = Forwarder::to(&site.url);
+    let url = forwarder.url.clone();
+    let cli = Cli::new();
+    add(&cli, &url, &user, None).expect_ok();
+    let name = account_name(&url, &user);
+    assert_eq!(list(&cli, &name).len(), 2);
+    forwarder.take_down();
+    for args in [vec!["list", &name], vec!["rename", &name, &other, "New"], vec!["revoke", &name, &other, "--yes"]] {
+        let err = cli.run(&args, None).expect_err();
+        assert!(err.contains("cannot reach") && err.contains("refused"), "{args:?}: {err}");
+    }
+    assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json()[0]["signed_in"], true);
+    let on_site = site.app_passwords(user.id);
+    assert_eq!(on_site.len(), 2);
+    assert!(on_site.iter().all(|p| p["name"] != "New"));
 }
 
 #[test]

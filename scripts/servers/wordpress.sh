@@ -25,19 +25,30 @@ PHP_WORKERS=4
 # Like env.sh's stop_pidfile, but a zombie counts as stopped: `php -S` and its workers are
 # reparented to PID 1 when their starter exits, and a PID 1 that does not reap (some containers)
 # would keep them as zombies for stop_pidfile's whole 15 s wait.
+# (Read from /proc: procps may be missing where this runs.)
 stop_pid() {
-  local f=$1 pid state
+  local f=$1 pid
   [ -f "$f" ] || return 0
   pid=$(cat "$f")
   kill "$pid" 2>/dev/null || true
   for _ in $(seq 1 150); do
-    state=$(ps -o stat= -p "$pid" 2>/dev/null || true)
-    case "$state" in ""|Z*) break ;; esac
+    running "$pid" || break
     sleep 0.1
   done
-  state=$(ps -o stat= -p "$pid" 2>/dev/null || true)
-  case "$state" in ""|Z*) ;; *) kill -9 "$pid" 2>/dev/null || true ;; esac
+  if running "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
   rm -f "$f"
+}
+
+# Is PID alive (and not a zombie)?
+running() {
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# The PIDs whose parent is $1.
+children() {
+  awk -v p="$1" '$4 == p {print $1}' /proc/[0-9]*/stat 2>/dev/null || true
 }
 
 as_root=()
@@ -86,7 +97,7 @@ serve() {
 
 record_workers() {
   local pidfile=$1 n=0 w
-  for w in $(pgrep -P "$(cat "$pidfile")" || true); do
+  for w in $(children "$(cat "$pidfile")"); do
     n=$((n + 1)); echo "$w" > "$pidfile.w$n"
   done
 }

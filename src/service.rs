@@ -120,12 +120,19 @@ impl Keyward {
         };
         if !method_ok {
             return Err(Error::input(match req.secret {
-                SignInSecret::Password(_) => format!("{} accounts sign in with a {} (--token-stdin), not a password", caps.display_name, caps.token_label),
+                SignInSecret::Password(_) => {
+                    let article = if caps.token_label.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                    let page = caps.token_page.map(|p| format!(": make one at {}", providers::http::join(&url, p))).unwrap_or_default();
+                    format!("{} accounts sign in with {article} {} (--token-stdin), not a password{page}", caps.display_name, caps.token_label)
+                }
                 SignInSecret::Token(_) => format!("{} accounts sign in with a password (--password-stdin)", caps.display_name),
             }));
         }
 
         let existing = self.accounts()?;
+        // A password sign-in makes a credential on the server, which an abandoned add must end;
+        // a pasted token (or application password) was the user's before and stays.
+        let made_here = matches!(req.secret, SignInSecret::Password(_));
         let signed = provider
             .sign_in(&self.http, SignInRequest { url, login: login.clone(), secret: req.secret, client_name: client_name() })
             .await?;
@@ -134,7 +141,7 @@ impl Keyward {
         if let Some(prev) = previous.filter(|a| a.signed_in) {
             // Already here and working: undo the sign-in we just made, keep what was there.
             let fresh = Account { id: "pending".into(), ..prev.clone() };
-            let _ = self.sign_out_stored(provider, &fresh, &signed.stored).await;
+            let _ = self.sign_out_stored(made_here, provider, &fresh, &signed.stored).await;
             return Err(Error::input(format!("{} is already added", prev.name())));
         }
         let account = Account {
@@ -151,12 +158,12 @@ impl Keyward {
         };
         if let Some(l) = account.label.clone() {
             if existing.iter().any(|a| a.id != account.id && a.answers_to(&l)) {
-                let _ = self.sign_out_stored(provider, &account, &signed.stored).await;
+                let _ = self.sign_out_stored(made_here, provider, &account, &signed.stored).await;
                 return Err(Error::input(format!("the label {l:?} already names another account")));
             }
         }
         if let Err(e) = self.vault.set(&account.id, &signed.stored).await {
-            let _ = self.sign_out_stored(provider, &account, &signed.stored).await;
+            let _ = self.sign_out_stored(made_here, provider, &account, &signed.stored).await;
             return Err(e);
         }
         self.update_accounts(|accounts| {
@@ -166,8 +173,12 @@ impl Keyward {
         Ok(account)
     }
 
-    /// Ends a just-made sign-in on the server using its secret before it reaches the keyring.
-    async fn sign_out_stored(&self, provider: &dyn Provider, account: &Account, stored: &Secret) -> Result<()> {
+    /// Ends a just-made sign-in on the server using its secret before it reaches the keyring,
+    /// when the sign-in made it (`made_here`).
+    async fn sign_out_stored(&self, made_here: bool, provider: &dyn Provider, account: &Account, stored: &Secret) -> Result<()> {
+        if !made_here {
+            return Ok(());
+        }
         provider.sign_out(&Session::unsaved(account, &self.http, stored.clone())).await
     }
 

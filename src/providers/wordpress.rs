@@ -1,0 +1,617 @@
+//! WordPress sites (5.6 and later): application passwords, over the REST API.
+//!
+//! Signs in with a username and an application password the user made on their profile page or
+//! through the site's authorisation page ([`authorize_url`]); that password is the app's own
+//! credential, found with `introspect`. Lists the account's application passwords (name, app id,
+//! created, last used, last IP), renames them, and deletes them one request each. The REST API
+//! is found at `/wp-json/`, or through the `Link: rel="https://api.w.org/"` header of the home
+//! page, or at `?rest_route=/` on sites without URL rewriting; the root found is kept with the
+//! credential so every later call goes to the same place.
+//!
+//! Times: the REST API gives `created` and `last_used` as UTC without an offset (it formats them
+//! with `gmdate`; its schema says "GMT"), whatever the site's time zone. They are read as UTC.
+//!
+//! Facts: `shared/reference/more-servers.md`. Not here: browser sign-ins (WordPress shows them to
+//! no app; the listing says so and links to the profile page), making application passwords.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use reqwest::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use url::Url;
+
+use super::http::{base_string, join, one_line, Http, Response};
+use crate::error::{Error, Result};
+use crate::model::{host_of, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind, LastUsedMeaning};
+use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
+use crate::secret::{self, Secret};
+
+pub struct WordPress;
+
+/// The relation of the REST API root in a WordPress site's `Link` header.
+const API_REL: &str = "https://api.w.org/";
+/// The profile page section that lists application passwords, relative to the site URL.
+const PROFILE_PAGE: &str = "wp-admin/profile.php#application-passwords-section";
+/// The page where a signed-in user approves an app's request for an application password.
+const AUTHORIZE_PAGE: &str = "wp-admin/authorize-application.php";
+
+/// What the app keeps in the keyring for a WordPress account.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    /// The name the password goes with (WordPress also accepts the account's email address).
+    login: String,
+    #[serde(with = "secret::stored")]
+    password: Secret,
+    /// The UUID of the app's own application password.
+    uuid: String,
+    /// The REST API root: `https://site/wp-json/` or `https://site/?rest_route=/`.
+    api: String,
+}
+
+// ---- wire types (the server's own words) ----
+
+/// `GET /wp-json/`: the REST API index.
+#[derive(Deserialize, Default)]
+struct Index {
+    name: Option<String>,
+    /// The site URL (where `wp-admin/` is).
+    url: Option<String>,
+    /// The home URL (where the front page is).
+    home: Option<String>,
+    gmt_offset: Option<Value>,
+    timezone_string: Option<String>,
+    #[serde(default)]
+    namespaces: Vec<String>,
+    /// An object, or `[]` when no authentication method is offered (PHP's empty array).
+    #[serde(default)]
+    authentication: Value,
+    /// The index itself is closed to visitors (a plugin lets only signed-in users use the REST
+    /// API): what it would say is unknown.
+    #[serde(skip)]
+    closed: bool,
+}
+
+impl Index {
+    fn is_wordpress(&self) -> bool {
+        self.namespaces.iter().any(|n| n == "wp/v2")
+    }
+
+    /// Does the site offer application passwords to apps? `None` when the index is closed.
+    fn offers_application_passwords(&self) -> Option<bool> {
+        (!self.closed).then(|| self.authentication.get("application-passwords").is_some())
+    }
+
+    /// The site's time zone as it shows it ("Asia/Kolkata", "UTC+5.5").
+    fn time_zone(&self) -> Option<String> {
+        if let Some(tz) = self.timezone_string.as_deref().filter(|t| !t.is_empty()) {
+            return Some(tz.to_string());
+        }
+        let offset = match self.gmt_offset.as_ref()? {
+            Value::Number(n) => n.as_f64()?,
+            Value::String(s) => s.trim().parse().ok()?,
+            _ => return None,
+        };
+        Some(if offset == 0.0 { "UTC".into() } else { format!("UTC{offset:+}") })
+    }
+}
+
+/// One application password (`/wp/v2/users/me/application-passwords`).
+#[derive(Deserialize)]
+struct AppPassword {
+    uuid: String,
+    #[serde(default)]
+    app_id: Option<String>,
+    name: String,
+    created: Option<String>,
+    last_used: Option<String>,
+    last_ip: Option<String>,
+}
+
+/// `GET /wp/v2/users/me?context=edit` (only what is used).
+#[derive(Deserialize)]
+struct User {
+    id: u64,
+    username: Option<String>,
+    slug: Option<String>,
+}
+
+/// A WordPress REST error: `{"code": "...", "message": "...", "data": {"status": N}}`.
+#[derive(Deserialize, Default)]
+struct WpError {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+fn wp_error(r: &Response) -> WpError {
+    serde_json::from_slice(&r.body).unwrap_or_default()
+}
+
+/// The server's error in one line ("rest_invalid_param: Invalid parameter(s): name"), without
+/// the HTML some WordPress messages carry.
+fn server_error(r: &Response) -> Error {
+    let e = wp_error(r);
+    if e.code.is_empty() {
+        return r.unexpected();
+    }
+    let message = strip_tags(&e.message);
+    Error::Server { host: r.host(), message: format!("HTTP {}: {}: {}", r.status.as_u16(), e.code, one_line(&message)) }
+}
+
+fn strip_tags(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The error for an answer that says application passwords cannot be used here, if it says so.
+fn unavailable(r: &Response, site: &str) -> Option<Error> {
+    let e = wp_error(r);
+    match e.code.as_str() {
+        "application_passwords_disabled" => Some(Error::NotAllowed(format!(
+            "{site} has application passwords turned off (WordPress allows them only over https, or on a site marked as a local development site, and plugins can turn them off); nothing was changed"
+        ))),
+        "application_passwords_disabled_for_user" => Some(Error::NotAllowed(format!(
+            "{site} does not allow application passwords for this account (ask the site's administrator); nothing was changed"
+        ))),
+        _ if r.status == StatusCode::NOT_FOUND && e.code == "rest_no_route" => Some(Error::NotAllowed(format!(
+            "{site} has no application passwords (they came with WordPress 5.6; is the site older?)"
+        ))),
+        _ => None,
+    }
+}
+
+/// A time as the REST API gives it ("2026-11-22T14:09:21", UTC without an offset).
+fn utc_time(s: Option<&str>) -> Option<DateTime<Utc>> {
+    let s = s?.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    s.parse::<NaiveDateTime>().ok().map(|t| t.and_utc())
+}
+
+/// The URL of a REST route (`wp/v2/users/me`, with an optional `?query`) under an API root, in
+/// the root's own style: a path under `/wp-json/`, or the `rest_route` query parameter.
+fn route_url(api: &Url, route: &str) -> Url {
+    let route = route.trim_start_matches('/');
+    if !api.query_pairs().any(|(k, _)| k == "rest_route") {
+        return join(api, route);
+    }
+    let (path, query) = route.split_once('?').unwrap_or((route, ""));
+    let others: Vec<(String, String)> = api.query_pairs().filter(|(k, _)| k != "rest_route").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let mut u = api.clone();
+    {
+        let mut q = u.query_pairs_mut();
+        q.clear();
+        for (k, v) in &others {
+            q.append_pair(k, v);
+        }
+        q.append_pair("rest_route", &format!("/{path}"));
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            q.append_pair(&k, &v);
+        }
+    }
+    u
+}
+
+/// The API root a `Link` header names with `rel="https://api.w.org/"`, if any.
+fn api_link(r: &Response) -> Option<Url> {
+    for value in r.headers.get_all("link") {
+        let Ok(value) = value.to_str() else { continue };
+        for part in value.split(',') {
+            let (Some(start), Some(end)) = (part.find('<'), part.find('>')) else { continue };
+            if start >= end {
+                continue;
+            }
+            let params = &part[end + 1..];
+            let is_api = params.split(';').any(|p| {
+                let p = p.trim();
+                p.strip_prefix("rel=").map(|v| v.trim_matches('"') == API_REL).unwrap_or(false)
+            });
+            if is_api {
+                if let Ok(u) = r.url.join(part[start + 1..end].trim()) {
+                    return Some(u);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The application password's id as it may go into a URL path (UUIDs only).
+fn checked_uuid<'a>(s: &Session<'_>, id: &'a str) -> Result<&'a str> {
+    if !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        Ok(id)
+    } else {
+        Err(Error::UnknownCredential { account: s.account.name(), id: id.to_string() })
+    }
+}
+
+/// The site's authorisation page, where a signed-in user approves an app's request for an
+/// application password. Faces open it in the browser: `app_name` is what the password will be
+/// called, `app_id` a UUID that names the app across sites (optional; WordPress refuses anything
+/// but a UUID), and `success_url` where WordPress sends the browser afterwards with `site_url`,
+/// `user_login` and `password` in the query. WordPress refuses a plain-http `success_url` unless
+/// the site is a local one; https and an app's own scheme with a host (`keyward://wordpress/`)
+/// pass. Without it WordPress shows the password for the user to copy and paste. A visitor who
+/// is not signed in is sent to the login page first and comes back.
+pub fn authorize_url(base: &Url, app_name: &str, app_id: Option<&str>, success_url: Option<&str>) -> Url {
+    let mut u = join(base, AUTHORIZE_PAGE);
+    {
+        let mut q = u.query_pairs_mut();
+        q.append_pair("app_name", app_name);
+        if let Some(id) = app_id {
+            q.append_pair("app_id", id);
+        }
+        if let Some(s) = success_url {
+            q.append_pair("success_url", s);
+        }
+    }
+    u
+}
+
+fn credential(p: AppPassword, own: &str, profile: &str) -> Credential {
+    let mut c = Credential::new(p.uuid.clone(), CredentialKind::AppPassword);
+    let app_id = p.app_id.filter(|a| !a.is_empty());
+    c.name = Some(p.name.clone());
+    c.hints = ClientHints { app_name: Some(p.name), app_id: app_id.clone(), ..Default::default() };
+    c.created = utc_time(p.created.as_deref());
+    c.last_used = utc_time(p.last_used.as_deref());
+    c.last_used_meaning = LastUsedMeaning::UsedDay;
+    c.tracks_use = true;
+    c.last_ip = p.last_ip.filter(|ip| !ip.is_empty());
+    // WordPress application passwords have no expiry: they work until deleted.
+    c.never_expires = true;
+    c.current = p.uuid == own;
+    c.details.push(Fact::new("UUID", p.uuid));
+    if let Some(id) = app_id {
+        c.details.push(Fact::new("App ID", id));
+    }
+    c.actions = Actions { rename: true, revoke: true, ..Default::default() };
+    c.manage_url = Some(profile.to_string());
+    c
+}
+
+/// A reachable REST API: its root and its index.
+struct Api {
+    root: Url,
+    index: Index,
+}
+
+impl Api {
+    /// The site URL to keep on the account: the index's own, when it is on the host the API
+    /// answered on, else what the user typed.
+    fn site(&self, typed: &Url) -> Url {
+        let from_index = self.index.url.as_deref().and_then(|u| super::http::parse_server_url(u).ok());
+        match from_index {
+            Some(u) if host_of(u.as_str()) == host_of(self.root.as_str()) && u.scheme() == self.root.scheme() => u,
+            _ => typed.clone(),
+        }
+    }
+}
+
+/// Calls to a site's REST API with an application password (Basic auth).
+struct Caller<'a> {
+    http: &'a Http,
+    api: &'a Url,
+    login: &'a str,
+    password: &'a Secret,
+}
+
+impl Caller<'_> {
+    async fn send(&self, method: Method, route: &str, body: Option<&Value>) -> Result<Response> {
+        let mut req = self.http.request(method, route_url(self.api, route)).basic_auth(self.login, Some(self.password.expose()));
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.http.send(req).await
+    }
+}
+
+impl WordPress {
+    /// The site's REST API, if `url` is a WordPress site: `/wp-json/`, else the root the home
+    /// page's `Link` header names, else `?rest_route=/`.
+    async fn discover(&self, http: &Http, url: &Url) -> Result<Option<Api>> {
+        let pretty = join(url, "wp-json/");
+        if let Some(api) = self.index_at(http, &pretty).await? {
+            return Ok(Some(api));
+        }
+        if let Ok(home) = http.send(http.get(url.clone())).await {
+            if let Some(root) = api_link(&home).filter(|r| *r != pretty) {
+                if let Ok(Some(api)) = self.index_at(http, &root).await {
+                    return Ok(Some(api));
+                }
+            }
+        }
+        let mut plain = url.clone();
+        plain.query_pairs_mut().append_pair("rest_route", "/");
+        Ok(self.index_at(http, &plain).await.ok().flatten())
+    }
+
+    /// The REST API index at `root`, when it is WordPress's.
+    async fn index_at(&self, http: &Http, root: &Url) -> Result<Option<Api>> {
+        let r = http.send(http.get(root.clone())).await?;
+        // After redirects (http → https, a missing slash) the final URL is the root.
+        let found = if r.url.as_str() == root.as_str() { root.clone() } else { r.url.clone() };
+        if matches!(r.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) && wp_error(&r).code.starts_with("rest_") {
+            // A plugin closed the REST API to visitors ("rest_cannot_access",
+            // "rest_login_required"): it is WordPress's, and signed-in calls may still work.
+            return Ok(Some(Api { root: found, index: Index { closed: true, ..Default::default() } }));
+        }
+        if !r.is_success() {
+            return Ok(None);
+        }
+        match serde_json::from_slice::<Index>(&r.body) {
+            Ok(index) if index.is_wordpress() => Ok(Some(Api { root: found, index })),
+            _ => Ok(None),
+        }
+    }
+
+    /// An authenticated call for a signed-in account.
+    async fn call(&self, s: &Session<'_>, stored: &Stored, method: Method, route: &str, body: Option<&Value>) -> Result<Response> {
+        let api = Url::parse(&stored.api).map_err(|_| s.sign_in_again("the keyring entry is unreadable"))?;
+        let r = Caller { http: s.http, api: &api, login: &stored.login, password: &stored.password }.send(method, route, body).await?;
+        if r.status == StatusCode::UNAUTHORIZED {
+            return Err(s.sign_in_again("the site no longer accepts its application password"));
+        }
+        if let Some(e) = unavailable(&r, &s.account.host()) {
+            return Err(e);
+        }
+        Ok(r)
+    }
+
+    /// The UUID of the application password in use.
+    async fn introspect(&self, s: &Session<'_>, stored: &Stored) -> Result<String> {
+        let r = self.call(s, stored, Method::GET, "wp/v2/users/me/application-passwords/introspect", None).await?;
+        if !r.is_success() {
+            return Err(server_error(&r));
+        }
+        Ok(r.json::<AppPassword>("the application password in use")?.uuid)
+    }
+
+    fn profile_page(s: &Session<'_>) -> String {
+        join(&s.base_url(), PROFILE_PAGE).to_string()
+    }
+}
+
+#[async_trait]
+impl Provider for WordPress {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            kind: Kind::Wordpress,
+            display_name: "WordPress",
+            sign_in: &[SignInMethod::Token],
+            token_label: "application password",
+            token_page: Some(AUTHORIZE_PAGE),
+            rename: true,
+            revoke: true,
+            // WordPress deletes one application password per request (its "delete all" takes
+            // the app's own too).
+            revoke_many: false,
+            revoke_all_others: false,
+            revoke_needs_password: false,
+            sign_out: true,
+        }
+    }
+
+    async fn probe(&self, http: &Http, url: &Url) -> Result<Option<Url>> {
+        Ok(self.discover(http, url).await?.map(|api| api.site(url)))
+    }
+
+    async fn sign_in(&self, http: &Http, req: SignInRequest) -> Result<SignedIn> {
+        let Some(api) = self.discover(http, &req.url).await? else {
+            return Err(Error::NotThisKind { url: base_string(&req.url), kind: "WordPress", detail: None });
+        };
+        let site = api.site(&req.url);
+        let host = host_of(site.as_str());
+        let account_name = format!("{}@{}", req.login, host);
+        let password = match req.secret {
+            SignInSecret::Token(p) | SignInSecret::Password(p) => p,
+        };
+        let caller = Caller { http, api: &api.root, login: &req.login, password: &password };
+        let r = caller.send(Method::GET, "wp/v2/users/me/application-passwords/introspect", None).await?;
+        if let Some(e) = unavailable(&r, &host) {
+            return Err(e);
+        }
+        if r.status == StatusCode::UNAUTHORIZED {
+            if api.index.offers_application_passwords() == Some(false) {
+                return Err(Error::NotAllowed(format!("{host} does not offer application passwords to apps; nothing was changed")));
+            }
+            // WordPress 6.1 answers a wrong password or an unknown user with `rest_not_logged_in`
+            // (the reason is lost on the way); later versions say `incorrect_password` or
+            // `invalid_username`. All of them: the name or the password is wrong.
+            return Err(Error::WrongPassword { account: account_name });
+        }
+        if !r.is_success() {
+            return Err(server_error(&r));
+        }
+        let own: AppPassword = r.json("the application password in use")?;
+        let r = caller.send(Method::GET, "wp/v2/users/me?context=edit", None).await?;
+        if !r.is_success() {
+            return Err(server_error(&r));
+        }
+        let user: User = r.json("the account's profile")?;
+        let user_id = user.username.or(user.slug).unwrap_or_else(|| user.id.to_string());
+
+        let mut facts = Vec::new();
+        if let Some(name) = api.index.name.clone().filter(|n| !n.is_empty()) {
+            facts.push(Fact::new("Site", name));
+        }
+        facts.push(Fact::new("Site URL", api.index.home.clone().unwrap_or_else(|| base_string(&site))));
+        facts.push(Fact::new("REST API", api.root.to_string()));
+        if let Some(tz) = api.index.time_zone() {
+            facts.push(Fact::new("Time zone", tz));
+        }
+        facts.push(Fact::new("Sign-in", format!("application password “{}”", own.name)));
+        let stored = Stored { login: req.login, password, uuid: own.uuid.clone(), api: api.root.to_string() };
+        Ok(SignedIn {
+            base_url: site,
+            user_id,
+            own_credential: Some(own.uuid),
+            server_facts: facts,
+            stored: crate::provider::to_stored(&stored)?,
+        })
+    }
+
+    async fn list(&self, s: &Session<'_>) -> Result<Found> {
+        let stored: Stored = s.load().await?;
+        let r = self.call(s, &stored, Method::GET, "wp/v2/users/me/application-passwords", None).await?;
+        if r.status == StatusCode::FORBIDDEN {
+            return Err(Error::NotAllowed(format!("{} does not let this account see its application passwords ({})", s.account.host(), one_line(&strip_tags(&wp_error(&r).message)))));
+        }
+        if !r.is_success() {
+            return Err(server_error(&r));
+        }
+        let passwords: Vec<AppPassword> = r.json("a list of application passwords")?;
+        let own = self.introspect(s, &stored).await?;
+        let profile = Self::profile_page(s);
+        let mut credentials: Vec<Credential> = passwords.into_iter().map(|p| credential(p, &own, &profile)).collect();
+        // The app's own first, then in the site's order (oldest first).
+        credentials.sort_by_key(|c| !c.current);
+        let gaps = vec![Gap {
+            message: "WordPress does not show apps where the account is signed in with a browser; the profile page can sign out everywhere else".into(),
+            url: Some(join(&s.base_url(), "wp-admin/profile.php").to_string()),
+        }];
+        Ok(Found { credentials, gaps, own_credential: Some(own), ..Default::default() })
+    }
+
+    async fn rename(&self, s: &Session<'_>, id: &str, name: &str) -> Result<()> {
+        if strip_tags(name).trim().is_empty() {
+            // WordPress would strip it to nothing and keep the old name without a word.
+            return Err(Error::input("WordPress removes HTML tags from names, and nothing would be left of this one"));
+        }
+        let stored: Stored = s.load().await?;
+        let uuid = checked_uuid(s, id)?;
+        let route = format!("wp/v2/users/me/application-passwords/{uuid}");
+        let r = self.call(s, &stored, Method::POST, &route, Some(&json!({ "name": name }))).await?;
+        if r.is_success() {
+            return Ok(());
+        }
+        match wp_error(&r).code.as_str() {
+            "application_password_not_found" => Err(Error::UnknownCredential { account: s.account.name(), id: id.to_string() }),
+            _ => Err(server_error(&r)),
+        }
+    }
+
+    async fn revoke(&self, s: &Session<'_>, ids: &[String], _password: Option<&Secret>) -> Result<Vec<Revoked>> {
+        let stored: Stored = s.load().await?;
+        // The app's own last: once it is gone, nothing else can be deleted with it.
+        let mut order: Vec<&String> = ids.iter().collect();
+        order.sort_by_key(|id| **id == stored.uuid);
+        let mut results = Vec::new();
+        for id in order {
+            let uuid = match checked_uuid(s, id) {
+                Ok(u) => u,
+                Err(e) => {
+                    results.push(Revoked::failed(id, e));
+                    continue;
+                }
+            };
+            let route = format!("wp/v2/users/me/application-passwords/{uuid}");
+            match self.call(s, &stored, Method::DELETE, &route, None).await {
+                Ok(r) if r.is_success() => results.push(Revoked::ok(id)),
+                Ok(r) if wp_error(&r).code == "application_password_not_found" => results.push(Revoked::failed(id, "it is already gone")),
+                Ok(r) => results.push(Revoked::failed(id, server_error(&r))),
+                Err(e) => results.push(Revoked::failed(id, e)),
+            }
+        }
+        // In the order asked for.
+        results.sort_by_key(|r| ids.iter().position(|i| *i == r.id));
+        Ok(results)
+    }
+
+    async fn sign_out(&self, s: &Session<'_>) -> Result<()> {
+        let stored: Stored = s.load().await?;
+        let uuid = match self.introspect(s, &stored).await {
+            Ok(u) => u,
+            // Already gone on the server: the goal is reached.
+            Err(Error::SignInAgain { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let route = format!("wp/v2/users/me/application-passwords/{}", checked_uuid(s, &uuid)?);
+        match self.call(s, &stored, Method::DELETE, &route, None).await {
+            Ok(r) if r.is_success() => Ok(()),
+            Ok(r) if wp_error(&r).code == "application_password_not_found" => Ok(()),
+            Ok(r) => Err(server_error(&r)),
+            Err(Error::SignInAgain { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(link: &str) -> Response {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.append("link", link.parse().unwrap());
+        Response { status: StatusCode::OK, headers, url: Url::parse("https://example.org/").unwrap(), body: Vec::new() }
+    }
+
+    #[test]
+    fn api_root_comes_from_the_link_header() {
+        let r = response(r#"<https://example.org/wp-json/>; rel="https://api.w.org/""#);
+        assert_eq!(api_link(&r).unwrap().as_str(), "https://example.org/wp-json/");
+        let r = response(r#"<https://example.org/?p=2>; rel=shortlink, <https://example.org/index.php?rest_route=/>; rel="https://api.w.org/""#);
+        assert_eq!(api_link(&r).unwrap().as_str(), "https://example.org/index.php?rest_route=/");
+        assert!(api_link(&response("<https://example.org/feed/>; rel=alternate")).is_none());
+    }
+
+    #[test]
+    fn routes_follow_the_style_of_the_root() {
+        let pretty = Url::parse("https://example.org/blog/wp-json/").unwrap();
+        assert_eq!(route_url(&pretty, "wp/v2/users/me").as_str(), "https://example.org/blog/wp-json/wp/v2/users/me");
+        assert_eq!(route_url(&pretty, "wp/v2/users/me?context=edit").as_str(), "https://example.org/blog/wp-json/wp/v2/users/me?context=edit");
+        let plain = Url::parse("https://example.org/index.php?rest_route=/").unwrap();
+        assert_eq!(route_url(&plain, "wp/v2/users/me?context=edit").as_str(), "https://example.org/index.php?rest_route=%2Fwp%2Fv2%2Fusers%2Fme&context=edit");
+    }
+
+    #[test]
+    fn times_are_utc_without_offset() {
+        let t = utc_time(Some("2026-11-22T14:09:21")).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-22T14:09:21+00:00");
+        assert!(utc_time(None).is_none());
+        assert!(utc_time(Some("")).is_none());
+    }
+
+    #[test]
+    fn fields_map_to_the_model() {
+        let p = AppPassword {
+            uuid: "d6c837c3-fd31-403a-ab1c-cf61efba23df".into(),
+            app_id: Some("".into()),
+            name: "Jetpack".into(),
+            created: Some("2026-11-22T14:09:14".into()),
+            last_used: None,
+            last_ip: None,
+        };
+        let c = credential(p, "other", "https://example.org/wp-admin/profile.php#application-passwords-section");
+        assert_eq!(c.kind, CredentialKind::AppPassword);
+        assert_eq!(c.hints.app_name.as_deref(), Some("Jetpack"));
+        assert!(c.hints.app_id.is_none() && c.last_used.is_none() && c.tracks_use && !c.current);
+        assert_eq!(c.last_used_meaning, LastUsedMeaning::UsedDay);
+    }
+
+    #[test]
+    fn authorize_url_carries_the_app() {
+        let base = Url::parse("https://example.org/blog/").unwrap();
+        let u = authorize_url(&base, "Keyward on laptop", Some("0a1b"), Some("https://example.org/done"));
+        assert_eq!(
+            u.as_str(),
+            "https://example.org/blog/wp-admin/authorize-application.php?app_name=Keyward+on+laptop&app_id=0a1b&success_url=https%3A%2F%2Fexample.org%2Fdone"
+        );
+    }
+}

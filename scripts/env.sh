@@ -22,15 +22,23 @@ wait_http() {
   done
 }
 
+# True while process $1 runs (a zombie, which a container's PID 1 may never reap, counts as gone).
+alive() {
+  [ -r "/proc/$1/stat" ] || return 1
+  local state
+  state=$(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1)
+  [ "$state" != Z ]
+}
+
 # Stops the process whose PID is in file $1 (SIGTERM, then SIGKILL after 15 s).
 stop_pidfile() {
   local f=$1 pid
   [ -f "$f" ] || return 0
   pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -9 "$pid" 2>/dev/null || true
+    for _ in $(seq 1 30); do alive "$pid" || break; sleep 0.5; done
+    alive "$pid" && kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$f"
 }

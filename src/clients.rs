@@ -154,6 +154,19 @@ pub fn parse_user_agent(ua: &str) -> UaParts {
     UaParts { family, version, os, device }
 }
 
+/// For the corpus test: each rule's name (with `{x}` where it takes part of the hint) and the
+/// hints it reads (`user_agent`, `device_name`, … as in [`ClientHints`]).
+#[doc(hidden)]
+pub fn rule_table() -> Vec<(&'static str, Vec<&'static str>)> {
+    RULES.iter().map(|r| (r.name, r.on.iter().map(|h| h.field()).collect())).collect()
+}
+
+/// For the corpus test: the index in [`rule_table`] of the rule that decides these hints.
+#[doc(hidden)]
+pub fn deciding_rule(hints: &ClientHints) -> Option<usize> {
+    RULES.iter().zip(COMPILED.iter()).position(|(r, re)| r.on.iter().any(|&w| hint_text(hints, w).is_some_and(|t| re.is_match(t))))
+}
+
 // ---- the project's own rules ----
 
 /// Which hint a rule reads.
@@ -168,6 +181,19 @@ enum Hint {
 }
 
 use Hint::*;
+
+impl Hint {
+    fn field(self) -> &'static str {
+        match self {
+            UserAgent => "user_agent",
+            DeviceName => "device_name",
+            AppName => "app_name",
+            AppId => "app_id",
+            OauthClient => "oauth_client",
+            Note => "note",
+        }
+    }
+}
 
 /// Names people give things: device names, app names, notes (the same words fit all three).
 const NAMES: &[Hint] = &[DeviceName, AppName, Note];
@@ -215,17 +241,17 @@ static RULES: &[Rule] = &[
     // Keyward itself.
     rule("Keyward", DESKTOP, None, NAMES_AND_UA, r"^Keyward(?:/(?P<v>[\w.+-]+)|\s+on\s|$)"),
     // Element and its relatives (Matrix).
-    rule("{x} Desktop", DESKTOP, None, UA, r"\b(?P<x>Element|Riot|SchildiChat)(?:-Nightly)?/(?P<v>[\d.]+\S*) .*\bElectron/"),
+    rule("{x} Desktop", DESKTOP, None, UA, r"\b(?P<x>Element|Riot|SchildiChat)(?:-?Nightly)?/(?P<v>[\d.]+\S*) .*\bElectron/"),
     rule("{x} Desktop", DESKTOP, None, NAMES, r"^(?P<x>Element|Riot|SchildiChat)(?: Nightly)? Desktop(?: Nightly)?: (?P<os>.+)$"),
-    rule("Element X", MOBILE, None, UA, r"^Element ?X/(?P<v>[^\s(]+)(?: \((?P<dev>[^;()]+); (?P<os>Android|iOS|iPadOS)\b)?"),
+    rule("Element X", MOBILE, None, UA, r"^Element ?X(?: dbg)?/(?P<v>[^\s(]+)(?: \((?P<dev>[^;]+); (?P<os>Android|iOS|iPadOS)\b)?"),
     rule("Element X", MOBILE, None, NAMES, r"^Element X (?:on|for) (?P<dev>.+)$"),
     rule("Element X", MOBILE, None, NAMES, r"^Element X(?: \(?(?P<os>Android|iOS)\)?)?$"),
     rule("Element X", MOBILE, None, APP_ID, r"^io\.element\.(?:elementx|android\.x)\b"),
-    rule("SchildiChat Android", MOBILE, ANDROID, UA, r"^SchildiChat/(?P<v>[^\s(]+) \((?P<dev>[^;()]+); Android\b"),
+    rule("SchildiChat Android", MOBILE, ANDROID, UA, r"^SchildiChat(?: dbg)?/(?P<v>[^\s(]+) \((?:Linux; (?:U; )?Android [\d.]+; (?P<dev2>[^;]+?) Build/|(?P<dev>[^;]+); Android\b)"),
     rule("SchildiChat Android", MOBILE, ANDROID, APP_ID, r"^de\.spiritcroc\.riotx\b"),
     rule("SchildiChat Web", BROWSER, None, NAMES, r"^[\w.-]*schildi[\w.-]*(?::\d+)?(?:/\S*)?(?::| via) (?P<browser>.+?) on (?P<os>.+)$"),
-    rule("Element Android", MOBILE, ANDROID, UA, r"^(?:Element|Riot\.im|RiotX)/(?P<v>[^\s(]+) \((?P<dev>[^;()]+); Android\b"),
-    rule("Element iOS", MOBILE, IOS, UA, r"^(?:Element|Riot\.im|Riot)/(?P<v>[^\s(]+) \((?P<dev>iPhone|iPad|iPod)[^;]*; (?:iOS|iPadOS)\b"),
+    rule("Element Android", MOBILE, ANDROID, UA, r"^(?:Element|Riot\.im|RiotX)(?: dbg)?/(?P<v>[^\s(]+) \((?:Linux; (?:U; )?Android [\d.]+; (?P<dev2>[^;]+?) Build/|(?P<dev>[^;]+); Android\b)"),
+    rule("Element iOS", MOBILE, IOS, UA, r"^(?:Element|Riot\.im|Riot)/(?P<v>[^\s(]+) \((?P<dev>(?:iPhone|iPad|iPod)[^;]*); (?:iOS|iPadOS)\b"),
     rule("Element Android", MOBILE, ANDROID, NAMES, r"^(?:Element|Riot|RiotX)(?: for|:)? Android$"),
     rule("Element iOS", MOBILE, IOS, NAMES, r"^(?:Element|Riot)(?: for|:)? iOS$"),
     rule("Element Android", MOBILE, ANDROID, APP_ID, r"^im\.vector\.(?:app\.android|alpha|riotx)\b"),
@@ -233,19 +259,17 @@ static RULES: &[Rule] = &[
     // Element Web names its sessions "<host[/path]>: <browser> on <os>" (older: " via ").
     rule("Element Web", BROWSER, None, NAMES, r"^(?:https?://)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?(?:/[^\s:]*)?(?::| via) (?P<browser>[^:]+?) on (?P<os>[^:]+)$"),
     rule("Element Web", BROWSER, None, NAMES, r"^(?:localhost|127\.0\.0\.1)(?::\d+)?(?:/[^\s:]*)?(?::| via) (?P<browser>[^:]+?) on (?P<os>[^:]+)$"),
-    rule("FluffyChat", Shape::ByOs, None, NAMES, r"^FluffyChat(?: (?P<os>android|ios|linux|macos|windows|web|fuchsia))?(?:Debug)?$"),
     rule("FluffyChat", MOBILE, None, APP_ID, r"^chat\.fluffy\.fluffychat\b"),
-    rule("FluffyChat", Shape::ByOs, None, UA, r"\bFluffyChat/(?P<v>[\d.]+)"),
+    rule("FluffyChat", Shape::ByOs, None, NAMES, r"^FluffyChat(?: (?P<os>android|ios|linux|macos|windows|web|fuchsia))?(?:Debug)?$"),
     rule("Nheko", DESKTOP, None, NAMES_AND_UA, r"^nheko(?:/(?P<v>[\w.+-]+))?(?: on (?P<os>.+))?$"),
-    rule("Nheko", DESKTOP, None, APP_ID, r"^(?:io\.github\.)?nheko(?:reborn)?\b"),
     rule("Cinny Desktop", DESKTOP, None, NAMES, r"^Cinny Desktop\b"),
     rule("Cinny", BROWSER, None, NAMES, r"^Cinny(?: Web)?$"),
     rule("NeoChat", DESKTOP, None, NAMES, r"^NeoChat\b(?: (?:on|-) (?P<os>.+))?"),
     rule("NeoChat", DESKTOP, None, APP_ID, r"^org\.kde\.neochat\b"),
     rule("Fractal", DESKTOP, Some("Linux"), NAMES, r"^Fractal\b"),
-    rule("Fractal", DESKTOP, Some("Linux"), APP_ID, r"^org\.gnome\.Fractal\b"),
     rule("Hydrogen", BROWSER, None, NAMES, r"^Hydrogen(?: Web)?$"),
     // Matrix bridges and bots.
+    rule("mautrix-python bot", SCRIPT, None, UA, r"^mautrix-python/(?P<v>[\w.+-]+)"),
     rule("mautrix-{x} bridge", INTEGRATION, None, UA, r"^mautrix-(?P<x>[a-z]+)/v?(?P<v>[\w.+-]+)"),
     rule("Hookshot", INTEGRATION, None, NAMES_AND_UA, r"^matrix-hookshot\b(?:/(?P<v>[\w.+-]+))?"),
     rule("Heisenbridge", INTEGRATION, None, NAMES_AND_UA, r"^heisenbridge\b(?:/(?P<v>[\w.+-]+))?"),
@@ -255,8 +279,7 @@ static RULES: &[Rule] = &[
     rule("Mjolnir", SCRIPT, None, NAMES_AND_UA, r"^mjolnir\b(?:/(?P<v>[\w.+-]+))?"),
     rule("matrix-commander", SCRIPT, None, NAMES_AND_UA, r"^matrix-commander\b(?:/(?P<v>[\w.+-]+))?"),
     rule("matrix-bot-sdk bot", SCRIPT, None, UA, r"^matrix-bot-sdk/(?P<v>[\w.+-]+)"),
-    rule("matrix-nio bot", SCRIPT, None, UA, r"^matrix-nio(?:/(?P<v>[\w.+-]+))?"),
-    rule("mautrix-python bot", SCRIPT, None, UA, r"^mautrix-python/(?P<v>[\w.+-]+)"),
+    rule("matrix-nio bot", SCRIPT, None, UA, r"^matrix-nio(?:/(?P<v>[\w.+-]+))?(?:\s|$)"),
     // Calendar and contacts sync.
     rule("DAVx5", SYNC, ANDROID, NAMES_AND_UA, r"^(?:DAVx5|DAVx⁵|DAVdroid)(?:/(?P<v>[^\s(]+))?"),
     rule("DAVx5", SYNC, ANDROID, APP_ID, r"^at\.bitfire\.davdroid\b"),
@@ -270,15 +293,15 @@ static RULES: &[Rule] = &[
     rule("Apple Calendar and Contacts", SYNC, IOS, UA, r"\b(?:dataaccessd|accountsd)/(?P<v>[\d.]+)"),
     rule("Apple Calendar", SYNC, None, NAMES, r"^(?:Apple|iCloud|macOS|iOS|iPhone|iPad) Calendar$"),
     rule("Apple Contacts", SYNC, None, NAMES, r"^(?:Apple|iCloud|macOS|iOS|iPhone|iPad) Contacts$"),
-    rule("Outlook CalDav Synchronizer", SYNC, Some("Windows"), NAMES_AND_UA, r"^CalDavSynchronizer(?:/(?P<v>[\w.+-]+))?"),
+    rule("Outlook CalDav Synchronizer", SYNC, Some("Windows"), NAMES_AND_UA, r"^CalDavSynchronizer(?:/(?P<v>[\w.+-]+)|$)"),
     rule("Outlook", SYNC, None, UA, r"\bMicrosoft Outlook (?P<v>[\d.]+)"),
     rule("Outlook", SYNC, None, UA, r"^Outlook-(?P<os>iOS|Android)/(?P<v>[\d.]+)"),
     rule("Outlook", SYNC, None, NAMES, r"^(?:Microsoft )?Outlook\b"),
     rule("Evolution", SYNC, Some("Linux"), UA, r"\bEvolution/(?P<v>[\d.]+)"),
     rule("Evolution", SYNC, Some("Linux"), NAMES, r"^(?:GNOME )?Evolution$"),
     // Nextcloud clients.
-    rule("Nextcloud Desktop", DESKTOP, None, UA, r"\bmirall/(?P<v>[\d.]+)\S* \(Nextcloud"),
-    rule("Nextcloud Talk", MOBILE, None, UA, r"\bNextcloud-Talk v(?P<v>[\w.+-]+)"),
+    rule("Nextcloud Desktop", DESKTOP, None, UA, r"(?:\((?P<os>Linux|Windows|Macintosh)\) )?\bmirall/(?P<v>[\d.]+)[^\s(]*(?: \(build [^)]*\))?(?: \(Nextcloud|$)"),
+    rule("Nextcloud Talk", MOBILE, None, UA, r"(?:\((?P<os>Android|iOS)\) )?\bNextcloud-Talk v(?P<v>[\w.+-]+)"),
     rule("Nextcloud Android", MOBILE, ANDROID, UA, r"\bNextcloud-android/(?P<v>[\w.+-]+)"),
     rule("Nextcloud iOS", MOBILE, IOS, UA, r"\bNextcloud-iOS/(?P<v>[\w.+-]+)"),
     rule("Nextcloud Desktop", DESKTOP, None, NAMES, r"^Nextcloud Desktop(?: Client)?\b"),
@@ -291,15 +314,16 @@ static RULES: &[Rule] = &[
     rule("Home Assistant for Android", MOBILE, ANDROID, NAMES, r"^Home ?Assistant (?:Companion )?(?:for |app for )?Android\b"),
     rule("Home Assistant for iOS", MOBILE, IOS, NAMES, r"^Home ?Assistant (?:Companion )?(?:for |app for )?(?:iOS|iPhone|iPad)\b"),
     rule("Home Assistant for macOS", DESKTOP, MACOS, NAMES, r"^Home ?Assistant (?:Companion )?(?:for |app for )?macOS\b"),
-    rule("Home Assistant for Android", MOBILE, ANDROID, UA, r"^Home ?Assistant/(?:Android )?(?P<v>[\w.+-]+) \(Android\b"),
-    rule("Home Assistant for iOS", MOBILE, IOS, UA, r"^Home ?Assistant/(?P<v>[\w.+-]+) \((?:io\.robbie\.HomeAssistant[^;]*;[^;]*; )?(?:iOS|iPadOS)\b"),
-    rule("Home Assistant for macOS", DESKTOP, MACOS, UA, r"^Home ?Assistant/(?P<v>[\w.+-]+) \((?:io\.robbie\.HomeAssistant[^;]*;[^;]*; )?macOS\b"),
+    rule("Home Assistant server", INTEGRATION, None, UA, r"^HomeAssistant/(?P<v>[\d.]+\S*) aiohttp/"),
+    rule("Home Assistant for Android", MOBILE, ANDROID, UA, r"\bHome ?Assistant/(?P<v>[\w.+-]+) \(Android [\d.]+(?:; (?P<dev>[^;)]+))?"),
+    rule("Home Assistant for macOS", DESKTOP, MACOS, UA, r"\bHome ?Assistant/(?P<v>[\w.+-]+) \(io\.robbie\.HomeAssistant[^)]*; macOS\b"),
+    rule("Home Assistant for iOS", MOBILE, IOS, UA, r"\bHome ?Assistant/(?P<v>[\w.+-]+) \((?:io\.robbie\.HomeAssistant|iOS\b|iPadOS\b)"),
     rule("Home Assistant for Android", MOBILE, ANDROID, APP_ID, r"^io\.homeassistant\.companion\.android\b"),
     rule("Home Assistant for iOS", MOBILE, IOS, APP_ID, r"^io\.robbie\.HomeAssistant\b"),
     // Moodle.
     rule("Moodle app", Shape::ByOs, None, APP_ID, r"^com\.moodle\.moodlemobile$"),
     rule("Moodle Workplace app", Shape::ByOs, None, APP_ID, r"^com\.moodle\.workplace$"),
-    rule("Moodle app", Shape::ByOs, None, UA, r"\bMoodleMobile(?: (?P<v>[\d.]+))?"),
+    rule("Moodle app", Shape::ByOs, None, UA, r"\bMoodleMobile\b(?: (?P<v>[\d.]+))?"),
     rule("Moodle app", Shape::ByOs, None, NAMES, r"^(?:moodle_mobile_app|Moodle mobile web service|Moodle app)$"),
     // JupyterHub.
     rule("JupyterHub notebook server", INTEGRATION, None, OAUTH, r"^jupyterhub-user-(?P<x>.+)$"),
@@ -313,7 +337,7 @@ static RULES: &[Rule] = &[
     rule("WordPress for Android", MOBILE, ANDROID, NAMES, r"^WordPress (?:app )?(?:for |on )?Android\b"),
     rule("Jetpack for iOS", MOBILE, IOS, NAMES, r"^Jetpack (?:app )?(?:for |on )?(?:iOS|iPhone|iPad)\b"),
     rule("Jetpack for Android", MOBILE, ANDROID, NAMES, r"^Jetpack (?:app )?(?:for |on )?Android\b"),
-    rule("WordPress for iOS", MOBILE, IOS, APP_ID, r"^org\.wordpress\.ios?\b"),
+    rule("WordPress for iOS", MOBILE, IOS, APP_ID, r"^org\.wordpress(?:\.ios)?$"),
     rule("WordPress for Android", MOBILE, ANDROID, APP_ID, r"^org\.wordpress\.android\b"),
     // Scripts and command-line tools.
     rule("Arcanist", SCRIPT, None, NAMES_AND_UA, r"^(?:arcanist|arc)(?:$|[/ ](?P<v>[\w.+-]+)?)"),
@@ -328,7 +352,7 @@ static RULES: &[Rule] = &[
     rule("Node.js fetch", SCRIPT, None, UA, r"^(?:node|undici)$"),
     rule("axios", SCRIPT, None, UA, r"^axios/(?P<v>[\w.+-]+)"),
     rule("OkHttp", SCRIPT, None, UA, r"^okhttp/(?P<v>[\w.+-]+)$"),
-    rule("Dart HTTP client", SCRIPT, None, UA, r"^Dart/(?P<v>[\d.]+) \(dart:io\)"),
+    rule("Dart HTTP client", Shape::Is(Form::Unknown), None, UA, r"^Dart/(?P<v>[\d.]+) \(dart:io\)"),
     rule("Postman", SCRIPT, None, UA, r"^PostmanRuntime/(?P<v>[\w.+-]+)"),
     rule("HTTPie", SCRIPT, None, UA, r"^HTTPie/(?P<v>[\w.+-]+)"),
     rule("Java HTTP client", SCRIPT, None, UA, r"^(?:Java-http-client|Apache-HttpClient)/(?P<v>[\w.+-]+)"),
@@ -416,8 +440,8 @@ fn by_rules(h: &ClientHints) -> Option<Client> {
                     name,
                     version: group("v").or_else(|| group("v2")),
                     os,
-                    device: group("dev").filter(|d| !GENERIC_DEVICES.iter().any(|g| d.eq_ignore_ascii_case(g))),
-                    browser: group("browser"),
+                    device: group("dev").or_else(|| group("dev2")).filter(|d| !GENERIC_DEVICES.iter().any(|g| d.eq_ignore_ascii_case(g))),
+                    browser: group("browser").filter(|b| !b.to_ascii_lowercase().starts_with("unknown")),
                     form,
                     recognised: true,
                 });
@@ -486,10 +510,11 @@ fn browser_name(family: &str, raw: &str) -> (String, Form) {
     (name.to_string(), if browser { Form::Browser } else { Form::Unknown })
 }
 
-/// "SomeApp" from "SomeApp/2.1 (…)"; never "Mozilla".
+/// "SomeApp" from "SomeApp/2.1 (…)"; never "Mozilla"; at most a few words.
 fn first_product(ua: &str) -> Option<String> {
-    let first = ua.split([' ', '/', '(']).next()?.trim();
-    (!first.is_empty() && !first.eq_ignore_ascii_case("mozilla")).then(|| first.to_string())
+    let first = ua.split(['/', '(', ';']).next()?.trim();
+    let ok = !first.is_empty() && !first.eq_ignore_ascii_case("mozilla") && first.len() <= 40;
+    ok.then(|| first.to_string())
 }
 
 /// The operating system as people write it ("Mac OS X" → "macOS"); `None` for "web" and
@@ -499,7 +524,7 @@ pub fn os_name(raw: &str) -> Option<String> {
     let lower = t.to_ascii_lowercase();
     let named = match lower.as_str() {
         "" | "web" | "unknown" | "unknown os" | "other" => return None,
-        "mac os x" | "mac os" | "macos" | "osx" | "mac" | "darwin" | "mac_os_x" => "macOS",
+        "mac os x" | "mac os" | "macos" | "osx" | "mac" | "darwin" | "mac_os_x" | "macintosh" => "macOS",
         "ios" | "iphone os" | "iphone" => "iOS",
         "ipados" => "iPadOS",
         "android" => "Android",

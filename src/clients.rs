@@ -16,6 +16,7 @@
 //! raw text is known it is returned as it is with `recognised: false`.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::{LazyLock, RwLock};
 
 use regex::Regex;
@@ -110,8 +111,9 @@ impl Client {
 
 /// The client the hints point to, if any hint says anything. Remembered per distinct hints.
 pub fn recognise(hints: &ClientHints) -> Option<Client> {
-    let key = cache_key(hints);
-    if let Some(hit) = CACHE.read().ok().and_then(|m| m.get(&key).cloned()) {
+    let key = hints_hash(hints);
+    let remembered = CACHE.read().ok().and_then(|m| m.get(&key).and_then(|v| v.iter().find(|(h, _)| h == hints).map(|(_, c)| c.clone())));
+    if let Some(hit) = remembered {
         return hit;
     }
     let found = recognise_uncached(hints);
@@ -119,7 +121,7 @@ pub fn recognise(hints: &ClientHints) -> Option<Client> {
         if m.len() >= CACHE_LIMIT {
             m.clear();
         }
-        m.insert(key, found.clone());
+        m.entry(key).or_default().push((hints.clone(), found.clone()));
     }
     found
 }
@@ -146,12 +148,19 @@ pub struct UaParts {
 
 /// The uap-core reading of one user agent.
 pub fn parse_user_agent(ua: &str) -> UaParts {
-    let parsed = UAP.parse(ua);
-    let family = known(&parsed.user_agent.family).map(str::to_string);
-    let version = join_version(&[&parsed.user_agent.major, &parsed.user_agent.minor, &parsed.user_agent.patch]);
-    let os = known(&parsed.os.family).and_then(os_name);
-    let device = known(&parsed.device.family).filter(|d| !GENERIC_DEVICES.iter().any(|g| d.eq_ignore_ascii_case(g))).map(str::to_string);
-    UaParts { family, version, os, device }
+    let parsed = UAP.parse_user_agent(ua);
+    let family = known(&parsed.family).map(str::to_string);
+    let version = join_version(&[&parsed.major, &parsed.minor, &parsed.patch]);
+    UaParts { family, version, os: uap_os(ua), device: uap_device(ua) }
+}
+
+fn uap_os(ua: &str) -> Option<String> {
+    known(&UAP.parse_os(ua).family).and_then(os_name)
+}
+
+fn uap_device(ua: &str) -> Option<String> {
+    let parsed = UAP.parse_device(ua);
+    known(&parsed.family).filter(|d| !GENERIC_DEVICES.iter().any(|g| d.eq_ignore_ascii_case(g))).map(str::to_string)
 }
 
 /// For the corpus test: each rule's name (with `{x}` where it takes part of the hint) and the
@@ -377,8 +386,10 @@ static UAP: LazyLock<UserAgentParser> = LazyLock::new(|| {
         .expect("the embedded uap-core patterns parse")
 });
 
+/// Recognitions remembered, by a hash of the hints (hints that collide share a bucket).
+type Remembered = HashMap<u64, Vec<(ClientHints, Option<Client>)>>;
 const CACHE_LIMIT: usize = 16_384;
-static CACHE: LazyLock<RwLock<HashMap<String, Option<Client>>>> = LazyLock::new(|| RwLock::new(HashMap::new()));
+static CACHE: LazyLock<RwLock<Remembered>> = LazyLock::new(|| RwLock::new(HashMap::new()));
 
 /// uap-core device families that say nothing a person would recognise.
 const GENERIC_DEVICES: &[&str] = &[
@@ -389,14 +400,12 @@ const GENERIC_DEVICES: &[&str] = &[
 /// Notes that servers write themselves and that name no client.
 const NOT_A_CLIENT: &[&str] = &["requested via api", "requested via token page", "requested via the token page"];
 
-fn cache_key(h: &ClientHints) -> String {
-    let parts = [&h.user_agent, &h.device_name, &h.app_name, &h.app_id, &h.oauth_client, &h.note, &h.model, &h.platform, &h.version, &h.url];
-    let mut key = String::with_capacity(parts.iter().map(|p| p.as_deref().map_or(0, str::len) + 1).sum());
-    for p in parts {
-        key.push_str(p.as_deref().unwrap_or(""));
-        key.push('\u{1f}');
+fn hints_hash(h: &ClientHints) -> u64 {
+    let mut s = std::collections::hash_map::DefaultHasher::new();
+    for p in [&h.user_agent, &h.device_name, &h.app_name, &h.app_id, &h.oauth_client, &h.note, &h.model, &h.platform, &h.version, &h.url] {
+        p.hash(&mut s);
     }
-    key
+    s.finish()
 }
 
 fn hint_text(h: &ClientHints, which: Hint) -> Option<&str> {
@@ -413,9 +422,12 @@ fn hint_text(h: &ClientHints, which: Hint) -> Option<&str> {
 }
 
 fn recognise_uncached(h: &ClientHints) -> Option<Client> {
-    let ua = hint_text(h, UserAgent).map(parse_user_agent).unwrap_or_default();
-    let mut client = by_rules(h).or_else(|| by_patterns(h, &ua)).or_else(|| by_raw_text(h))?;
-    fill_in(&mut client, h, &ua);
+    let ua = hint_text(h, UserAgent);
+    let mut client = match by_rules(h) {
+        Some(c) => c,
+        None => ua.and_then(by_patterns).or_else(|| by_raw_text(h))?,
+    };
+    fill_in(&mut client, h, ua);
     Some(client)
 }
 
@@ -452,11 +464,12 @@ fn by_rules(h: &ClientHints) -> Option<Client> {
 }
 
 /// What the uap-core patterns know about the user agent (a browser, mostly).
-fn by_patterns(h: &ClientHints, ua: &UaParts) -> Option<Client> {
-    let raw = hint_text(h, UserAgent)?;
-    let family = ua.family.as_deref()?;
+fn by_patterns(raw: &str) -> Option<Client> {
+    let ua = UAP.parse_user_agent(raw);
+    let family = known(&ua.family)?;
     let (name, form) = browser_name(family, raw);
-    Some(Client { name, version: ua.version.clone(), os: None, device: None, browser: None, form, recognised: true })
+    let version = join_version(&[&ua.major, &ua.minor, &ua.patch]);
+    Some(Client { name, version, os: None, device: None, browser: None, form, recognised: true })
 }
 
 /// The server's own text, unrecognised: an app name, OAuth client, device name, note, or the
@@ -473,16 +486,20 @@ fn by_raw_text(h: &ClientHints) -> Option<Client> {
 }
 
 /// Version, OS and device from whichever hints still have them; then the form where the rule
-/// left it to the OS.
-fn fill_in(c: &mut Client, h: &ClientHints, ua: &UaParts) {
+/// left it to the OS. The uap-core device patterns (the largest set) are read only where a
+/// device is worth naming: mobile systems, or no system known.
+fn fill_in(c: &mut Client, h: &ClientHints, ua: Option<&str>) {
     if c.version.is_none() {
         c.version = h.version.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
     }
     if c.os.is_none() {
-        c.os = ua.os.clone().or_else(|| h.platform.as_deref().and_then(os_name));
+        c.os = ua.and_then(uap_os).or_else(|| h.platform.as_deref().and_then(os_name));
     }
     if c.device.is_none() {
-        c.device = h.model.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(str::to_string).or_else(|| ua.device.clone());
+        c.device = h.model.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(str::to_string);
+    }
+    if c.device.is_none() && matches!(c.os.as_deref(), None | Some("Android" | "iOS" | "iPadOS")) {
+        c.device = ua.and_then(uap_device);
     }
     if c.os.is_none() {
         c.os = c.device.as_deref().and_then(os_of_device);

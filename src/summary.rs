@@ -12,7 +12,7 @@
 //! Deliberately not here: recognising clients (`clients.rs`), and anything a face decides (colours,
 //! icons, sorting). Nothing here is invented: no client, no time, no IP the credential lacks.
 
-use chrono::{DateTime, Datelike, Duration, Local, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, Local, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::clients::{self, Client};
@@ -68,6 +68,7 @@ where
 {
     let hinted = clients::recognise(&c.hints);
     let users = users_of(c);
+    let usage_client = users.iter().find_map(|u| u.client.clone());
     let mut parts: Vec<String> = Vec::with_capacity(5);
     let mut badges = Vec::with_capacity(3);
     let mut times = Vec::new();
@@ -95,7 +96,7 @@ where
     }
     expiry_words(c, now, tz, &mut parts, &mut badges, &mut times);
 
-    let client = hinted.or_else(|| first_usage_client(c));
+    let client = hinted.or(usage_client);
     if c.current {
         badges.insert(0, Badge::ThisApp);
     }
@@ -120,7 +121,9 @@ pub fn absolute_in<Tz: TimeZone>(t: DateTime<Utc>, tz: &Tz) -> String
 where
     Tz::Offset: std::fmt::Display,
 {
-    t.with_timezone(tz).format("%-d %b %Y, %H:%M").to_string()
+    let local = t.with_timezone(tz);
+    let month = &MONTHS[local.month0() as usize][..3];
+    format!("{} {month} {}, {:02}:{:02}", local.day(), local.year(), local.hour(), local.minute())
 }
 
 /// A past time as people say it: "just now", "5 minutes ago", "2 hours ago", "yesterday",
@@ -200,10 +203,6 @@ fn users_of(c: &Credential) -> Vec<User> {
     }
     users.sort_by(|a, b| b.last_used.cmp(&a.last_used));
     users
-}
-
-fn first_usage_client(c: &Credential) -> Option<Client> {
-    users_of(c).into_iter().find_map(|u| u.client)
 }
 
 /// "used by Google Calendar yesterday, by Thunderbird 2 days ago and by curl 3 weeks ago".

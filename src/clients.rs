@@ -23,6 +23,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use uaparser::{Parser, UserAgentParser};
 
+
 use crate::model::ClientHints;
 
 /// What kind of program a client is.
@@ -131,7 +132,24 @@ pub fn recognise(hints: &ClientHints) -> Option<Client> {
 pub fn warm_up() {
     LazyLock::force(&UAP);
     LazyLock::force(&COMPILED);
+    // The regex engines build their search states on first use: read a few common user agents
+    // now so the first real list does not pay for that either.
+    for ua in WARM_UP_AGENTS {
+        let hints = ClientHints { user_agent: Some(ua.to_string()), device_name: Some(ua.to_string()), ..Default::default() };
+        std::hint::black_box(recognise_uncached(&hints));
+    }
 }
+
+const WARM_UP_AGENTS: &[&str] = &[
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+    "Element/1.5.32 (Google Pixel 6 Pro; Android 13; TQ2A.230505.002; Flavour GooglePlay; MatrixAndroidSdk2 1.5.32)",
+    "app.element.io: Firefox on Linux",
+    "curl/8.5.0",
+];
 
 /// The uap-core release the patterns come from, as pinned in the root `package.json`.
 pub const UAP_CORE_PATTERNS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/uap-regexes.yaml"));

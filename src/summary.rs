@@ -12,6 +12,8 @@
 //! Deliberately not here: recognising clients (`clients.rs`), and anything a face decides (colours,
 //! icons, sorting). Nothing here is invented: no client, no time, no IP the credential lacks.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Datelike, Duration, Local, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -41,7 +43,7 @@ pub enum Badge {
 pub struct Moment {
     /// "Last active", "Last refreshed", "Updated", "Last used", "Created", "Expires", "Expired",
     /// or "Used by <client>".
-    pub label: String,
+    pub label: Cow<'static, str>,
     pub at: DateTime<Utc>,
     pub relative: String,
     pub absolute: String,
@@ -68,42 +70,40 @@ where
 {
     let hinted = clients::recognise(&c.hints);
     let users = users_of(c);
-    let usage_client = users.iter().find_map(|u| u.client.clone());
-    let mut parts: Vec<String> = Vec::with_capacity(5);
+    let mut parts = Line::default();
     let mut badges = Vec::with_capacity(3);
     let mut times = Vec::new();
 
     if users.len() > 1 {
         if c.current {
-            parts.push("this app".into());
+            parts.push("this app");
         }
-        parts.push(used_by_line(&users, now, tz, &mut times));
+        parts.push(&used_by_line(&users, now, tz, &mut times));
         let latest = users.iter().filter_map(|u| u.last_used).max();
         if latest.is_some_and(|t| now - t >= Duration::days(INACTIVE_AFTER_DAYS)) {
             badges.push(Badge::Inactive);
-            parts.push(format!("inactive for {INACTIVE_AFTER_DAYS}+ days"));
+            parts.push(INACTIVE_WORDS);
         }
     } else {
-        let only = users.into_iter().next();
-        let client = hinted.clone().or_else(|| only.as_ref().and_then(|u| u.client.clone()));
-        parts.push(who(c, client.as_ref()));
+        let only = users.first();
+        who(c, hinted.as_ref().or_else(|| only.and_then(|u| u.client.as_ref())), &mut parts);
         if c.current {
-            parts.push("this app".into());
+            parts.push("this app");
         }
-        let last_used = latest_of(c.last_used, only.as_ref().and_then(|u| u.last_used));
-        let ip = c.last_ip.clone().or_else(|| only.and_then(|u| u.ip));
+        let last_used = latest_of(c.last_used, only.and_then(|u| u.last_used));
+        let ip = c.last_ip.as_deref().or_else(|| only.and_then(|u| u.ip.as_deref()));
         use_words(c, last_used, ip, now, tz, &mut parts, &mut badges, &mut times);
     }
     expiry_words(c, now, tz, &mut parts, &mut badges, &mut times);
 
-    let client = hinted.or(usage_client);
+    let client = hinted.or_else(|| users.into_iter().find_map(|u| u.client));
     if c.current {
         badges.insert(0, Badge::ThisApp);
     }
     if !c.hints.is_empty() && !client.as_ref().is_some_and(|cl| cl.recognised) {
         badges.push(Badge::Unrecognised);
     }
-    Summary { client, line: parts.join(" · "), badges, times }
+    Summary { client, line: parts.0, badges, times }
 }
 
 /// "5 minutes ago", "yesterday", "in March", in the local zone.
@@ -121,9 +121,18 @@ pub fn absolute_in<Tz: TimeZone>(t: DateTime<Utc>, tz: &Tz) -> String
 where
     Tz::Offset: std::fmt::Display,
 {
-    let local = t.with_timezone(tz);
-    let month = &MONTHS[local.month0() as usize][..3];
-    format!("{} {month} {}, {:02}:{:02}", local.day(), local.year(), local.hour(), local.minute())
+    let local = t.with_timezone(tz).naive_local();
+    let mut s = String::with_capacity(20);
+    push_number(&mut s, local.day(), 1);
+    s.push(' ');
+    s.push_str(&MONTHS[local.month0() as usize][..3]);
+    s.push(' ');
+    push_number(&mut s, local.year().unsigned_abs(), 4);
+    s.push_str(", ");
+    push_number(&mut s, local.hour(), 2);
+    s.push(':');
+    push_number(&mut s, local.minute(), 2);
+    s
 }
 
 /// A past time as people say it: "just now", "5 minutes ago", "2 hours ago", "yesterday",
@@ -217,8 +226,9 @@ where
         .map(|u| match u.last_used {
             Some(t) => {
                 let rel = relative_in(t, now, tz);
-                times.push(moment(format!("Used by {}", u.name), t, rel.clone(), tz));
-                format!("by {} {rel}", u.name)
+                let words = format!("by {} {rel}", u.name);
+                times.push(moment(Cow::Owned(format!("Used by {}", u.name)), t, rel, tz));
+                words
             }
             None => format!("by {}", u.name),
         })
@@ -235,15 +245,42 @@ where
 }
 
 /// The client's label, else the credential's own name, else the kind's noun ("API token").
-fn who(c: &Credential, client: Option<&Client>) -> String {
-    if let Some(cl) = client {
-        return cl.label();
-    }
-    match c.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        Some(n) => n.to_string(),
-        None => capitalised(c.kind.noun()),
+fn who(c: &Credential, client: Option<&Client>, line: &mut Line) {
+    match (client, c.name.as_deref().map(str::trim).filter(|n| !n.is_empty())) {
+        (Some(cl), _) => line.push(&cl.label()),
+        (None, Some(n)) => line.push(n),
+        (None, None) => line.push(&capitalised(c.kind.noun())),
     }
 }
+
+/// The line being written: parts joined by " · ".
+#[derive(Default)]
+struct Line(String);
+
+impl Line {
+    fn push(&mut self, part: &str) {
+        self.sep();
+        self.0.push_str(part);
+    }
+
+    /// Two words as one part ("active" and "2 hours ago").
+    fn push2(&mut self, a: &str, b: &str) {
+        self.sep();
+        self.0.push_str(a);
+        self.0.push(' ');
+        self.0.push_str(b);
+    }
+
+    fn sep(&mut self) {
+        if self.0.is_empty() {
+            self.0.reserve(64);
+        } else {
+            self.0.push_str(" · ");
+        }
+    }
+}
+
+const INACTIVE_WORDS: &str = "inactive for 90+ days";
 
 /// "active 2 hours ago · 203.0.113.7", "never used · created 4 months ago",
 /// "inactive for 90+ days · last active in March", or just "created …" where use is not recorded.
@@ -251,10 +288,10 @@ fn who(c: &Credential, client: Option<&Client>) -> String {
 fn use_words<Tz: TimeZone>(
     c: &Credential,
     last_used: Option<DateTime<Utc>>,
-    ip: Option<String>,
+    ip: Option<&str>,
     now: DateTime<Utc>,
     tz: &Tz,
-    parts: &mut Vec<String>,
+    parts: &mut Line,
     badges: &mut Vec<Badge>,
     times: &mut Vec<Moment>,
 ) where
@@ -267,15 +304,15 @@ fn use_words<Tz: TimeZone>(
                 LastUsedMeaning::UsedDay => day_relative_in(t, now, tz),
                 _ => relative_in(t, now, tz),
             };
-            times.push(moment(last_label(meaning).into(), t, rel.clone(), tz));
             let inactive = meaning != LastUsedMeaning::Modified && now - t >= Duration::days(INACTIVE_AFTER_DAYS);
             if inactive {
                 badges.push(Badge::Inactive);
-                parts.push(format!("inactive for {INACTIVE_AFTER_DAYS}+ days"));
-                parts.push(format!("{} {rel}", last_words(meaning)));
+                parts.push(INACTIVE_WORDS);
+                parts.push2(last_words(meaning), &rel);
             } else {
-                parts.push(format!("{} {rel}", recent_words(meaning)));
+                parts.push2(recent_words(meaning), &rel);
             }
+            times.push(moment(Cow::Borrowed(last_label(meaning)), t, rel, tz));
             if let Some(ip) = ip.filter(|i| !i.is_empty()) {
                 parts.push(ip);
             }
@@ -283,39 +320,39 @@ fn use_words<Tz: TimeZone>(
         None => {
             if c.tracks_use {
                 badges.push(Badge::NeverUsed);
-                parts.push("never used".into());
+                parts.push("never used");
             }
             if let Some(created) = c.created {
                 let rel = relative_in(created, now, tz);
-                times.push(moment("Created".into(), created, rel.clone(), tz));
-                parts.push(format!("created {rel}"));
+                parts.push2("created", &rel);
+                times.push(moment(Cow::Borrowed("Created"), created, rel, tz));
             }
         }
     }
 }
 
 /// "expires in 3 days", "expired", "no expiry", or nothing when the server does not say.
-fn expiry_words<Tz: TimeZone>(c: &Credential, now: DateTime<Utc>, tz: &Tz, parts: &mut Vec<String>, badges: &mut Vec<Badge>, times: &mut Vec<Moment>)
+fn expiry_words<Tz: TimeZone>(c: &Credential, now: DateTime<Utc>, tz: &Tz, parts: &mut Line, badges: &mut Vec<Badge>, times: &mut Vec<Moment>)
 where
     Tz::Offset: std::fmt::Display,
 {
     match c.expires {
         Some(t) if t <= now => {
-            times.push(moment("Expired".into(), t, relative_in(t, now, tz), tz));
+            times.push(moment(Cow::Borrowed("Expired"), t, relative_in(t, now, tz), tz));
             badges.push(Badge::Expired);
-            parts.push("expired".into());
+            parts.push("expired");
         }
         Some(t) => {
             let rel = until_in(t, now, tz);
-            times.push(moment("Expires".into(), t, rel.clone(), tz));
             if t - now <= Duration::days(EXPIRES_SOON_DAYS) {
                 badges.push(Badge::ExpiresSoon);
             }
-            parts.push(format!("expires {rel}"));
+            parts.push2("expires", &rel);
+            times.push(moment(Cow::Borrowed("Expires"), t, rel, tz));
         }
         None if c.never_expires => {
             badges.push(Badge::NoExpiry);
-            parts.push("no expiry".into());
+            parts.push("no expiry");
         }
         None => {}
     }
@@ -348,7 +385,7 @@ fn last_label(m: LastUsedMeaning) -> &'static str {
     }
 }
 
-fn moment<Tz: TimeZone>(label: String, at: DateTime<Utc>, relative: String, tz: &Tz) -> Moment
+fn moment<Tz: TimeZone>(label: Cow<'static, str>, at: DateTime<Utc>, relative: String, tz: &Tz) -> Moment
 where
     Tz::Offset: std::fmt::Display,
 {
@@ -382,6 +419,23 @@ fn days_ago<Tz: TimeZone>(t: DateTime<Utc>, now: DateTime<Utc>, days: i64, tz: &
             }
         }
     }
+}
+
+/// Appends `n` with at least `width` digits (zero-padded), without the formatting machinery.
+fn push_number(s: &mut String, n: u32, width: usize) {
+    let mut digits = [b'0'; 10];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let start = i.min(digits.len() - width.min(digits.len()));
+    s.extend(digits[start..].iter().map(|&d| d as char));
 }
 
 const MONTHS: [&str; 12] = [
@@ -462,6 +516,8 @@ mod tests {
     fn absolute_times_are_day_month_year_and_clock() {
         assert_eq!(absolute_in(now(), &utc()), "22 Nov 2026, 14:05");
         assert_eq!(absolute_in(now(), &FixedOffset::east_opt(3600).unwrap()), "22 Nov 2026, 15:05");
+        assert_eq!(absolute_in("2026-03-05T09:07:00Z".parse().unwrap(), &utc()), "5 Mar 2026, 09:07");
+        assert_eq!(absolute_in("2026-12-31T23:00:00Z".parse().unwrap(), &FixedOffset::east_opt(3600).unwrap()), "1 Jan 2027, 00:00");
     }
 
     #[test]

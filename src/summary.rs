@@ -210,7 +210,7 @@ fn users_of(c: &Credential) -> Vec<User> {
             None => users.push(User { name, client, last_used: u.last_used, ip: u.ip.clone() }),
         }
     }
-    users.sort_by(|a, b| b.last_used.cmp(&a.last_used));
+    users.sort_by_key(|u| std::cmp::Reverse(u.last_used));
     users
 }
 

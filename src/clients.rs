@@ -133,7 +133,7 @@ pub fn warm_up() {
     LazyLock::force(&UAP);
     LazyLock::force(&COMPILED);
     // The regex engines build their search states on first use: read a few common user agents
-    // now so the first real list does not pay for that either.
+    // (each also as a device name, to touch the rules) so the first real list does not pay.
     for ua in WARM_UP_AGENTS {
         let hints = ClientHints { user_agent: Some(ua.to_string()), device_name: Some(ua.to_string()), ..Default::default() };
         std::hint::black_box(recognise_uncached(&hints));
@@ -151,7 +151,8 @@ const WARM_UP_AGENTS: &[&str] = &[
     "curl/8.5.0",
 ];
 
-/// The uap-core release the patterns come from, as pinned in the root `package.json`.
+/// The uap-core patterns (`regexes.yaml` of the `uap-core` release pinned in the root
+/// `package.json`), embedded by `build.rs`.
 pub const UAP_CORE_PATTERNS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/uap-regexes.yaml"));
 
 /// What the uap-core patterns alone say about a user agent: browser (or other program) family

@@ -12,4 +12,5 @@ test:
 # Builds the command-line tool and shows its help.
 cli:
 	@bash scripts/system-deps.sh
+	@bash scripts/npm-ci.sh .
 	@. scripts/env.sh && cargo build --locked --bin keyward && "$$CARGO_TARGET_DIR/debug/keyward" --help

@@ -268,6 +268,7 @@ const MACOS: Option<&str> = Some("macOS");
 static RULES: &[Rule] = &[
     // Keyward itself.
     rule("Keyward", DESKTOP, None, NAMES_AND_UA, r"^Keyward(?:/(?P<v>[\w.+-]+)|\s+on\s|$)"),
+    rule("Keyward", DESKTOP, None, OAUTH, r"^https://keyward\.app/?$"),
     // Element and its relatives (Matrix).
     rule("{x} Desktop", DESKTOP, None, UA, r"\b(?P<x>Element|Riot|SchildiChat)(?:-?Nightly)?/(?P<v>[\d.]+\S*) .*\bElectron/"),
     rule("{x} Desktop", DESKTOP, None, NAMES, r"^(?P<x>Element|Riot|SchildiChat)(?: Nightly)? Desktop(?: Nightly)?: (?P<os>.+)$"),
@@ -342,6 +343,7 @@ static RULES: &[Rule] = &[
     rule("Home Assistant for Android", MOBILE, ANDROID, NAMES, r"^Home ?Assistant (?:Companion )?(?:for |app for )?Android\b"),
     rule("Home Assistant for iOS", MOBILE, IOS, NAMES, r"^Home ?Assistant (?:Companion )?(?:for |app for )?(?:iOS|iPhone|iPad)\b"),
     rule("Home Assistant for macOS", DESKTOP, MACOS, NAMES, r"^Home ?Assistant (?:Companion )?(?:for |app for )?macOS\b"),
+    rule("Home Assistant web interface", BROWSER, None, NAMES, r"^Home Assistant web interface$"),
     rule("Home Assistant server", INTEGRATION, None, UA, r"^HomeAssistant/(?P<v>[\d.]+\S*) aiohttp/"),
     rule("Home Assistant for Android", MOBILE, ANDROID, UA, r"\bHome ?Assistant/(?P<v>[\w.+-]+) \(Android [\d.]+(?:; (?P<dev>[^;)]+))?"),
     rule("Home Assistant for macOS", DESKTOP, MACOS, UA, r"\bHome ?Assistant/(?P<v>[\w.+-]+) \(io\.robbie\.HomeAssistant[^)]*; macOS\b"),

@@ -264,6 +264,9 @@ fn expiry(expires_in: Option<i64>) -> Option<DateTime<Utc>> {
     expires_in.map(|s| Utc::now() + chrono::Duration::seconds(s))
 }
 
+/// What the app calls Home Assistant's own web interface (its client id is the server's origin).
+const WEB_INTERFACE: &str = "Home Assistant web interface";
+
 fn token_credential(t: RefreshToken, manage: &str) -> Credential {
     let kind = match t.token_type.as_str() {
         "long_lived_access_token" => CredentialKind::ApiToken,
@@ -517,7 +520,19 @@ impl Provider for HomeAssistant {
         ws.close().await;
         let own = tokens.iter().find(|t| t.is_current).map(|t| t.id.clone());
         let manage = join(&s.base_url(), "profile/security").to_string();
-        let mut credentials: Vec<Credential> = tokens.into_iter().map(|t| token_credential(t, &manage)).collect();
+        let origin = s.base_url().origin().ascii_serialization();
+        let mut credentials: Vec<Credential> = tokens
+            .into_iter()
+            .map(|t| {
+                // Home Assistant's own web interface signs in with its origin as the client id.
+                let own_frontend = t.client_id.as_deref().map(|id| id.trim_end_matches('/') == origin).unwrap_or(false);
+                let mut c = token_credential(t, &manage);
+                if own_frontend && c.hints.app_name.is_none() {
+                    c.hints.app_name = Some(WEB_INTERFACE.into());
+                }
+                c
+            })
+            .collect();
         // The app's own session first, then sessions before tokens, the most recent first.
         credentials.sort_by(|a, b| {
             b.current.cmp(&a.current).then(a.kind.cmp(&b.kind)).then(b.last_used.cmp(&a.last_used)).then(b.created.cmp(&a.created))

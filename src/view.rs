@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::clients::Client;
 use crate::model::{Account, AccountActions, CredentialKind, Fact, Gap, Kind, LastUsedMeaning, Listing, Usage};
 use crate::provider::Capabilities;
-use crate::summary::{self, Badge};
+use crate::summary::{self, Badge, Moment};
 
 /// One credential as a face shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -25,6 +25,8 @@ pub struct CredentialRow {
     /// The plain-words line.
     pub summary: String,
     pub badges: Vec<Badge>,
+    /// Every time the summary speaks of, relative and absolute, in the user's time zone.
+    pub times: Vec<Moment>,
     pub created: Option<DateTime<Utc>>,
     pub last_used: Option<DateTime<Utc>>,
     pub last_used_meaning: LastUsedMeaning,
@@ -60,6 +62,7 @@ pub fn rows(account: &Account, listing: &Listing, now: DateTime<Utc>) -> Vec<Cre
                 client_info: s.client,
                 summary: s.line,
                 badges: s.badges,
+                times: s.times,
                 created: c.created,
                 last_used: c.last_used,
                 last_used_meaning: c.last_used_meaning,

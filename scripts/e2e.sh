@@ -16,7 +16,10 @@ cleanup() {
   local rc=$?
   if [ -n "$xvfb_pid" ]; then kill "$xvfb_pid" 2>/dev/null || true; wait "$xvfb_pid" 2>/dev/null || true; fi
   if [ -n "$own_synapse" ]; then bash "$here/scripts/servers/synapse.sh" stop "$own_synapse" || true; fi
-  if [ "$rc" = 0 ]; then rm -rf "$T"; else echo "e2e: failed; files kept in $T" >&2; fi
+  if [ "$rc" = 0 ]; then rm -rf "$T"; else
+    for f in "$T"/logs/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -30 "$f" >&2; }; done
+    echo "e2e: failed; files kept in $T" >&2
+  fi
   exit "$rc"
 }
 trap cleanup EXIT
@@ -55,12 +58,12 @@ chmod 700 "$T/run"
 env -u DISPLAY -u DBUS_SESSION_BUS_ADDRESS \
   HOME="$T/home" XDG_DATA_HOME="$T/data" XDG_CONFIG_HOME="$T/config" XDG_CACHE_HOME="$T/cache" XDG_RUNTIME_DIR="$T/run" \
   KEYWARD_CONFIG_DIR="$T/keyward" KEYWARD_KEYRING_SERVICE="keyward-e2e-$$" KEYWARD_KEYRING_TIMEOUT_SECS=20 \
-  KEYWARD_E2E_APP="$app" KEYWARD_E2E_TAURI_DRIVER="$driver" KEYWARD_E2E_DOCS="${KEYWARD_E2E_DOCS:-$here/docs}" \
+  KEYWARD_E2E_APP="$app" KEYWARD_E2E_TAURI_DRIVER="$driver" KEYWARD_E2E_DOCS="${KEYWARD_E2E_DOCS:-$here/docs}" KEYWARD_E2E_LOGS="$T/logs" \
   KEYWARD_TEST_SYNAPSE_URL="$KEYWARD_TEST_SYNAPSE_URL" KEYWARD_TEST_SYNAPSE_SECRET="$KEYWARD_TEST_SYNAPSE_SECRET" \
   E2E_DISPLAY="$display" E2E_TEST="$here/ui/e2e/app.e2e.mjs" \
   dbus-run-session -- bash -c '
     set -e
     echo -n e2e | gnome-keyring-daemon --unlock --components=secrets >/dev/null
     export DISPLAY="$E2E_DISPLAY"
-    node --test --test-concurrency=1 "$E2E_TEST"
+    timeout 600 node --test --test-concurrency=1 "$E2E_TEST"
   '

@@ -10,7 +10,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 
 const env = (name) => {
@@ -23,6 +23,7 @@ const SECRET = env('KEYWARD_TEST_SYNAPSE_SECRET');
 const APP = env('KEYWARD_E2E_APP');
 const DRIVER = env('KEYWARD_E2E_TAURI_DRIVER');
 const DOCS = env('KEYWARD_E2E_DOCS');
+const LOGS = env('KEYWARD_E2E_LOGS');
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
@@ -58,6 +59,8 @@ async function registerUser() {
     .digest('hex');
   const r = await http('POST', url, { body: { nonce: json.nonce, username: user, password, admin: false, mac } });
   assert.equal(r.status, 200, `register: ${r.text}`);
+  // Registering signs in once: end that session, so the account has only the devices seeded here.
+  await http('POST', `${SYNAPSE}/_matrix/client/v3/logout`, { token: r.json.access_token, body: {} });
 }
 
 async function seedDevice(name, ip) {
@@ -78,7 +81,7 @@ async function seedDevice(name, ip) {
 
 async function serverDevices() {
   const token = seeded['Element Desktop: macOS'].access_token;
-  const r = await http('GET', `${SYNAPSE}/_matrix/client/v3/devices`, { token });
+  const r = await http('GET', `${SYNAPSE}/_matrix/client/v3/devices`, { token, ip: '203.0.113.7' });
   assert.equal(r.status, 200, r.text);
   return r.json.devices;
 }
@@ -115,10 +118,16 @@ class Driver {
     this.port = await freePort();
     this.nativePort = await freePort();
     for (const p of [this.port, this.nativePort]) assert.ok(await portFree(p), `port ${p} is taken`);
+    // Its own process group and a log file: the app it launches must not inherit the test
+    // runner's pipes, and everything it started can be stopped by that group's id.
+    mkdirSync(LOGS, { recursive: true });
+    const log = openSync(`${LOGS}/tauri-driver-${this.port}.log`, 'a');
     this.proc = spawn(DRIVER, ['--port', String(this.port), '--native-port', String(this.nativePort)], {
       env: { ...process.env, ...this.extraEnv },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', log, log],
+      detached: true,
     });
+    closeSync(log);
     this.base = `http://127.0.0.1:${this.port}`;
     const deadline = Date.now() + 30000;
     for (;;) {
@@ -176,13 +185,14 @@ class Driver {
     }
   }
 
+  /** Waits until fn() returns true; anything else it returns (or throws) is reported on timeout. */
   async until(what, fn, timeout = 30000) {
     const deadline = Date.now() + timeout;
     let last;
     for (;;) {
       try {
         last = await fn();
-        if (last) return last;
+        if (last === true) return last;
       } catch (e) {
         last = e;
       }
@@ -202,6 +212,11 @@ class Driver {
   }
   text(el) {
     return this.cmd('GET', `/element/${el}/text`);
+  }
+  /** The text of the first element matching css (the DOM's, as WebKitWebDriver's "element text"
+   *  comes back empty inside the virtualised list), or null when there is none. */
+  textOf(css) {
+    return this.exec('const e = document.querySelector(arguments[0]); return e ? e.textContent : null', [css]);
   }
   exec(script, args = []) {
     return this.cmd('POST', '/execute/sync', { script, args });
@@ -226,11 +241,55 @@ class Driver {
       } catch {}
       this.session = null;
     }
-    if (this.proc && this.proc.exitCode === null) {
-      this.proc.kill('SIGTERM');
-      for (let i = 0; i < 40 && this.proc.exitCode === null; i++) await sleep(250);
-      if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+    if (!this.proc) return;
+    // tauri-driver, WebKitWebDriver and the app, by the ids of what this driver started.
+    const pids = [this.proc.pid, ...descendants(this.proc.pid)];
+    const signal = (sig) => {
+      try {
+        process.kill(-this.proc.pid, sig);
+      } catch {}
+      for (const pid of pids) {
+        try {
+          process.kill(pid, sig);
+        } catch {}
+      }
+    };
+    signal('SIGTERM');
+    for (let i = 0; i < 40 && pids.some(alive); i++) await sleep(250);
+    if (pids.some(alive)) signal('SIGKILL');
+    this.proc = null;
+  }
+}
+
+/** Every process below `pid`, from /proc. */
+function descendants(pid) {
+  const children = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {}
+  }
+  const out = [];
+  const todo = [pid];
+  while (todo.length) {
+    for (const c of children.get(todo.pop()) ?? []) {
+      out.push(c);
+      todo.push(c);
     }
+  }
+  return out;
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
   }
 }
 
@@ -282,10 +341,10 @@ test('add the account through the UI and see every device with its summary', asy
   );
   assert.equal(own, 1, 'exactly one row is marked This app');
 
-  const summary = await d.text(await d.find(`[data-cred-id="${seeded['Element Desktop: macOS'].device_id}"] [data-testid="credential-summary"]`));
+  const summary = await d.textOf(`[data-cred-id="${seeded['Element Desktop: macOS'].device_id}"] [data-testid="credential-summary"]`);
   assert.match(summary, /203\.0\.113\.7/);
   assert.match(summary, /active/);
-  const firefox = await d.text(await d.find(`[data-cred-id="${seeded['app.element.io: Firefox on Linux'].device_id}"] [data-testid="credential-summary"]`));
+  const firefox = await d.textOf(`[data-cred-id="${seeded['app.element.io: Firefox on Linux'].device_id}"] [data-testid="credential-summary"]`);
   assert.match(firefox, /198\.51\.100\.23/);
 });
 
@@ -314,8 +373,10 @@ test('rename a device, and the server has the new name', async () => {
   await d.clear(input);
   await d.type(input, 'Firefox at the library');
   await d.click(await d.find('[data-testid="rename-save"]'));
-  await d.until('the row shows the new name', async () =>
-    (await d.text(await d.find(`[data-cred-id="${target.device_id}"] [data-testid="credential-name"]`))) === 'Firefox at the library');
+  await d.until('the row shows the new name', async () => {
+    const shown = await d.textOf(`[data-cred-id="${target.device_id}"] [data-testid="credential-name"]`);
+    return shown === 'Firefox at the library' || `shown: ${JSON.stringify(shown)}`;
+  }, 60000);
   const dev = (await serverDevices()).find((x) => x.device_id === target.device_id);
   assert.equal(dev.display_name, 'Firefox at the library');
 });

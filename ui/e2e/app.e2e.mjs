@@ -222,7 +222,7 @@ class Driver {
     return this.cmd('POST', '/execute/sync', { script, args });
   }
 
-  async screenshot(file) {
+  async screenshot(file, dir = DOCS) {
     // Screenshots lag behind the DOM: two animation frames, then half a second.
     await this.cmd('POST', '/execute/async', {
       script: 'const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));',
@@ -230,8 +230,8 @@ class Driver {
     });
     await sleep(600);
     const b64 = await this.cmd('GET', '/screenshot', undefined, 60000);
-    mkdirSync(DOCS, { recursive: true });
-    writeFileSync(`${DOCS}/${file}`, Buffer.from(b64, 'base64'));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${dir}/${file}`, Buffer.from(b64, 'base64'));
   }
 
   async stop() {
@@ -414,4 +414,20 @@ test('the saved listing shows at once on the next start, in the dark theme', asy
   await d.click(await rowOf(d, 'Element Desktop: macOS'));
   await d.waitFor('[data-testid="details-title"]');
   await d.screenshot('main-dark.png');
+});
+
+test('readable at 200% zoom: at half the width and height nothing spills sideways and the list stays usable', async () => {
+  // 200% zoom of the 1280x800 window lays out like a 640x400 window: check that one.
+  const before = await d.cmd('GET', '/window/rect');
+  await d.cmd('POST', '/window/rect', { width: 640, height: 400 });
+  await d.until('the window is 640 wide', async () => (await d.exec('return window.innerWidth')) <= 660 || `width ${await d.exec('return window.innerWidth')}`);
+  await sleep(300);
+  const layout = await d.exec(`
+    const list = document.querySelector('[data-testid="credential-list"]').getBoundingClientRect();
+    return { overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth, listWidth: list.width, listHeight: list.height };
+  `);
+  await d.screenshot('zoom-200.png', process.env.KEYWARD_E2E_ZOOM_SHOT_DIR ?? LOGS);
+  await d.cmd('POST', '/window/rect', { width: before.width, height: before.height });
+  assert.ok(layout.overflow <= 1, `the page scrolls sideways by ${layout.overflow}px`);
+  assert.ok(layout.listWidth > 300 && layout.listHeight > 100, `the list is squeezed: ${JSON.stringify(layout)}`);
 });

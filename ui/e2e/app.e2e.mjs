@@ -431,3 +431,27 @@ test('readable at 200% zoom: at half the width and height nothing spills sideway
   assert.ok(layout.overflow <= 1, `the page scrolls sideways by ${layout.overflow}px`);
   assert.ok(layout.listWidth > 300 && layout.listHeight > 100, `the list is squeezed: ${JSON.stringify(layout)}`);
 });
+
+test('bulk, by keyboard: Space selects, Delete asks once for the password, both go on the server', async () => {
+  const hostile = seeded[HOSTILE].device_id;
+  const firefox = seeded['app.element.io: Firefox on Linux'].device_id;
+  await d.click(await rowOf(d, HOSTILE));
+  const list = await d.find('[data-testid="credential-list"]');
+  await d.type(list, '\uE00D'); // Space: select the current row
+  await d.click(await d.find(`[data-cred-id="${firefox}"] input[type="checkbox"]`));
+  await d.waitFor('[data-testid="revoke-selected"]');
+  await d.type(list, '\uE017'); // Delete: revoke the selection
+  await d.waitFor('[data-testid="revoke-dialog"]');
+  const ids = await d.exec('return [...document.querySelectorAll("[data-testid=revoke-item]")].map(e => e.dataset.credId).sort()');
+  assert.deepEqual(ids, [hostile, firefox].sort());
+  assert.equal((await d.findAll('[data-testid="revoke-password"]')).length, 1, 'one password for the one account');
+  await d.type(await d.find('[data-testid="revoke-password"]'), password);
+  await d.click(await d.find('[data-testid="revoke-confirm"]'));
+  await d.until('two results', async () => (await d.findAll('[data-testid="revoke-result"]')).length === 2, 60000);
+  const results = await d.exec('return [...document.querySelectorAll("[data-testid=revoke-result]")].map(e => e.textContent)');
+  assert.deepEqual(results, ['Done', 'Done']);
+  await d.click(await d.find('[data-testid="revoke-close"]'));
+  const left = (await serverDevices()).map((x) => x.device_id);
+  assert.ok(!left.includes(hostile) && !left.includes(firefox), 'both are gone on the server');
+  assert.equal(left.length, 2, "Element Desktop and Keyward's own remain");
+});

@@ -455,3 +455,32 @@ test('bulk, by keyboard: Space selects, Delete asks once for the password, both 
   assert.ok(!left.includes(hostile) && !left.includes(firefox), 'both are gone on the server');
   assert.equal(left.length, 2, "Element Desktop and Keyward's own remain");
 });
+
+test("signing out Keyward's own session: the account needs sign-in, and signs in again", async () => {
+  const own = await d.waitFor('[data-testid="credential-row"][data-current="true"]');
+  await d.click(own);
+  await d.click(await d.waitFor('[data-testid="revoke-one"]'));
+  await d.waitFor('[data-testid="revoke-dialog"]');
+  const warning = await d.exec('return document.querySelector("[data-testid=revoke-dialog]").textContent');
+  assert.match(warning, /Keyward will be signed out of/);
+  await d.type(await d.find('[data-testid="revoke-password"]'), password);
+  await d.click(await d.find('[data-testid="revoke-confirm"]'));
+  await d.until('the result', async () => (await d.findAll('[data-testid="revoke-result"]')).length === 1, 60000);
+  await d.click(await d.find('[data-testid="revoke-close"]'));
+  await d.until('the account needs sign-in', async () => {
+    const state = await d.textOf('[data-testid="account-state"]');
+    return state === 'Needs sign-in' || state;
+  });
+  assert.equal((await serverDevices()).length, 1, "only Element Desktop is left: Keyward's own session is gone");
+
+  await d.click(await d.find('[data-testid="account-item"]'));
+  await d.click(await d.waitFor('[data-testid="sign-in-again"]'));
+  await d.type(await d.waitFor('[data-testid="add-secret"]'), password);
+  await d.click(await d.find('[data-testid="add-submit"]'));
+  await d.until('the account is up to date again', async () => {
+    const state = await d.textOf('[data-testid="account-state"]');
+    return /^Up to date/.test(state ?? '') || state;
+  }, 60000);
+  await d.until('two rows', async () => (await d.findAll('[data-testid="credential-row"]')).length === 2);
+  assert.equal((await d.findAll('[data-testid="sign-in-again"]')).length, 0);
+});

@@ -71,3 +71,20 @@ describe('AddAccountDialog', () => {
     expect((await screen.findByTestId('add-secret-error')).textContent).toMatch(/^wrong username or password/);
   });
 });
+
+describe('AddAccountDialog, signing in again', () => {
+  it('goes straight to the password of the known account', async () => {
+    const api = fakeApi();
+    const again = { ...listing('old', 'alice@127.0.0.1:8008', []).account, signed_in: false };
+    render(AddAccountDialog, { props: { onadded() {}, onclose() {}, again, api } });
+    expect((screen.getByTestId('add-login') as HTMLInputElement).value).toBe('alice');
+    await fireEvent.input(screen.getByTestId('add-secret'), { target: { value: 'hunter2' } });
+    await fireEvent.click(screen.getByTestId('add-submit'));
+    await waitFor(() =>
+      expect(api.addAccount).toHaveBeenCalledWith(
+        expect.objectContaining({ url: 'http://127.0.0.1:8008', kind: 'matrix', login: 'alice', secret: 'hunter2' }),
+      ),
+    );
+    expect(api.detect).not.toHaveBeenCalled();
+  });
+});

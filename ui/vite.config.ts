@@ -1,9 +1,9 @@
-import { defineConfig } from 'vite';
+import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
 // The app is served from Tauri's own protocol with a strict CSP: every script and style must be a
 // file (no inline code), so CSS is extracted and no module-preload polyfill is inlined.
-export default defineConfig({
+export default defineConfig(({ mode }) => ({
   plugins: [svelte({ compilerOptions: { css: 'external' } })],
   clearScreen: false,
   base: './',
@@ -15,10 +15,11 @@ export default defineConfig({
     assetsInlineLimit: 0,
     cssCodeSplit: false,
   },
-  resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
+  // Component tests mount Svelte's browser build in jsdom.
+  resolve: mode === 'test' ? { conditions: ['browser'] } : undefined,
   test: {
     environment: 'jsdom',
     include: ['src/**/*.test.ts'],
     setupFiles: ['src/test-setup.ts'],
   },
-});
+}));

@@ -13,7 +13,7 @@ const many = listing(
 describe('CredentialList', () => {
   it('keeps only the rows in view in the DOM, even with 5,000 devices', () => {
     const { container } = render(CredentialList, {
-      props: { listings: [many], filters: NO_FILTERS, order: 'name', selected: new Set(), onopen() {}, ontoggle() {}, ondelete() {} },
+      props: { listings: [many], filters: NO_FILTERS, order: 'name', selected: new Set<string>(), onopen() {}, ontoggle() {}, ondelete() {} },
     });
     const rows = container.querySelectorAll('[data-testid="credential-row"]');
     expect(rows.length).toBeGreaterThan(5);
@@ -25,7 +25,7 @@ describe('CredentialList', () => {
     const ontoggle = vi.fn();
     const ondelete = vi.fn();
     const { getByTestId } = render(CredentialList, {
-      props: { listings: [many], filters: NO_FILTERS, order: 'name', selected: new Set(), onopen, ontoggle, ondelete },
+      props: { listings: [many], filters: NO_FILTERS, order: 'name', selected: new Set<string>(), onopen, ontoggle, ondelete },
     });
     const list = getByTestId('credential-list');
     await fireEvent.focus(list);

@@ -12,5 +12,5 @@ bash "$here/scripts/ui-deps.sh"
 profile=debug
 args=()
 if [ "${1:-}" = "--release" ]; then profile=release; args=(--release); fi
-(cd "$here" && cargo build -q -p keyward-app "${args[@]}")
+(cd "$here" && cargo build -q --locked -p keyward-app "${args[@]}")
 echo "$CARGO_TARGET_DIR/$profile/keyward-app"

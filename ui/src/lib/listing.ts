@@ -35,7 +35,7 @@ export function matches(r: CredentialRow, f: Filters): boolean {
   if (f.kind && r.kind !== f.kind) return false;
   if (f.inactive && !r.badges.includes('inactive')) return false;
   if (f.neverUsed && !r.badges.includes('never_used')) return false;
-  if (f.unrecognised && r.client_info?.recognised) return false;
+  if (f.unrecognised && r.client_info?.recognised && !r.badges.includes('unrecognised')) return false;
   const q = f.query.trim().toLowerCase();
   if (q) {
     const hay = [r.name, r.summary, r.client, r.id, r.last_ip, r.account].filter(Boolean).join('\n').toLowerCase();

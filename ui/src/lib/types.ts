@@ -2,7 +2,7 @@
 
 export type Kind = string;
 export type CredentialKind = 'session' | 'api_token' | 'oauth_grant' | 'app_password' | 'push_registration' | 'key';
-export type Badge = 'this_app' | 'inactive' | 'never_used' | 'expires_soon' | 'expired' | 'no_expiry';
+export type Badge = 'this_app' | 'inactive' | 'never_used' | 'expires_soon' | 'expired' | 'no_expiry' | 'unrecognised';
 export type LastUsedMeaning = 'used' | 'refreshed' | 'modified' | 'used_day';
 export type Form = 'browser' | 'desktop_app' | 'mobile_app' | 'sync' | 'script' | 'integration' | 'unknown';
 
@@ -18,6 +18,14 @@ export interface Client {
   device?: string;
   form: Form;
   recognised: boolean;
+}
+
+/** A time the summary speaks of, in both forms, worded by the core (newer cores send these). */
+export interface Moment {
+  label: string;
+  at: string;
+  relative: string;
+  absolute: string;
 }
 
 export interface Usage {
@@ -37,6 +45,7 @@ export interface CredentialRow {
   client_info: Client | null;
   summary: string;
   badges: Badge[];
+  times?: Moment[];
   created: string | null;
   last_used: string | null;
   last_used_meaning: LastUsedMeaning;

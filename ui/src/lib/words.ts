@@ -10,6 +10,7 @@ export const BADGE_LABELS: Record<Badge, string> = {
   expires_soon: 'Expires soon',
   expired: 'Expired',
   no_expiry: 'No expiry',
+  unrecognised: 'Unrecognised',
 };
 
 export const KIND_PLURALS: Record<CredentialKind, string> = {

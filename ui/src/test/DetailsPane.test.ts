@@ -52,3 +52,21 @@ describe('DetailsPane', () => {
     await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('the name is too long'));
   });
 });
+
+describe('DetailsPane with the core’s own wording of times', () => {
+  it('shows each time as the core words it, relative beside absolute', () => {
+    render(DetailsPane, {
+      props: {
+        row: row({
+          times: [{ label: 'Last active', at: '2026-11-22T12:00:00Z', relative: '2 hours ago', absolute: '22 Nov 2026, 12:00 UTC' }],
+        }),
+        onrename: async () => {},
+        onrevoke: noop,
+        onopenurl: noop,
+        onclose: noop,
+      },
+    });
+    expect(screen.getByText('Last active')).toBeTruthy();
+    expect(screen.getByText('(22 Nov 2026, 12:00 UTC)')).toBeTruthy();
+  });
+});

@@ -31,7 +31,7 @@ if [ -z "${KEYWARD_TEST_SYNAPSE_URL:-}" ] || [ -z "${KEYWARD_TEST_SYNAPSE_SECRET
 fi
 
 # tauri-driver, pinned, installed once into the cache.
-if ! command -v tauri-driver >/dev/null || ! tauri-driver --help 2>&1 | head -1 >/dev/null; then
+if ! command -v tauri-driver >/dev/null; then
   cargo install -q tauri-driver --locked --version 2.1.0 --root "$KEYWARD_TOOLS"
 fi
 driver=$(command -v tauri-driver)

@@ -18,6 +18,7 @@ use crate::providers::{self, http::Http};
 use crate::secret::Secret;
 use crate::store::Store;
 use crate::vault::Vault;
+use crate::view::{self, AccountListing, KindView};
 
 /// What the user gives to add an account.
 #[derive(Debug)]
@@ -236,6 +237,34 @@ impl Keyward {
         };
         self.store.save_listing(&listing)?;
         Ok(listing)
+    }
+
+    /// An account and its last saved listing, as the faces show it (no network).
+    pub fn show_cached(&self, account: &Account) -> Result<AccountListing> {
+        let caps = providers::get(account.kind)?.capabilities();
+        let listing = self.cached(account)?;
+        Ok(view::account_listing(account, listing.as_ref(), &caps, Utc::now()))
+    }
+
+    /// Every account with its last saved listing, in the order they were added.
+    pub fn show_all_cached(&self) -> Result<Vec<AccountListing>> {
+        self.accounts()?.iter().map(|a| self.show_cached(a)).collect()
+    }
+
+    /// Refreshes one account (named as [`Keyward::find`] takes it) and returns it as the faces
+    /// show it. On failure the error says why; the saved listing stays as it was.
+    pub async fn refresh_shown(&self, name: &str) -> Result<AccountListing> {
+        let account = self.find(name)?;
+        let caps = providers::get(account.kind)?.capabilities();
+        let listing = self.refresh(&account).await?;
+        // The refresh may have updated the account (its own credential id): show the stored one.
+        let account = self.find(&account.id).unwrap_or(account);
+        Ok(view::account_listing(&account, Some(&listing), &caps, Utc::now()))
+    }
+
+    /// The kinds of server that can be added, with what each can do.
+    pub fn kinds(&self) -> Vec<KindView> {
+        providers::all().map(|p| KindView::from(&p.capabilities())).collect()
     }
 
     /// Refreshes many accounts at once; each gets its own result, in the order given.

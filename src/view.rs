@@ -133,6 +133,35 @@ impl From<&Capabilities> for CapabilitiesView {
     }
 }
 
+/// One kind of server as the add-account form shows it: its name and what it can do.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KindView {
+    pub kind: Kind,
+    pub display_name: String,
+    pub capabilities: CapabilitiesView,
+}
+
+impl From<&Capabilities> for KindView {
+    fn from(c: &Capabilities) -> Self {
+        KindView { kind: c.kind, display_name: c.display_name.to_string(), capabilities: c.into() }
+    }
+}
+
+/// An account together with the rows of one of its listings (the cached one, or a fresh one):
+/// everything a face needs to draw that account.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccountListing {
+    pub account: AccountView,
+    pub rows: Vec<CredentialRow>,
+}
+
+pub fn account_listing(account: &Account, listing: Option<&Listing>, caps: &Capabilities, now: DateTime<Utc>) -> AccountListing {
+    AccountListing {
+        account: account_view(account, listing, caps),
+        rows: listing.map(|l| rows(account, l, now)).unwrap_or_default(),
+    }
+}
+
 pub fn account_view(account: &Account, listing: Option<&Listing>, caps: &Capabilities) -> AccountView {
     AccountView {
         id: account.id.clone(),

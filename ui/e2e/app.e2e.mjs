@@ -1,0 +1,486 @@
+// End-to-end test of the real desktop app: the built keyward-app in a WebKitGTK window under Xvfb,
+// driven through tauri-driver and WebKitWebDriver with plain W3C WebDriver calls, against a real
+// Synapse. Run by scripts/e2e.sh, which sets up the display, the D-Bus session and a fresh keyring.
+//
+// It adds the account through the UI, checks the seeded devices and their summary lines, renames
+// one and revokes one with the password (checking both on the server), checks that a hostile
+// device name renders as text, and takes the screenshots in docs/.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set (run through scripts/e2e.sh)`);
+  return v;
+};
+const SYNAPSE = env('KEYWARD_TEST_SYNAPSE_URL').replace(/\/$/, '');
+const SECRET = env('KEYWARD_TEST_SYNAPSE_SECRET');
+const APP = env('KEYWARD_E2E_APP');
+const DRIVER = env('KEYWARD_E2E_TAURI_DRIVER');
+const DOCS = env('KEYWARD_E2E_DOCS');
+const LOGS = env('KEYWARD_E2E_LOGS');
+const HOSTILE = '<img src=x onerror=alert(1)>';
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+
+const user = `e2e${randomBytes(4).toString('hex')}`;
+const password = `pw-${randomBytes(8).toString('hex')}`;
+const seeded = {}; // display name -> { device_id, access_token }
+
+// ---------- Synapse, through its client API ----------
+
+async function http(method, url, { body, token, ip, timeout = 20000 } = {}) {
+  const headers = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (ip) headers['x-forwarded-for'] = ip;
+  const res = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeout),
+  });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {}
+  return { status: res.status, json, text };
+}
+
+async function registerUser() {
+  const url = `${SYNAPSE}/_synapse/admin/v1/register`;
+  const { json } = await http('GET', url);
+  const mac = createHmac('sha1', SECRET)
+    .update(`${json.nonce}\0${user}\0${password}\0notadmin`)
+    .digest('hex');
+  const r = await http('POST', url, { body: { nonce: json.nonce, username: user, password, admin: false, mac } });
+  assert.equal(r.status, 200, `register: ${r.text}`);
+  // Registering signs in once: end that session, so the account has only the devices seeded here.
+  await http('POST', `${SYNAPSE}/_matrix/client/v3/logout`, { token: r.json.access_token, body: {} });
+}
+
+async function seedDevice(name, ip) {
+  const r = await http('POST', `${SYNAPSE}/_matrix/client/v3/login`, {
+    ip,
+    body: {
+      type: 'm.login.password',
+      identifier: { type: 'm.id.user', user },
+      password,
+      initial_device_display_name: name,
+    },
+  });
+  assert.equal(r.status, 200, `login: ${r.text}`);
+  // One authenticated request so the server records when and from where it was last seen.
+  await http('GET', `${SYNAPSE}/_matrix/client/v3/account/whoami`, { token: r.json.access_token, ip });
+  seeded[name] = { device_id: r.json.device_id, access_token: r.json.access_token };
+}
+
+async function serverDevices() {
+  const token = seeded['Element Desktop: macOS'].access_token;
+  const r = await http('GET', `${SYNAPSE}/_matrix/client/v3/devices`, { token, ip: '203.0.113.7' });
+  assert.equal(r.status, 200, r.text);
+  return r.json.devices;
+}
+
+// ---------- WebDriver ----------
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+class Driver {
+  constructor(extraEnv) {
+    this.extraEnv = extraEnv;
+  }
+
+  async start() {
+    this.port = await freePort();
+    this.nativePort = await freePort();
+    for (const p of [this.port, this.nativePort]) assert.ok(await portFree(p), `port ${p} is taken`);
+    // Its own process group and a log file: the app it launches must not inherit the test
+    // runner's pipes, and everything it started can be stopped by that group's id.
+    mkdirSync(LOGS, { recursive: true });
+    const log = openSync(`${LOGS}/tauri-driver-${this.port}.log`, 'a');
+    this.proc = spawn(DRIVER, ['--port', String(this.port), '--native-port', String(this.nativePort)], {
+      env: { ...process.env, ...this.extraEnv },
+      stdio: ['ignore', log, log],
+      detached: true,
+    });
+    closeSync(log);
+    this.base = `http://127.0.0.1:${this.port}`;
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      try {
+        const r = await fetch(`${this.base}/status`, { signal: AbortSignal.timeout(2000) });
+        if (r.ok) break;
+      } catch {}
+      if (this.proc.exitCode !== null) throw new Error(`tauri-driver exited with ${this.proc.exitCode}`);
+      if (Date.now() > deadline) throw new Error('tauri-driver did not start');
+      await sleep(250);
+    }
+    const s = await this.raw('POST', '/session', {
+      capabilities: { alwaysMatch: { browserName: 'wry', 'tauri:options': { application: APP } } },
+    }, 90000);
+    this.session = s.sessionId;
+  }
+
+  async raw(method, path, body, timeout = 30000) {
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeout),
+    });
+    const json = await res.json();
+    if (!res.ok || json.value?.error) {
+      const err = new Error(`${method} ${path}: ${json.value?.error} ${json.value?.message ?? ''}`);
+      err.code = json.value?.error;
+      throw err;
+    }
+    return json.value;
+  }
+
+  cmd(method, path, body, timeout) {
+    return this.raw(method, `/session/${this.session}${path}`, body, timeout);
+  }
+
+  async find(css) {
+    const v = await this.cmd('POST', '/element', { using: 'css selector', value: css });
+    return v[ELEMENT];
+  }
+
+  async findAll(css) {
+    const v = await this.cmd('POST', '/elements', { using: 'css selector', value: css });
+    return v.map((e) => e[ELEMENT]);
+  }
+
+  async waitFor(css, timeout = 30000) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const found = await this.findAll(css);
+      if (found.length) return found[0];
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${css}`);
+      await sleep(200);
+    }
+  }
+
+  /** Waits until fn() returns true; anything else it returns (or throws) is reported on timeout. */
+  async until(what, fn, timeout = 30000) {
+    const deadline = Date.now() + timeout;
+    let last;
+    for (;;) {
+      try {
+        last = await fn();
+        if (last === true) return last;
+      } catch (e) {
+        last = e;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last})`);
+      await sleep(250);
+    }
+  }
+
+  click(el) {
+    return this.cmd('POST', `/element/${el}/click`, {});
+  }
+  type(el, text) {
+    return this.cmd('POST', `/element/${el}/value`, { text });
+  }
+  clear(el) {
+    return this.cmd('POST', `/element/${el}/clear`, {});
+  }
+  text(el) {
+    return this.cmd('GET', `/element/${el}/text`);
+  }
+  /** The text of the first element matching css (the DOM's, as WebKitWebDriver's "element text"
+   *  comes back empty inside the virtualised list), or null when there is none. */
+  textOf(css) {
+    return this.exec('const e = document.querySelector(arguments[0]); return e ? e.textContent : null', [css]);
+  }
+  exec(script, args = []) {
+    return this.cmd('POST', '/execute/sync', { script, args });
+  }
+
+  async screenshot(file, dir = DOCS) {
+    // Screenshots lag behind the DOM: two animation frames, then half a second.
+    await this.cmd('POST', '/execute/async', {
+      script: 'const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));',
+      args: [],
+    });
+    await sleep(600);
+    const b64 = await this.cmd('GET', '/screenshot', undefined, 60000);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${dir}/${file}`, Buffer.from(b64, 'base64'));
+  }
+
+  async stop() {
+    if (this.session) {
+      try {
+        await this.raw('DELETE', `/session/${this.session}`, undefined, 15000);
+      } catch {}
+      this.session = null;
+    }
+    if (!this.proc) return;
+    // tauri-driver, WebKitWebDriver and the app, by the ids of what this driver started.
+    const pids = [this.proc.pid, ...descendants(this.proc.pid)];
+    const signal = (sig) => {
+      try {
+        process.kill(-this.proc.pid, sig);
+      } catch {}
+      for (const pid of pids) {
+        try {
+          process.kill(pid, sig);
+        } catch {}
+      }
+    };
+    signal('SIGTERM');
+    for (let i = 0; i < 40 && pids.some(alive); i++) await sleep(250);
+    if (pids.some(alive)) signal('SIGKILL');
+    this.proc = null;
+  }
+}
+
+/** Every process below `pid`, from /proc. */
+function descendants(pid) {
+  const children = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {}
+  }
+  const out = [];
+  const todo = [pid];
+  while (todo.length) {
+    for (const c of children.get(todo.pop()) ?? []) {
+      out.push(c);
+      todo.push(c);
+    }
+  }
+  return out;
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function rowOf(d, deviceName) {
+  const id = seeded[deviceName].device_id;
+  return d.waitFor(`[data-testid="credential-row"][data-cred-id="${id}"]`);
+}
+
+async function noAlertOpen(d) {
+  try {
+    await d.cmd('GET', '/alert/text');
+    return false;
+  } catch (e) {
+    return e.code === 'no such alert';
+  }
+}
+
+// ---------- the test ----------
+
+let d = null;
+after(async () => {
+  if (d) await d.stop();
+});
+
+test('seed a real Synapse with devices', async () => {
+  await registerUser();
+  await seedDevice('Element Desktop: macOS', '203.0.113.7');
+  await seedDevice('app.element.io: Firefox on Linux', '198.51.100.23');
+  await seedDevice('Element X on Pixel 8', '192.0.2.44');
+  await seedDevice(HOSTILE, '203.0.113.99');
+  assert.equal((await serverDevices()).length, 4);
+});
+
+test('add the account through the UI and see every device with its summary', async () => {
+  d = new Driver({});
+  await d.start();
+  await d.click(await d.waitFor('[data-testid="welcome-add"]'));
+  await d.type(await d.waitFor('[data-testid="add-url"]'), SYNAPSE);
+  await d.click(await d.find('[data-testid="add-continue"]'));
+  await d.type(await d.waitFor('[data-testid="add-login"]'), user);
+  await d.type(await d.find('[data-testid="add-secret"]'), password);
+  await d.click(await d.find('[data-testid="add-submit"]'));
+
+  for (const name of Object.keys(seeded)) await rowOf(d, name);
+  // Keyward's own session is listed too, and marked.
+  await d.until('five rows', async () => (await d.findAll('[data-testid="credential-row"]')).length === 5);
+  const own = await d.exec(
+    'return [...document.querySelectorAll("[data-testid=credential-row]")].filter(r => r.textContent.includes("This app")).length',
+  );
+  assert.equal(own, 1, 'exactly one row is marked This app');
+
+  const summary = await d.textOf(`[data-cred-id="${seeded['Element Desktop: macOS'].device_id}"] [data-testid="credential-summary"]`);
+  assert.match(summary, /203\.0\.113\.7/);
+  assert.match(summary, /active/);
+  const firefox = await d.textOf(`[data-cred-id="${seeded['app.element.io: Firefox on Linux'].device_id}"] [data-testid="credential-summary"]`);
+  assert.match(firefox, /198\.51\.100\.23/);
+});
+
+test('a hostile device name renders as text and runs nothing', async () => {
+  const row = await rowOf(d, HOSTILE);
+  const nameEl = await d.exec('return arguments[0].querySelector("[data-testid=credential-name]").textContent', [{ [ELEMENT]: row }]);
+  assert.equal(nameEl, HOSTILE);
+  assert.equal(await d.exec('return document.querySelectorAll("img[src=x]").length'), 0);
+  assert.ok(await noAlertOpen(d), 'no alert was opened');
+});
+
+test('details pane and the main window screenshot (light)', async () => {
+  await d.click(await rowOf(d, 'Element Desktop: macOS'));
+  const title = await d.text(await d.waitFor('[data-testid="details-title"]'));
+  assert.equal(title, 'Element Desktop: macOS');
+  await d.screenshot('main-light.png');
+});
+
+test('rename a device, and the server has the new name', async () => {
+  const target = seeded['app.element.io: Firefox on Linux'];
+  await d.click(await rowOf(d, 'app.element.io: Firefox on Linux'));
+  await d.until('details of the Firefox device', async () =>
+    (await d.text(await d.find('[data-testid="details-title"]'))) === 'app.element.io: Firefox on Linux');
+  await d.click(await d.find('[data-testid="rename"]'));
+  const input = await d.waitFor('[data-testid="rename-input"]');
+  await d.clear(input);
+  await d.type(input, 'Firefox at the library');
+  await d.click(await d.find('[data-testid="rename-save"]'));
+  await d.until('the row shows the new name', async () => {
+    const shown = await d.textOf(`[data-cred-id="${target.device_id}"] [data-testid="credential-name"]`);
+    return shown === 'Firefox at the library' || `shown: ${JSON.stringify(shown)}`;
+  }, 60000);
+  const dev = (await serverDevices()).find((x) => x.device_id === target.device_id);
+  assert.equal(dev.display_name, 'Firefox at the library');
+});
+
+test('revoke a device with the password, and it is gone from the server', async () => {
+  const target = seeded['Element X on Pixel 8'];
+  await d.click(await rowOf(d, 'Element X on Pixel 8'));
+  await d.until('details of the Pixel', async () => (await d.text(await d.find('[data-testid="details-title"]'))) === 'Element X on Pixel 8');
+  await d.click(await d.find('[data-testid="revoke-one"]'));
+  await d.waitFor('[data-testid="revoke-dialog"]');
+  const items = await d.findAll('[data-testid="revoke-item"]');
+  assert.equal(items.length, 1);
+  await d.type(await d.find('[data-testid="revoke-password"]'), password);
+  await d.screenshot('revoke-dialog.png');
+  await d.click(await d.find('[data-testid="revoke-confirm"]'));
+  const result = await d.waitFor('[data-testid="revoke-result"]', 60000);
+  assert.equal(await d.text(result), 'Done');
+  await d.click(await d.find('[data-testid="revoke-close"]'));
+  await d.until('the row is gone', async () =>
+    (await d.findAll(`[data-testid="credential-row"][data-cred-id="${target.device_id}"]`)).length === 0);
+  const ids = (await serverDevices()).map((x) => x.device_id);
+  assert.ok(!ids.includes(target.device_id), 'the device is gone on the server');
+  assert.equal(ids.length, 4, "the others are still there (three seeded and Keyward's own)");
+});
+
+test('the saved listing shows at once on the next start, in the dark theme', async () => {
+  await d.stop();
+  d = new Driver({ KEYWARD_THEME: 'dark', GTK_THEME: 'Adwaita:dark' });
+  await d.start();
+  await rowOf(d, 'Element Desktop: macOS');
+  const dark = await d.exec('return getComputedStyle(document.body).backgroundColor');
+  assert.notEqual(dark, 'rgb(246, 247, 249)', 'the dark theme is applied');
+  await d.until('the refresh is done', async () =>
+    (await d.exec('return document.querySelectorAll(".dot.refreshing").length')) === 0);
+  await d.click(await rowOf(d, 'Element Desktop: macOS'));
+  await d.waitFor('[data-testid="details-title"]');
+  await d.screenshot('main-dark.png');
+});
+
+test('readable at 200% zoom: at half the width and height nothing spills sideways and the list stays usable', async () => {
+  // 200% zoom of the 1280x800 window lays out like a 640x400 window: check that one.
+  const before = await d.cmd('GET', '/window/rect');
+  await d.cmd('POST', '/window/rect', { width: 640, height: 400 });
+  await d.until('the window is 640 wide', async () => (await d.exec('return window.innerWidth')) <= 660 || `width ${await d.exec('return window.innerWidth')}`);
+  await sleep(300);
+  const layout = await d.exec(`
+    const list = document.querySelector('[data-testid="credential-list"]').getBoundingClientRect();
+    return { overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth, listWidth: list.width, listHeight: list.height };
+  `);
+  await d.screenshot('zoom-200.png', process.env.KEYWARD_E2E_ZOOM_SHOT_DIR ?? LOGS);
+  await d.cmd('POST', '/window/rect', { width: before.width, height: before.height });
+  assert.ok(layout.overflow <= 1, `the page scrolls sideways by ${layout.overflow}px`);
+  assert.ok(layout.listWidth > 300 && layout.listHeight > 100, `the list is squeezed: ${JSON.stringify(layout)}`);
+});
+
+test('bulk, by keyboard: Space selects, Delete asks once for the password, both go on the server', async () => {
+  const hostile = seeded[HOSTILE].device_id;
+  const firefox = seeded['app.element.io: Firefox on Linux'].device_id;
+  await d.click(await rowOf(d, HOSTILE));
+  const list = await d.find('[data-testid="credential-list"]');
+  await d.type(list, '\uE00D'); // Space: select the current row
+  await d.click(await d.find(`[data-cred-id="${firefox}"] input[type="checkbox"]`));
+  await d.waitFor('[data-testid="revoke-selected"]');
+  await d.type(list, '\uE017'); // Delete: revoke the selection
+  await d.waitFor('[data-testid="revoke-dialog"]');
+  const ids = await d.exec('return [...document.querySelectorAll("[data-testid=revoke-item]")].map(e => e.dataset.credId).sort()');
+  assert.deepEqual(ids, [hostile, firefox].sort());
+  assert.equal((await d.findAll('[data-testid="revoke-password"]')).length, 1, 'one password for the one account');
+  await d.type(await d.find('[data-testid="revoke-password"]'), password);
+  await d.click(await d.find('[data-testid="revoke-confirm"]'));
+  await d.until('two results', async () => (await d.findAll('[data-testid="revoke-result"]')).length === 2, 60000);
+  const results = await d.exec('return [...document.querySelectorAll("[data-testid=revoke-result]")].map(e => e.textContent)');
+  assert.deepEqual(results, ['Done', 'Done']);
+  await d.click(await d.find('[data-testid="revoke-close"]'));
+  const left = (await serverDevices()).map((x) => x.device_id);
+  assert.ok(!left.includes(hostile) && !left.includes(firefox), 'both are gone on the server');
+  assert.equal(left.length, 2, "Element Desktop and Keyward's own remain");
+});
+
+test("signing out Keyward's own session: the account needs sign-in, and signs in again", async () => {
+  const own = await d.waitFor('[data-testid="credential-row"][data-current="true"]');
+  await d.click(own);
+  await d.click(await d.waitFor('[data-testid="revoke-one"]'));
+  await d.waitFor('[data-testid="revoke-dialog"]');
+  const warning = await d.exec('return document.querySelector("[data-testid=revoke-dialog]").textContent');
+  assert.match(warning, /Keyward will be signed out of/);
+  await d.type(await d.find('[data-testid="revoke-password"]'), password);
+  await d.click(await d.find('[data-testid="revoke-confirm"]'));
+  await d.until('the result', async () => (await d.findAll('[data-testid="revoke-result"]')).length === 1, 60000);
+  await d.click(await d.find('[data-testid="revoke-close"]'));
+  await d.until('the account needs sign-in', async () => {
+    const state = await d.textOf('[data-testid="account-state"]');
+    return state === 'Needs sign-in' || state;
+  });
+  assert.equal((await serverDevices()).length, 1, "only Element Desktop is left: Keyward's own session is gone");
+
+  await d.click(await d.find('[data-testid="account-item"]'));
+  await d.click(await d.waitFor('[data-testid="sign-in-again"]'));
+  await d.type(await d.waitFor('[data-testid="add-secret"]'), password);
+  await d.click(await d.find('[data-testid="add-submit"]'));
+  await d.until('the account is up to date again', async () => {
+    const state = await d.textOf('[data-testid="account-state"]');
+    return /^Up to date/.test(state ?? '') || state;
+  }, 60000);
+  await d.until('two rows', async () => (await d.findAll('[data-testid="credential-row"]')).length === 2);
+  assert.equal((await d.findAll('[data-testid="sign-in-again"]')).length, 0);
+});

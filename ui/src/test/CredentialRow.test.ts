@@ -1,0 +1,25 @@
+import { render, screen } from '@testing-library/svelte';
+import { describe, expect, it } from 'vitest';
+import CredentialRow from '../components/CredentialRow.svelte';
+import { row } from './fixtures';
+
+describe('CredentialRow', () => {
+  it('shows a hostile device name as text and runs nothing', () => {
+    const hostile = '<img src=x onerror=alert(1)>';
+    const { container } = render(CredentialRow, { props: { row: row({ name: hostile }) } });
+    expect(screen.getByTestId('credential-name').textContent).toBe(hostile);
+    expect(container.querySelector('img')).toBeNull();
+  });
+
+  it('shows the summary line and the badges in words', () => {
+    render(CredentialRow, { props: { row: row({ current: true, badges: ['this_app', 'no_expiry'] }) } });
+    expect(screen.getByTestId('credential-summary').textContent).toContain('203.0.113.7');
+    expect(screen.getByText('This app')).toBeTruthy();
+    expect(screen.getByText('No expiry')).toBeTruthy();
+  });
+
+  it('names an unnamed credential by its kind', () => {
+    render(CredentialRow, { props: { row: row({ name: null, kind: 'api_token' }) } });
+    expect(screen.getByTestId('credential-name').textContent).toBe('Unnamed API token');
+  });
+});

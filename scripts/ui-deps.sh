@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
-# Installs the web UI's packages from ui/package-lock.json (npm ci), only when they are missing or
-# the lockfile changed since the last install.
+# Installs the npm packages the app build needs: the web UI's (ui/package-lock.json) and the
+# core's build data (the root package-lock.json: uap-core), each only when missing or changed.
 set -euo pipefail
-ui=$(cd "$(dirname "$0")/../ui" && pwd)
-stamp="$ui/node_modules/.keyward-lock"
-if [ ! -f "$stamp" ] || ! cmp -s "$ui/package-lock.json" "$stamp"; then
-  (cd "$ui" && npm ci --no-audit --no-fund --loglevel=error)
-  cp "$ui/package-lock.json" "$stamp"
-fi
+root=$(cd "$(dirname "$0")/.." && pwd)
+bash "$root/scripts/npm-ci.sh" "$root"
+bash "$root/scripts/npm-ci.sh" "$root/ui"

@@ -187,6 +187,19 @@ pub trait Provider: Send + Sync {
     /// `Ok(None)` when something answers but is not this kind, `Err` when nothing answers.
     async fn probe(&self, http: &Http, url: &Url) -> Result<Option<Url>>;
 
+    /// The base URL of this kind of server at `url`, or [`Error::NotThisKind`] when something
+    /// else answers there (what `sign_in` starts with when the user named the kind).
+    async fn require(&self, http: &Http, url: &Url) -> Result<Url> {
+        match self.probe(http, url).await? {
+            Some(base) => Ok(base),
+            None => Err(Error::NotThisKind {
+                url: crate::providers::http::base_string(url),
+                kind: self.capabilities().display_name,
+                detail: None,
+            }),
+        }
+    }
+
     /// Signs in and returns the secret to keep. Errors leave nothing behind on the server.
     async fn sign_in(&self, http: &Http, req: SignInRequest) -> Result<SignedIn>;
 

@@ -466,9 +466,7 @@ impl Provider for HomeAssistant {
     }
 
     async fn sign_in(&self, http: &Http, req: SignInRequest) -> Result<SignedIn> {
-        let Some(base) = self.discover(http, &req.url).await? else {
-            return Err(Error::NotThisKind { url: base_string(&req.url), kind: "Home Assistant", detail: None });
-        };
+        let base = self.require(http, &req.url).await?;
         let account_name = format!("{}@{}", req.login, host_of(base.as_str()));
         let stored = match req.secret {
             SignInSecret::Password(password) => {

@@ -233,9 +233,7 @@ impl Provider for JupyterHub {
     }
 
     async fn sign_in(&self, http: &Http, req: SignInRequest) -> Result<SignedIn> {
-        let Some(base) = self.discover(http, &req.url).await? else {
-            return Err(Error::NotThisKind { url: base_string(&req.url), kind: "JupyterHub", detail: None });
-        };
+        let base = self.require(http, &req.url).await?;
         let account_name = format!("{}@{}", req.login, crate::model::host_of(base.as_str()));
         let version = http
             .send(http.get(join(&base, "hub/api/")))

@@ -555,9 +555,7 @@ impl Provider for Matrix {
     }
 
     async fn sign_in(&self, http: &Http, req: SignInRequest) -> Result<SignedIn> {
-        let Some(base) = self.discover(http, &req.url).await? else {
-            return Err(Error::NotThisKind { url: super::http::base_string(&req.url), kind: "Matrix", detail: None });
-        };
+        let base = self.require(http, &req.url).await?;
         let account_name = format!("{}@{}", req.login, crate::model::host_of(base.as_str()));
         let next_gen = self.account_management(http, &base).await?;
         let (stored, own) = match req.secret {

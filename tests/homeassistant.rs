@@ -198,9 +198,15 @@ fn list_maps_every_field_the_server_gives() {
     let u = user(2);
     let checker = Checker::new(&u);
     let (llat, _) = checker.long_lived("Grafana");
+    // A session of Home Assistant's own web interface: its client id is the server's origin.
+    let origin = format!("{}/", url().trim_end_matches('/'));
+    login(&u, &origin);
     let cli = Cli::new();
     add_with_password(&cli, &u).expect_ok();
     let rows = list(&cli, &account(&u));
+    let web = rows.iter().find(|r| r["name"] == origin.as_str()).unwrap_or_else(|| panic!("no web interface session: {rows:#?}"));
+    assert_eq!(web["client"], "Home Assistant web interface");
+    assert_eq!(web["client_info"]["form"], "browser");
     let on_server = checker.tokens();
     assert_eq!(rows.len(), on_server.len(), "{rows:#?}");
 

@@ -26,6 +26,9 @@ const APP = env('KEYWARD_E2E_APP');
 const DRIVER = env('KEYWARD_E2E_TAURI_DRIVER');
 const DOCS = env('KEYWARD_E2E_DOCS');
 const LOGS = env('KEYWARD_E2E_LOGS');
+// Screenshots for looking at, not for docs/ (200% zoom, the account heading): with the logs, or
+// in KEYWARD_E2E_SHOTS when set.
+const SHOTS = process.env.KEYWARD_E2E_SHOTS ?? LOGS;
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
@@ -446,7 +449,7 @@ test('readable at 200% zoom: at half the width and height nothing spills sideway
     const list = document.querySelector('[data-testid="credential-list"]').getBoundingClientRect();
     return { overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth, listWidth: list.width, listHeight: list.height };
   `);
-  await d.screenshot('zoom-200.png', process.env.KEYWARD_E2E_ZOOM_SHOT_DIR ?? LOGS);
+  await d.screenshot('zoom-200.png', SHOTS);
   await d.cmd('POST', '/window/rect', { width: before.width, height: before.height });
   assert.ok(layout.overflow <= 1, `the page scrolls sideways by ${layout.overflow}px`);
   assert.ok(layout.listWidth > 300 && layout.listHeight > 100, `the list is squeezed: ${JSON.stringify(layout)}`);
@@ -514,6 +517,7 @@ test('label the account through the UI, and the sidebar shows the label', async 
   const input = await d.waitFor('[data-testid="account-label-input"]');
   await d.clear(input);
   await d.type(input, 'Work Matrix');
+  await d.screenshot('account-label-edit.png', SHOTS);
   await d.click(await d.find('[data-testid="account-label-save"]'));
   await d.until('the sidebar shows the label', async () => {
     const shown = await d.textOf('[data-testid="account-item"] .name');
@@ -521,6 +525,7 @@ test('label the account through the UI, and the sidebar shows the label', async 
   });
   assert.equal(await d.textOf('[data-testid="account-title"]'), 'Work Matrix');
   assert.equal((await d.findAll('[data-testid="account-label-input"]')).length, 0, 'the edit is closed');
+  await d.screenshot('account-labelled.png', SHOTS);
 });
 
 test("sign out all other sessions with the password: on the server only Keyward's own device remains", async () => {

@@ -4,7 +4,9 @@
 //
 // It adds the account through the UI, checks the seeded devices and their summary lines, renames
 // one and revokes one with the password (checking both on the server), checks that a hostile
-// device name renders as text, and takes the screenshots in docs/.
+// device name renders as text, and takes the screenshots in docs/. Then, after every screenshot,
+// the steps that empty the window: it labels the account, signs out all other sessions, and
+// removes the account with Keyward's own session, checking each on the server.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +26,9 @@ const APP = env('KEYWARD_E2E_APP');
 const DRIVER = env('KEYWARD_E2E_TAURI_DRIVER');
 const DOCS = env('KEYWARD_E2E_DOCS');
 const LOGS = env('KEYWARD_E2E_LOGS');
+// Screenshots for looking at, not for docs/ (200% zoom, the account heading): with the logs, or
+// in KEYWARD_E2E_SHOTS when set.
+const SHOTS = process.env.KEYWARD_E2E_SHOTS ?? LOGS;
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
@@ -63,7 +68,7 @@ async function registerUser() {
   await http('POST', `${SYNAPSE}/_matrix/client/v3/logout`, { token: r.json.access_token, body: {} });
 }
 
-async function seedDevice(name, ip) {
+async function login(name, ip) {
   const r = await http('POST', `${SYNAPSE}/_matrix/client/v3/login`, {
     ip,
     body: {
@@ -74,6 +79,11 @@ async function seedDevice(name, ip) {
     },
   });
   assert.equal(r.status, 200, `login: ${r.text}`);
+  return r;
+}
+
+async function seedDevice(name, ip) {
+  const r = await login(name, ip);
   // One authenticated request so the server records when and from where it was last seen.
   await http('GET', `${SYNAPSE}/_matrix/client/v3/account/whoami`, { token: r.json.access_token, ip });
   seeded[name] = { device_id: r.json.device_id, access_token: r.json.access_token };
@@ -84,6 +94,19 @@ async function serverDevices() {
   const r = await http('GET', `${SYNAPSE}/_matrix/client/v3/devices`, { token, ip: '203.0.113.7' });
   assert.equal(r.status, 200, r.text);
   return r.json.devices;
+}
+
+/** The account's devices as the server lists them to a sign-in of the test's own, which is ended
+ *  again at once and left out (for when the seeded sessions may have been signed out). */
+async function serverDevicesSeenFresh() {
+  const r = await login('e2e check', '203.0.113.200');
+  try {
+    const list = await http('GET', `${SYNAPSE}/_matrix/client/v3/devices`, { token: r.json.access_token });
+    assert.equal(list.status, 200, list.text);
+    return list.json.devices.filter((x) => x.device_id !== r.json.device_id);
+  } finally {
+    await http('POST', `${SYNAPSE}/_matrix/client/v3/logout`, { token: r.json.access_token, body: {} });
+  }
 }
 
 // ---------- WebDriver ----------
@@ -426,7 +449,7 @@ test('readable at 200% zoom: at half the width and height nothing spills sideway
     const list = document.querySelector('[data-testid="credential-list"]').getBoundingClientRect();
     return { overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth, listWidth: list.width, listHeight: list.height };
   `);
-  await d.screenshot('zoom-200.png', process.env.KEYWARD_E2E_ZOOM_SHOT_DIR ?? LOGS);
+  await d.screenshot('zoom-200.png', SHOTS);
   await d.cmd('POST', '/window/rect', { width: before.width, height: before.height });
   assert.ok(layout.overflow <= 1, `the page scrolls sideways by ${layout.overflow}px`);
   assert.ok(layout.listWidth > 300 && layout.listHeight > 100, `the list is squeezed: ${JSON.stringify(layout)}`);
@@ -483,4 +506,63 @@ test("signing out Keyward's own session: the account needs sign-in, and signs in
   }, 60000);
   await d.until('two rows', async () => (await d.findAll('[data-testid="credential-row"]')).length === 2);
   assert.equal((await d.findAll('[data-testid="sign-in-again"]')).length, 0);
+});
+
+// Everything below changes what the window shows (a label, fewer devices, no account): it runs
+// after every screenshot above, so those show a full, calm window.
+
+test('label the account through the UI, and the sidebar shows the label', async () => {
+  await d.click(await d.find('[data-testid="account-item"]'));
+  await d.click(await d.waitFor('[data-testid="rename-account"]'));
+  const input = await d.waitFor('[data-testid="account-label-input"]');
+  await d.clear(input);
+  await d.type(input, 'Work Matrix');
+  await d.screenshot('account-label-edit.png', SHOTS);
+  await d.click(await d.find('[data-testid="account-label-save"]'));
+  await d.until('the sidebar shows the label', async () => {
+    const shown = await d.textOf('[data-testid="account-item"] .name');
+    return shown === 'Work Matrix' || `shown: ${JSON.stringify(shown)}`;
+  });
+  assert.equal(await d.textOf('[data-testid="account-title"]'), 'Work Matrix');
+  assert.equal((await d.findAll('[data-testid="account-label-input"]')).length, 0, 'the edit is closed');
+  await d.screenshot('account-labelled.png', SHOTS);
+});
+
+test("sign out all other sessions with the password: on the server only Keyward's own device remains", async () => {
+  await seedDevice('Old laptop', '198.51.100.80');
+  await seedDevice('Tablet', '192.0.2.81');
+  await d.click(await d.find('[data-testid="refresh"]'));
+  await d.until('four rows', async () => (await d.findAll('[data-testid="credential-row"]')).length === 4, 60000);
+  const own = await d.exec('return document.querySelector("[data-testid=credential-row][data-current=true]").dataset.credId');
+  const others = ['Element Desktop: macOS', 'Old laptop', 'Tablet'].map((n) => seeded[n].device_id).sort();
+
+  await d.click(await d.find('[data-testid="all-others"]'));
+  await d.waitFor('[data-testid="revoke-dialog"]');
+  const listed = await d.exec('return [...document.querySelectorAll("[data-testid=revoke-item]")].map(e => e.dataset.credId).sort()');
+  assert.deepEqual(listed, others, 'the dialog lists exactly the other sessions');
+  await d.type(await d.find('[data-testid="revoke-password"]'), password);
+  await d.click(await d.find('[data-testid="revoke-confirm"]'));
+  await d.until('three results', async () => (await d.findAll('[data-testid="revoke-result"]')).length === 3, 60000);
+  const results = await d.exec('return [...document.querySelectorAll("[data-testid=revoke-result]")].map(e => e.textContent)');
+  assert.deepEqual(results, ['Done', 'Done', 'Done']);
+  await d.click(await d.find('[data-testid="revoke-close"]'));
+  await d.until('only the own row', async () => (await d.findAll('[data-testid="credential-row"]')).length === 1);
+
+  const left = (await serverDevicesSeenFresh()).map((x) => x.device_id);
+  assert.deepEqual(left, [own], "only Keyward's own device is left on the server");
+});
+
+test("remove the account, signing Keyward out on the server: its device is gone and the welcome shows", async () => {
+  const own = await d.exec('return document.querySelector("[data-testid=credential-row][data-current=true]").dataset.credId');
+  await d.click(await d.find('[data-testid="remove-account"]'));
+  await d.waitFor('[data-testid="remove-dialog"]');
+  assert.equal(await d.exec('return document.querySelector("[data-testid=remove-sign-out]").checked'), true, 'signing out is offered, ticked');
+  await d.click(await d.find('[data-testid="remove-confirm"]'));
+  await d.waitFor('[data-testid="welcome"]', 60000);
+  assert.equal((await d.findAll('[data-testid="account-item"]')).length, 0, 'the sidebar lists no account');
+  assert.equal((await d.findAll('[data-testid="credential-row"]')).length, 0);
+
+  const left = (await serverDevicesSeenFresh()).map((x) => x.device_id);
+  assert.ok(!left.includes(own), "Keyward's own device is gone on the server");
+  assert.deepEqual(left, [], 'no device of the account is left');
 });

@@ -23,7 +23,6 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use uaparser::{Parser, UserAgentParser};
 
-
 use crate::model::ClientHints;
 
 /// What kind of program a client is.
@@ -276,18 +275,48 @@ static RULES: &[Rule] = &[
     rule("Element X", MOBILE, None, NAMES, r"^Element X (?:on|for) (?P<dev>.+)$"),
     rule("Element X", MOBILE, None, NAMES, r"^Element X(?: \(?(?P<os>Android|iOS)\)?)?$"),
     rule("Element X", MOBILE, None, APP_ID, r"^io\.element\.(?:elementx|android\.x)\b"),
-    rule("SchildiChat Android", MOBILE, ANDROID, UA, r"^SchildiChat(?: dbg)?/(?P<v>[^\s(]+) \((?:Linux; (?:U; )?Android [\d.]+; (?P<dev2>[^;]+?) Build/|(?P<dev>[^;]+); Android\b)"),
+    rule(
+        "SchildiChat Android",
+        MOBILE,
+        ANDROID,
+        UA,
+        r"^SchildiChat(?: dbg)?/(?P<v>[^\s(]+) \((?:Linux; (?:U; )?Android [\d.]+; (?P<dev2>[^;]+?) Build/|(?P<dev>[^;]+); Android\b)",
+    ),
     rule("SchildiChat Android", MOBILE, ANDROID, APP_ID, r"^de\.spiritcroc\.riotx\b"),
     rule("SchildiChat Web", BROWSER, None, NAMES, r"^[\w.-]*schildi[\w.-]*(?::\d+)?(?:/\S*)?(?::| via) (?P<browser>.+?) on (?P<os>.+)$"),
-    rule("Element Android", MOBILE, ANDROID, UA, r"^(?:Element|Riot\.im|RiotX)(?: dbg)?/(?P<v>[^\s(]+) \((?:Linux; (?:U; )?Android [\d.]+; (?P<dev2>[^;]+?) Build/|(?P<dev>[^;]+); Android\b)"),
-    rule("Element iOS", MOBILE, IOS, UA, r"^(?:Element|Riot\.im|Riot)/(?P<v>[^\s(]+) \((?P<dev>(?:iPhone|iPad|iPod)[^;]*); (?:iOS|iPadOS)\b"),
+    rule(
+        "Element Android",
+        MOBILE,
+        ANDROID,
+        UA,
+        r"^(?:Element|Riot\.im|RiotX)(?: dbg)?/(?P<v>[^\s(]+) \((?:Linux; (?:U; )?Android [\d.]+; (?P<dev2>[^;]+?) Build/|(?P<dev>[^;]+); Android\b)",
+    ),
+    rule(
+        "Element iOS",
+        MOBILE,
+        IOS,
+        UA,
+        r"^(?:Element|Riot\.im|Riot)/(?P<v>[^\s(]+) \((?P<dev>(?:iPhone|iPad|iPod)[^;]*); (?:iOS|iPadOS)\b",
+    ),
     rule("Element Android", MOBILE, ANDROID, NAMES, r"^(?:Element|Riot|RiotX)(?: for|:)? Android$"),
     rule("Element iOS", MOBILE, IOS, NAMES, r"^(?:Element|Riot)(?: for|:)? iOS$"),
     rule("Element Android", MOBILE, ANDROID, APP_ID, r"^im\.vector\.(?:app\.android|alpha|riotx)\b"),
     rule("Element iOS", MOBILE, IOS, APP_ID, r"^im\.vector\.app\.ios\b"),
     // Element Web names its sessions "<host[/path]>: <browser> on <os>" (older: " via ").
-    rule("Element Web", BROWSER, None, NAMES, r"^(?:https?://)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?(?:/[^\s:]*)?(?::| via) (?P<browser>[^:]+?) on (?P<os>[^:]+)$"),
-    rule("Element Web", BROWSER, None, NAMES, r"^(?:localhost|127\.0\.0\.1)(?::\d+)?(?:/[^\s:]*)?(?::| via) (?P<browser>[^:]+?) on (?P<os>[^:]+)$"),
+    rule(
+        "Element Web",
+        BROWSER,
+        None,
+        NAMES,
+        r"^(?:https?://)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?(?:/[^\s:]*)?(?::| via) (?P<browser>[^:]+?) on (?P<os>[^:]+)$",
+    ),
+    rule(
+        "Element Web",
+        BROWSER,
+        None,
+        NAMES,
+        r"^(?:localhost|127\.0\.0\.1)(?::\d+)?(?:/[^\s:]*)?(?::| via) (?P<browser>[^:]+?) on (?P<os>[^:]+)$",
+    ),
     rule("FluffyChat", MOBILE, None, APP_ID, r"^chat\.fluffy\.fluffychat\b"),
     rule("FluffyChat", Shape::ByOs, None, NAMES, r"^FluffyChat(?: (?P<os>android|ios|linux|macos|windows|web|fuchsia))?(?:Debug)?$"),
     rule("Nheko", DESKTOP, None, NAMES_AND_UA, r"^nheko(?:/(?P<v>[\w.+-]+))?(?: on (?P<os>.+))?$"),
@@ -329,7 +358,13 @@ static RULES: &[Rule] = &[
     rule("Evolution", SYNC, Some("Linux"), UA, r"\bEvolution/(?P<v>[\d.]+)"),
     rule("Evolution", SYNC, Some("Linux"), NAMES, r"^(?:GNOME )?Evolution$"),
     // Nextcloud clients.
-    rule("Nextcloud Desktop", DESKTOP, None, UA, r"(?:\((?P<os>Linux|Windows|Macintosh)\) )?\bmirall/(?P<v>[\d.]+)[^\s(]*(?: \(build [^)]*\))?(?: \(Nextcloud|$)"),
+    rule(
+        "Nextcloud Desktop",
+        DESKTOP,
+        None,
+        UA,
+        r"(?:\((?P<os>Linux|Windows|Macintosh)\) )?\bmirall/(?P<v>[\d.]+)[^\s(]*(?: \(build [^)]*\))?(?: \(Nextcloud|$)",
+    ),
     rule("Nextcloud Talk", MOBILE, None, UA, r"(?:\((?P<os>Android|iOS)\) )?\bNextcloud-Talk v(?P<v>[\w.+-]+)"),
     rule("Nextcloud Android", MOBILE, ANDROID, UA, r"\bNextcloud-android/(?P<v>[\w.+-]+)"),
     rule("Nextcloud iOS", MOBILE, IOS, UA, r"\bNextcloud-iOS/(?P<v>[\w.+-]+)"),
@@ -359,7 +394,13 @@ static RULES: &[Rule] = &[
     rule("JupyterHub notebook server", INTEGRATION, None, OAUTH, r"^jupyterhub-user-(?P<x>.+)$"),
     rule("JupyterHub service {x}", INTEGRATION, None, OAUTH, r"^service-(?P<x>.+)$"),
     rule("JupyterHub in the browser", BROWSER, None, OAUTH, r"^jupyterhub$"),
-    rule("JupyterHub notebook server", INTEGRATION, None, NAMES_AND_UA, r"^(?:Server at /user/\S+|jupyterhub-singleuser\b(?:/(?P<v>[\w.+-]+))?)"),
+    rule(
+        "JupyterHub notebook server",
+        INTEGRATION,
+        None,
+        NAMES_AND_UA,
+        r"^(?:Server at /user/\S+|jupyterhub-singleuser\b(?:/(?P<v>[\w.+-]+))?)",
+    ),
     // WordPress.
     rule("WordPress for iOS", MOBILE, IOS, UA, r"\bwp-iphone/(?P<v>[\d.]+)"),
     rule("WordPress for Android", MOBILE, ANDROID, UA, r"\bwp-android(?:-native)?/(?P<v>[\d.]+)"),
@@ -393,10 +434,7 @@ static RULES: &[Rule] = &[
 
 /// The rules, compiled once.
 static COMPILED: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    RULES
-        .iter()
-        .map(|r| Regex::new(&format!("(?i){}", r.pattern)).unwrap_or_else(|e| panic!("client rule {:?}: {e}", r.name)))
-        .collect()
+    RULES.iter().map(|r| Regex::new(&format!("(?i){}", r.pattern)).unwrap_or_else(|e| panic!("client rule {:?}: {e}", r.name))).collect()
 });
 
 /// The uap-core patterns, compiled once (about half a second).
@@ -414,8 +452,17 @@ static CACHE: LazyLock<RwLock<Remembered>> = LazyLock::new(|| RwLock::new(HashMa
 
 /// uap-core device families that say nothing a person would recognise.
 const GENERIC_DEVICES: &[&str] = &[
-    "Other", "Spider", "Mac", "K", "Generic Smartphone", "Generic Tablet", "Generic Feature Phone",
-    "Generic_Android", "Generic_Android_Tablet", "Generic_Inettv", "PC",
+    "Other",
+    "Spider",
+    "Mac",
+    "K",
+    "Generic Smartphone",
+    "Generic Tablet",
+    "Generic Feature Phone",
+    "Generic_Android",
+    "Generic_Android_Tablet",
+    "Generic_Inettv",
+    "PC",
 ];
 
 /// Notes that servers write themselves and that name no client.
@@ -619,7 +666,10 @@ mod tests {
     #[test]
     fn element_device_names_name_the_client() {
         let c = recognise(&named("app.element.io: Firefox on Linux")).unwrap();
-        assert_eq!((c.name.as_str(), c.browser.as_deref(), c.os.as_deref(), c.form), ("Element Web", Some("Firefox"), Some("Linux"), Form::Browser));
+        assert_eq!(
+            (c.name.as_str(), c.browser.as_deref(), c.os.as_deref(), c.form),
+            ("Element Web", Some("Firefox"), Some("Linux"), Form::Browser)
+        );
         assert_eq!(c.label(), "Element Web in Firefox on Linux");
         let c = recognise(&named("Element Desktop: macOS")).unwrap();
         assert_eq!(c.label(), "Element Desktop on macOS");

@@ -304,7 +304,9 @@ fn read_secret(from_stdin: bool, prompt: &str) -> Result<Secret, Error> {
     let secret = if from_stdin {
         Secret::read_line(io::stdin().lock()).map_err(|e| Error::input(format!("cannot read standard input: {e}")))?
     } else if io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("{prompt}: ")).map(Secret::new).map_err(|e| Error::input(format!("cannot read the password: {e}")))?
+        rpassword::prompt_password(format!("{prompt}: "))
+            .map(Secret::new)
+            .map_err(|e| Error::input(format!("cannot read the password: {e}")))?
     } else {
         return Err(Error::input("no terminal to ask for the secret: pipe it in with --password-stdin or --token-stdin"));
     };
@@ -349,7 +351,11 @@ fn print_table(headers: &[&str], rows: &[Vec<String>]) {
             .enumerate()
             .map(|(i, c)| {
                 let c: String = if c.chars().count() > 60 && i != last { c.chars().take(59).chain(['…']).collect() } else { c };
-                if i == last { c } else { format!("{c:<w$}", w = widths[i]) }
+                if i == last {
+                    c
+                } else {
+                    format!("{c:<w$}", w = widths[i])
+                }
             })
             .collect::<Vec<_>>()
             .join("  ")

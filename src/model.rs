@@ -25,15 +25,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
-        Kind::Matrix,
-        Kind::Jupyterhub,
-        Kind::Homeassistant,
-        Kind::Wordpress,
-        Kind::Moodle,
-        Kind::Phorge,
-        Kind::Hypothesis,
-    ];
+    pub const ALL: [Kind; 7] =
+        [Kind::Matrix, Kind::Jupyterhub, Kind::Homeassistant, Kind::Wordpress, Kind::Moodle, Kind::Phorge, Kind::Hypothesis];
 
     /// The value used on the command line and in JSON.
     pub fn as_str(self) -> &'static str {
@@ -72,13 +65,10 @@ impl std::str::FromStr for Kind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let wanted = s.trim().to_ascii_lowercase().replace([' ', '-', '_'], "");
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == wanted || (wanted == "phabricator" && *k == Kind::Phorge))
-            .ok_or_else(|| {
-                let names: Vec<_> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-                format!("unknown kind {s:?}: choose one of {}", names.join(", "))
-            })
+        Kind::ALL.into_iter().find(|k| k.as_str() == wanted || (wanted == "phabricator" && *k == Kind::Phorge)).ok_or_else(|| {
+            let names: Vec<_> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("unknown kind {s:?}: choose one of {}", names.join(", "))
+        })
     }
 }
 
@@ -133,10 +123,7 @@ impl Account {
     /// Does `name` (as typed on the command line) name this account?
     pub fn answers_to(&self, name: &str) -> bool {
         let name = name.trim();
-        self.label.as_deref() == Some(name)
-            || self.default_name().eq_ignore_ascii_case(name)
-            || self.user_id == name
-            || self.id == name
+        self.label.as_deref() == Some(name) || self.default_name().eq_ignore_ascii_case(name) || self.user_id == name || self.id == name
     }
 }
 

@@ -124,7 +124,10 @@ impl Keyward {
                 SignInSecret::Password(_) => {
                     let article = if caps.token_label.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
                     let page = caps.token_page.map(|p| format!(": make one at {}", providers::http::join(&url, p))).unwrap_or_default();
-                    format!("{} accounts sign in with {article} {} (--token-stdin), not a password{page}", caps.display_name, caps.token_label)
+                    format!(
+                        "{} accounts sign in with {article} {} (--token-stdin), not a password{page}",
+                        caps.display_name, caps.token_label
+                    )
                 }
                 SignInSecret::Token(_) => format!("{} accounts sign in with a password (--password-stdin)", caps.display_name),
             }));
@@ -138,7 +141,8 @@ impl Keyward {
             .sign_in(&self.http, SignInRequest { url, login: login.clone(), secret: req.secret, client_name: client_name() })
             .await?;
         let base_url = providers::http::base_string(&signed.base_url);
-        let previous = existing.iter().find(|a| a.kind == kind && a.base_url == base_url && (a.login == login || a.user_id == signed.user_id));
+        let previous =
+            existing.iter().find(|a| a.kind == kind && a.base_url == base_url && (a.login == login || a.user_id == signed.user_id));
         if let Some(prev) = previous.filter(|a| a.signed_in) {
             // Already here and working: undo the sign-in we just made, keep what was there.
             let fresh = Account { id: "pending".into(), ..prev.clone() };
@@ -286,7 +290,12 @@ impl Keyward {
             .find(|c| c.id == credential_id)
             .ok_or_else(|| Error::UnknownCredential { account: account.name(), id: credential_id.to_string() })?;
         if !cred.actions.rename {
-            return Err(Error::NotAllowed(cred.actions.why_not.clone().unwrap_or_else(|| format!("{} offers no way to rename this {}", account.kind.display_name(), cred.kind.noun()))));
+            return Err(Error::NotAllowed(
+                cred.actions
+                    .why_not
+                    .clone()
+                    .unwrap_or_else(|| format!("{} offers no way to rename this {}", account.kind.display_name(), cred.kind.noun())),
+            ));
         }
         let provider = providers::get(account.kind)?;
         provider.rename(&Session::new(&account, &self.http, &self.vault), credential_id, new_name).await?;

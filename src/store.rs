@@ -163,7 +163,16 @@ mod tests {
         assert!(store.accounts().unwrap().is_empty());
         store.save_accounts(&[account("a1"), account("a2")]).unwrap();
         store.save_accounts(&[account("a1")]).unwrap();
-        assert_eq!(store.accounts().unwrap(), vec![account("a1")].into_iter().map(|mut a| { a.added = store.accounts().unwrap()[0].added; a }).collect::<Vec<_>>());
+        assert_eq!(
+            store.accounts().unwrap(),
+            vec![account("a1")]
+                .into_iter()
+                .map(|mut a| {
+                    a.added = store.accounts().unwrap()[0].added;
+                    a
+                })
+                .collect::<Vec<_>>()
+        );
         let names: Vec<_> = fs::read_dir(store.dir()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         assert_eq!(names, vec!["accounts.json"]);
     }

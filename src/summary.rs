@@ -332,8 +332,14 @@ fn use_words<Tz: TimeZone>(
 }
 
 /// "expires in 3 days", "expired", "no expiry", or nothing when the server does not say.
-fn expiry_words<Tz: TimeZone>(c: &Credential, now: DateTime<Utc>, tz: &Tz, parts: &mut Line, badges: &mut Vec<Badge>, times: &mut Vec<Moment>)
-where
+fn expiry_words<Tz: TimeZone>(
+    c: &Credential,
+    now: DateTime<Utc>,
+    tz: &Tz,
+    parts: &mut Line,
+    badges: &mut Vec<Badge>,
+    times: &mut Vec<Moment>,
+) where
     Tz::Offset: std::fmt::Display,
 {
     match c.expires {
@@ -438,9 +444,8 @@ fn push_number(s: &mut String, n: u32, width: usize) {
     s.extend(digits[start..].iter().map(|&d| d as char));
 }
 
-const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
-];
+const MONTHS: [&str; 12] =
+    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 
 fn plural(n: i64, unit: &str) -> String {
     if n == 1 {

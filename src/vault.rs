@@ -90,13 +90,21 @@ fn keyring_error(e: keyring::Error) -> Error {
         keyring::Error::PlatformFailure(inner) => {
             let s = inner.to_string();
             let lower = s.to_ascii_lowercase();
-            if lower.contains("org.freedesktop.secrets") || lower.contains("serviceunknown") || lower.contains("unavailable") || lower.contains("no secret service") || lower.contains("dbus") || lower.contains("d-bus") {
+            if lower.contains("org.freedesktop.secrets")
+                || lower.contains("serviceunknown")
+                || lower.contains("unavailable")
+                || lower.contains("no secret service")
+                || lower.contains("dbus")
+                || lower.contains("d-bus")
+            {
                 Error::NoKeyring(first_line(&s))
             } else {
                 Error::Keyring(first_line(&s))
             }
         }
-        keyring::Error::NoStorageAccess(inner) => Error::NoKeyring(format!("the keyring is locked or refused access: {}", first_line(&inner.to_string()))),
+        keyring::Error::NoStorageAccess(inner) => {
+            Error::NoKeyring(format!("the keyring is locked or refused access: {}", first_line(&inner.to_string())))
+        }
         other => Error::Keyring(first_line(&other.to_string())),
     }
 }

@@ -156,10 +156,7 @@ pub struct AccountListing {
 }
 
 pub fn account_listing(account: &Account, listing: Option<&Listing>, caps: &Capabilities, now: DateTime<Utc>) -> AccountListing {
-    AccountListing {
-        account: account_view(account, listing, caps),
-        rows: listing.map(|l| rows(account, l, now)).unwrap_or_default(),
-    }
+    AccountListing { account: account_view(account, listing, caps), rows: listing.map(|l| rows(account, l, now)).unwrap_or_default() }
 }
 
 pub fn account_view(account: &Account, listing: Option<&Listing>, caps: &Capabilities) -> AccountView {

@@ -310,9 +310,8 @@ fn wrong_password_creates_nothing() {
     let checker = Checker::new(&u);
     let before = checker.ids();
     let cli = Cli::new();
-    let line = cli
-        .run(&["add", &url(), "--user", &u, "--kind", "homeassistant", "--password-stdin"], Some("not-the-password\n"))
-        .expect_err();
+    let line =
+        cli.run(&["add", &url(), "--user", &u, "--kind", "homeassistant", "--password-stdin"], Some("not-the-password\n")).expect_err();
     assert!(line.contains("wrong username or password"), "{line}");
     assert_eq!(checker.ids(), before);
     assert!(cli.run(&["accounts", "--json"], None).expect_ok().json().as_array().unwrap().is_empty());
@@ -355,7 +354,13 @@ fn expired_access_token_is_minted_again_from_the_session() {
     let mut entry: Value = serde_json::from_str(&cli.keyring_entry(&id).unwrap()).unwrap();
     entry["access_token"] = json!("not-a-valid-token");
     let status = std::process::Command::new("sh")
-        .args(["-c", "printf %s \"$0\" | secret-tool store --label=test service \"$1\" username \"$2\" target default application rust-keyring", &entry.to_string(), cli.keyring_service(), &id])
+        .args([
+            "-c",
+            "printf %s \"$0\" | secret-tool store --label=test service \"$1\" username \"$2\" target default application rust-keyring",
+            &entry.to_string(),
+            cli.keyring_service(),
+            &id,
+        ])
         .status()
         .unwrap();
     assert!(status.success());
@@ -390,7 +395,9 @@ fn detects_home_assistant_without_kind_and_nothing_else_as_it() {
 
     // The other real servers of this run are never taken for Home Assistant, and adding one as
     // Home Assistant is one line.
-    for (var, kind) in [("KEYWARD_TEST_JUPYTERHUB_URL", "jupyterhub"), ("KEYWARD_TEST_SYNAPSE_URL", "matrix"), ("KEYWARD_TEST_WORDPRESS_URL", "wordpress")] {
+    for (var, kind) in
+        [("KEYWARD_TEST_JUPYTERHUB_URL", "jupyterhub"), ("KEYWARD_TEST_SYNAPSE_URL", "matrix"), ("KEYWARD_TEST_WORDPRESS_URL", "wordpress")]
+    {
         let Ok(other) = std::env::var(var) else { continue };
         let out = Cli::new().run(&["detect", &other], None);
         assert!(!out.stdout.contains("homeassistant"), "{var}: {}", out.stdout);
@@ -414,9 +421,8 @@ fn server_down_or_not_home_assistant_is_one_line_and_changes_nothing() {
         .expect_err();
     assert!(line.contains("cannot reach") && line.contains("refused"), "{line}");
 
-    let line = cli
-        .run(&["add", &url(), "--user", &u, "--kind", "homeassistant", "--token-stdin"], Some("not.a.valid-token\n"))
-        .expect_err();
+    let line =
+        cli.run(&["add", &url(), "--user", &u, "--kind", "homeassistant", "--token-stdin"], Some("not.a.valid-token\n")).expect_err();
     assert!(line.contains("does not accept this token") && !line.contains("not.a.valid-token"), "{line}");
 
     let page = serve_page("<!doctype html><html><body>Hello</body></html>");
@@ -436,7 +442,11 @@ fn serve_page(body: &'static str) -> String {
         for mut s in l.incoming().flatten() {
             let mut buf = [0u8; 4096];
             let _ = s.read(&mut buf);
-            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
         }
     });
     url

@@ -188,7 +188,12 @@ fn list_maps_every_field_the_hub_gives() {
     let (used, used_token) = hub.make_token(&user, "cron job", json!({}));
     // Use the second token once, so the hub records activity for it.
     block(async {
-        reqwest::Client::new().get(format!("{}/hub/api/user", hub.url)).header("Authorization", format!("token {used_token}")).send().await.unwrap();
+        reqwest::Client::new()
+            .get(format!("{}/hub/api/user", hub.url))
+            .header("Authorization", format!("token {used_token}"))
+            .send()
+            .await
+            .unwrap();
     });
     let cli = Cli::new();
     add_with_password(&cli, &hub, &user).expect_ok();
@@ -236,9 +241,11 @@ fn pasted_token_of_another_user_or_no_token_is_refused_in_one_line() {
     let bob = hub.new_user();
     let (_, bobs) = hub.make_token(&bob, "bob's", json!({}));
     let cli = Cli::new();
-    let line = cli.run(&["add", &hub.url, "--user", &alice, "--kind", "jupyterhub", "--token-stdin"], Some(&format!("{bobs}\n"))).expect_err();
+    let line =
+        cli.run(&["add", &hub.url, "--user", &alice, "--kind", "jupyterhub", "--token-stdin"], Some(&format!("{bobs}\n"))).expect_err();
     assert!(line.contains(&format!("belongs to {bob}")), "{line}");
-    let line = cli.run(&["add", &hub.url, "--user", &alice, "--kind", "jupyterhub", "--token-stdin"], Some("0123456789abcdef\n")).expect_err();
+    let line =
+        cli.run(&["add", &hub.url, "--user", &alice, "--kind", "jupyterhub", "--token-stdin"], Some("0123456789abcdef\n")).expect_err();
     assert!(line.contains("does not accept this token") && !line.contains("0123456789abcdef"), "{line}");
     assert!(hub.tokens(&alice).is_empty() && hub.tokens(&bob).len() == 1);
     assert!(cli.run(&["accounts", "--json"], None).expect_ok().json().as_array().unwrap().is_empty());
@@ -329,9 +336,8 @@ fn wrong_password_creates_nothing() {
     let hub = hub();
     let user = hub.new_user();
     let cli = Cli::new();
-    let line = cli
-        .run(&["add", &hub.url, "--user", &user, "--kind", "jupyterhub", "--password-stdin"], Some("not-the-password\n"))
-        .expect_err();
+    let line =
+        cli.run(&["add", &hub.url, "--user", &user, "--kind", "jupyterhub", "--password-stdin"], Some("not-the-password\n")).expect_err();
     assert!(line.contains("wrong username or password"), "{line}");
     assert!(hub.tokens(&user).is_empty());
     assert!(cli.run(&["accounts", "--json"], None).expect_ok().json().as_array().unwrap().is_empty());
@@ -399,7 +405,9 @@ fn other_servers_are_not_taken_for_a_hub() {
     let hub = hub();
     let user = hub.new_user();
     // Whatever other real servers this run started must not look like JupyterHub.
-    for (var, kind) in [("KEYWARD_TEST_HA_URL", "homeassistant"), ("KEYWARD_TEST_SYNAPSE_URL", "matrix"), ("KEYWARD_TEST_WORDPRESS_URL", "wordpress")] {
+    for (var, kind) in
+        [("KEYWARD_TEST_HA_URL", "homeassistant"), ("KEYWARD_TEST_SYNAPSE_URL", "matrix"), ("KEYWARD_TEST_WORDPRESS_URL", "wordpress")]
+    {
         let Ok(url) = std::env::var(var) else { continue };
         let out = Cli::new().run(&["detect", &url], None);
         assert!(!out.stdout.contains("jupyterhub"), "{var}: {}", out.stdout);
@@ -450,7 +458,11 @@ mod common_page {
             for mut s in l.incoming().flatten() {
                 let mut buf = [0u8; 4096];
                 let _ = s.read(&mut buf);
-                let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
             }
         });
         url

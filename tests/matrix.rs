@@ -22,26 +22,17 @@ struct Synapse {
 
 impl Synapse {
     fn main() -> Self {
-        Synapse {
-            url: env("KEYWARD_TEST_SYNAPSE_URL"),
-            secret: env("KEYWARD_TEST_SYNAPSE_SECRET"),
-        }
+        Synapse { url: env("KEYWARD_TEST_SYNAPSE_URL"), secret: env("KEYWARD_TEST_SYNAPSE_SECRET") }
     }
 
     /// The homeserver whose access tokens expire after 3 s and whose login limit per account is
     /// two at once, then one every 10 s.
     fn short() -> Self {
-        Synapse {
-            url: env("KEYWARD_TEST_SYNAPSE_SHORT_URL"),
-            secret: env("KEYWARD_TEST_SYNAPSE_SHORT_SECRET"),
-        }
+        Synapse { url: env("KEYWARD_TEST_SYNAPSE_SHORT_URL"), secret: env("KEYWARD_TEST_SYNAPSE_SHORT_SECRET") }
     }
 
     fn http() -> reqwest::Client {
-        reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .unwrap()
+        reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap()
     }
 
     /// Registers a new user through the shared-secret admin API; returns the login name.
@@ -53,30 +44,14 @@ impl Synapse {
     async fn register_as(&self, prefix: &str, admin: bool) -> String {
         let user = unique(prefix);
         let http = Self::http();
-        let nonce: Value = http
-            .get(format!("{}/_synapse/admin/v1/register", self.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let nonce: Value = http.get(format!("{}/_synapse/admin/v1/register", self.url)).send().await.unwrap().json().await.unwrap();
         let nonce = nonce["nonce"].as_str().unwrap().to_string();
         let mut mac = Hmac::<sha1::Sha1>::new_from_slice(self.secret.as_bytes()).unwrap();
         let role = if admin { "admin" } else { "notadmin" };
         mac.update(format!("{nonce}\0{user}\0{PASSWORD}\0{role}").as_bytes());
         let body = json!({"nonce": nonce, "username": user, "password": PASSWORD, "admin": admin, "mac": hex::encode(mac.finalize().into_bytes())});
-        let r = http
-            .post(format!("{}/_synapse/admin/v1/register", self.url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            r.status().is_success(),
-            "register {user}: {}",
-            r.text().await.unwrap()
-        );
+        let r = http.post(format!("{}/_synapse/admin/v1/register", self.url)).json(&body).send().await.unwrap();
+        assert!(r.status().is_success(), "register {user}: {}", r.text().await.unwrap());
         user
     }
 
@@ -95,10 +70,7 @@ impl Synapse {
             .json()
             .await
             .unwrap();
-        let token = r["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("login failed: {r}"))
-            .to_string();
+        let token = r["access_token"].as_str().unwrap_or_else(|| panic!("login failed: {r}")).to_string();
         let device = r["device_id"].as_str().unwrap().to_string();
         let who = http
             .get(format!("{}/_matrix/client/v3/account/whoami", self.url))
@@ -122,19 +94,11 @@ impl Synapse {
             .json()
             .await
             .unwrap();
-        r["devices"]
-            .as_array()
-            .unwrap_or_else(|| panic!("no devices: {r}"))
-            .clone()
+        r["devices"].as_array().unwrap_or_else(|| panic!("no devices: {r}")).clone()
     }
 
     async fn device_ids(&self, token: &str) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .devices(token)
-            .await
-            .iter()
-            .map(|d| d["device_id"].as_str().unwrap().to_string())
-            .collect();
+        let mut ids: Vec<String> = self.devices(token).await.iter().map(|d| d["device_id"].as_str().unwrap().to_string()).collect();
         ids.sort();
         ids
     }
@@ -159,27 +123,16 @@ impl Synapse {
 
 /// Adds `user` to the CLI with a password; returns the account name.
 fn add(cli: &Cli, hs: &Synapse, user: &str) -> String {
-    cli.run(
-        &["add", &hs.url, "--user", user, "--password-stdin"],
-        Some(&format!("{PASSWORD}\n")),
-    )
-    .expect_ok();
+    cli.run(&["add", &hs.url, "--user", user, "--password-stdin"], Some(&format!("{PASSWORD}\n"))).expect_ok();
     format!("{user}@{}", hs.host())
 }
 
 fn list(cli: &Cli, account: &str) -> Vec<Value> {
-    cli.run(&["list", account, "--json"], None)
-        .expect_ok()
-        .json()
-        .as_array()
-        .unwrap()
-        .clone()
+    cli.run(&["list", account, "--json"], None).expect_ok().json().as_array().unwrap().clone()
 }
 
 fn row<'a>(rows: &'a [Value], id: &str) -> &'a Value {
-    rows.iter()
-        .find(|r| r["id"] == id)
-        .unwrap_or_else(|| panic!("no row {id} in {rows:#?}"))
+    rows.iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("no row {id} in {rows:#?}"))
 }
 
 fn own_id(rows: &[Value]) -> String {
@@ -192,9 +145,7 @@ fn own_id(rows: &[Value]) -> String {
 async fn password_sign_in_names_the_device_and_keeps_tokens_only_in_the_keyring() {
     let hs = Synapse::main();
     let user = hs.register("signin").await;
-    let (token, _) = hs
-        .device(&user, "Element Desktop: macOS", "203.0.113.7")
-        .await;
+    let (token, _) = hs.device(&user, "Element Desktop: macOS", "203.0.113.7").await;
     let cli = Cli::new();
     let account = add(&cli, &hs, &user);
 
@@ -206,30 +157,18 @@ async fn password_sign_in_names_the_device_and_keeps_tokens_only_in_the_keyring(
     // The server has a device named after the app and the machine.
     let host = hostname::get().unwrap().into_string().unwrap();
     let devices = hs.devices(&token).await;
-    assert!(
-        devices
-            .iter()
-            .any(|d| d["display_name"] == format!("Keyward on {host}")),
-        "{devices:#?}"
-    );
+    assert!(devices.iter().any(|d| d["display_name"] == format!("Keyward on {host}")), "{devices:#?}");
 
     // The keyring holds the access and refresh tokens; the config dir holds neither, nor the password.
-    let stored: Value =
-        serde_json::from_str(&cli.keyring_entry(account_id).expect("a keyring entry")).unwrap();
+    let stored: Value = serde_json::from_str(&cli.keyring_entry(account_id).expect("a keyring entry")).unwrap();
     let access = stored["access_token"].as_str().unwrap();
-    let refresh = stored["refresh_token"]
-        .as_str()
-        .expect("a refresh token was asked for");
+    let refresh = stored["refresh_token"].as_str().expect("a refresh token was asked for");
     list(&cli, &account);
     let files = cli.config_files();
     assert!(!files.is_empty());
     for (path, content) in files {
         for secret in [access, refresh, PASSWORD] {
-            assert!(
-                !content.contains(secret),
-                "{} contains a secret",
-                path.display()
-            );
+            assert!(!content.contains(secret), "{} contains a secret", path.display());
         }
     }
 }
@@ -238,12 +177,8 @@ async fn password_sign_in_names_the_device_and_keeps_tokens_only_in_the_keyring(
 async fn list_maps_every_device_field_and_marks_the_app_s_own() {
     let hs = Synapse::main();
     let user = hs.register("list").await;
-    let (_, element) = hs
-        .device(&user, "Element Desktop: macOS", "203.0.113.7")
-        .await;
-    let (_, firefox) = hs
-        .device(&user, "app.element.io: Firefox on Linux", "198.51.100.4")
-        .await;
+    let (_, element) = hs.device(&user, "Element Desktop: macOS", "203.0.113.7").await;
+    let (_, firefox) = hs.device(&user, "app.element.io: Firefox on Linux", "198.51.100.4").await;
     // Checks on the server go through a device of their own (using a token updates its device).
     let (token, observer) = hs.device(&user, "Observer", "192.0.2.1").await;
     let cli = Cli::new();
@@ -253,17 +188,11 @@ async fn list_maps_every_device_field_and_marks_the_app_s_own() {
 
     let server = hs.devices(&token).await;
     // Every device on the server is listed, nothing more (no pushers yet).
-    let mut listed: Vec<String> = rows
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_string())
-        .collect();
+    let mut listed: Vec<String> = rows.iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
     listed.sort();
     assert_eq!(listed, hs.device_ids(&token).await);
 
-    for d in server
-        .iter()
-        .filter(|d| d["device_id"] != observer && d["device_id"] != own)
-    {
+    for d in server.iter().filter(|d| d["device_id"] != observer && d["device_id"] != own) {
         let r = row(&rows, d["device_id"].as_str().unwrap());
         assert_eq!(r["account"], account);
         assert_eq!(r["kind"], "session");
@@ -271,17 +200,13 @@ async fn list_maps_every_device_field_and_marks_the_app_s_own() {
         assert_eq!(r["last_ip"], d["last_seen_ip"]);
         match d["last_seen_ts"].as_i64() {
             Some(ms) => {
-                let t =
-                    chrono::DateTime::parse_from_rfc3339(r["last_used"].as_str().unwrap()).unwrap();
+                let t = chrono::DateTime::parse_from_rfc3339(r["last_used"].as_str().unwrap()).unwrap();
                 assert_eq!(t.timestamp_millis(), ms);
                 assert!(r["last_used"].as_str().unwrap().ends_with('Z'), "UTC");
             }
             None => assert!(r["last_used"].is_null()),
         }
-        assert!(
-            r["created"].is_null(),
-            "Matrix does not say when a device was created"
-        );
+        assert!(r["created"].is_null(), "Matrix does not say when a device was created");
         assert!(r["expires"].is_null());
         assert_eq!(r["can_rename"], true);
         assert_eq!(r["can_revoke"], true);
@@ -289,10 +214,7 @@ async fn list_maps_every_device_field_and_marks_the_app_s_own() {
     }
     let element_row = row(&rows, &element);
     assert_eq!(element_row["last_ip"], "203.0.113.7");
-    assert!(element_row["summary"]
-        .as_str()
-        .unwrap()
-        .contains("203.0.113.7"));
+    assert!(element_row["summary"].as_str().unwrap().contains("203.0.113.7"));
     assert_eq!(row(&rows, &firefox)["last_ip"], "198.51.100.4");
     assert!(own != element && own != firefox);
     let accounts = cli.run(&["accounts", "--json"], None).expect_ok().json();
@@ -300,10 +222,7 @@ async fn list_maps_every_device_field_and_marks_the_app_s_own() {
 
     // The table has the same rows.
     let table = cli.run(&["list", &account], None).expect_ok().stdout;
-    assert!(
-        table.contains(&element) && table.contains("Element Desktop: macOS"),
-        "{table}"
-    );
+    assert!(table.contains(&element) && table.contains("Element Desktop: macOS"), "{table}");
 }
 
 #[tokio::test]
@@ -312,19 +231,7 @@ async fn token_sign_in_uses_the_given_device() {
     let user = hs.register("token").await;
     let (token, device) = hs.device(&user, "Nheko on laptop", "192.0.2.10").await;
     let cli = Cli::new();
-    cli.run(
-        &[
-            "add",
-            &hs.url,
-            "--user",
-            &user,
-            "--kind",
-            "matrix",
-            "--token-stdin",
-        ],
-        Some(&token),
-    )
-    .expect_ok();
+    cli.run(&["add", &hs.url, "--user", &user, "--kind", "matrix", "--token-stdin"], Some(&token)).expect_ok();
     let account = format!("{user}@{}", hs.host());
     let rows = list(&cli, &account);
     assert_eq!(own_id(&rows), device);
@@ -335,17 +242,9 @@ async fn token_sign_in_uses_the_given_device() {
     let other = hs.register("other").await;
     let (other_token, _) = hs.device(&other, "x", "192.0.2.11").await;
     let cli2 = Cli::new();
-    let err = cli2
-        .run(
-            &["add", &hs.url, "--user", &user, "--token-stdin"],
-            Some(&other_token),
-        )
-        .expect_err();
+    let err = cli2.run(&["add", &hs.url, "--user", &user, "--token-stdin"], Some(&other_token)).expect_err();
     assert!(err.contains("belongs to"), "{err}");
-    assert_eq!(
-        cli2.run(&["accounts", "--json"], None).expect_ok().json(),
-        json!([])
-    );
+    assert_eq!(cli2.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
 }
 
 #[tokio::test]
@@ -355,30 +254,19 @@ async fn rename_changes_the_name_on_the_server() {
     let (token, device) = hs.device(&user, "Old phone", "192.0.2.20").await;
     let cli = Cli::new();
     let account = add(&cli, &hs, &user);
-    cli.run(&["rename", &account, &device, "Phone I sold"], None)
-        .expect_ok();
+    cli.run(&["rename", &account, &device, "Phone I sold"], None).expect_ok();
     let server = hs.devices(&token).await;
     let d = server.iter().find(|d| d["device_id"] == device).unwrap();
     assert_eq!(d["display_name"], "Phone I sold");
 
     // Too long for Matrix: one clear line, nothing changed.
     let long = "x".repeat(150);
-    let err = cli
-        .run(&["rename", &account, &device, &long], None)
-        .expect_err();
-    assert!(
-        err.contains("too long") || err.contains("that long"),
-        "{err}"
-    );
+    let err = cli.run(&["rename", &account, &device, &long], None).expect_err();
+    assert!(err.contains("too long") || err.contains("that long"), "{err}");
     let server = hs.devices(&token).await;
-    assert_eq!(
-        server.iter().find(|d| d["device_id"] == device).unwrap()["display_name"],
-        "Phone I sold"
-    );
+    assert_eq!(server.iter().find(|d| d["device_id"] == device).unwrap()["display_name"], "Phone I sold");
 
-    let err = cli
-        .run(&["rename", &account, "NOSUCHDEVICE", "x"], None)
-        .expect_err();
+    let err = cli.run(&["rename", &account, "NOSUCHDEVICE", "x"], None).expect_err();
     assert!(err.contains("no credential \"NOSUCHDEVICE\""), "{err}");
 }
 
@@ -393,26 +281,12 @@ async fn revoke_one_signs_out_exactly_that_device() {
     let before = hs.device_ids(&token).await;
 
     // Without --yes nothing happens.
-    let err = cli
-        .run(
-            &["revoke", &account, &gone, "--password-stdin"],
-            Some(PASSWORD),
-        )
-        .expect_err();
+    let err = cli.run(&["revoke", &account, &gone, "--password-stdin"], Some(PASSWORD)).expect_err();
     assert!(err.contains("--yes"), "{err}");
     assert_eq!(hs.device_ids(&token).await, before);
 
-    let out = cli
-        .run(
-            &["revoke", &account, &gone, "--password-stdin", "--yes"],
-            Some(PASSWORD),
-        )
-        .expect_ok();
-    assert!(
-        out.stdout.contains(&format!("revoked {gone}")),
-        "{}",
-        out.stdout
-    );
+    let out = cli.run(&["revoke", &account, &gone, "--password-stdin", "--yes"], Some(PASSWORD)).expect_ok();
+    assert!(out.stdout.contains(&format!("revoked {gone}")), "{}", out.stdout);
     let after = hs.device_ids(&token).await;
     assert!(!after.contains(&gone));
     assert!(after.contains(&keep));
@@ -423,10 +297,7 @@ async fn revoke_one_signs_out_exactly_that_device() {
 /// Lines of the homeserver's access log for requests by `user_id`.
 fn access_log_lines(user_id: &str, path: &str) -> Vec<String> {
     let log = std::fs::read_to_string(env("KEYWARD_TEST_SYNAPSE_LOG")).unwrap();
-    log.lines()
-        .filter(|l| l.contains(&format!("{{{user_id}}}")) && l.contains(path))
-        .map(str::to_string)
-        .collect()
+    log.lines().filter(|l| l.contains(&format!("{{{user_id}}}")) && l.contains(path)).map(str::to_string).collect()
 }
 
 #[tokio::test]
@@ -436,11 +307,7 @@ async fn revoke_many_asks_password_once_in_one_request() {
     let (token, keep) = hs.device(&user, "Keep", "192.0.2.40").await;
     let mut gone = Vec::new();
     for i in 0..3 {
-        gone.push(
-            hs.device(&user, &format!("Old {i}"), &format!("192.0.2.4{}", i + 1))
-                .await
-                .1,
-        );
+        gone.push(hs.device(&user, &format!("Old {i}"), &format!("192.0.2.4{}", i + 1)).await.1);
     }
     let cli = Cli::new();
     let account = add(&cli, &hs, &user);
@@ -449,11 +316,7 @@ async fn revoke_many_asks_password_once_in_one_request() {
     args.extend(["--password-stdin", "--yes", "--json"]);
     let report = cli.run(&args, Some(PASSWORD)).expect_ok().json();
     assert_eq!(report["results"].as_array().unwrap().len(), 3);
-    assert!(report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|r| r["error"].is_null()));
+    assert!(report["results"].as_array().unwrap().iter().all(|r| r["error"].is_null()));
     let after = hs.device_ids(&token).await;
     for g in &gone {
         assert!(!after.contains(g));
@@ -464,11 +327,7 @@ async fn revoke_many_asks_password_once_in_one_request() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let user_id = format!("@{user}:localhost");
     let batch = access_log_lines(&user_id, "/_matrix/client/v3/delete_devices");
-    assert_eq!(
-        batch.len(),
-        2,
-        "one UIA challenge + one authenticated request: {batch:#?}"
-    );
+    assert_eq!(batch.len(), 2, "one UIA challenge + one authenticated request: {batch:#?}");
     assert!(access_log_lines(&user_id, "DELETE /_matrix/client/v3/devices/").is_empty());
 }
 
@@ -481,39 +340,21 @@ async fn wrong_password_deletes_nothing() {
     let cli = Cli::new();
     let account = add(&cli, &hs, &user);
     let before = hs.device_ids(&token).await;
-    let err = cli
-        .run(
-            &["revoke", &account, &a, &b, "--password-stdin", "--yes"],
-            Some("not the password"),
-        )
-        .expect_err();
-    assert!(
-        err.contains("wrong username or password") && err.contains("nothing was changed"),
-        "{err}"
-    );
+    let err = cli.run(&["revoke", &account, &a, &b, "--password-stdin", "--yes"], Some("not the password")).expect_err();
+    assert!(err.contains("wrong username or password") && err.contains("nothing was changed"), "{err}");
     assert_eq!(hs.device_ids(&token).await, before);
 
     // No password at all: says how to give it, deletes nothing.
-    let err = cli
-        .run(&["revoke", &account, &a, "--yes"], None)
-        .expect_err();
+    let err = cli.run(&["revoke", &account, &a, "--yes"], None).expect_err();
     assert!(err.contains("--password-stdin"), "{err}");
     assert_eq!(hs.device_ids(&token).await, before);
 
     // Wrong password at sign-in: nothing added, nothing on the server.
     let cli2 = Cli::new();
-    let err = cli2
-        .run(
-            &["add", &hs.url, "--user", &user, "--password-stdin"],
-            Some("nope"),
-        )
-        .expect_err();
+    let err = cli2.run(&["add", &hs.url, "--user", &user, "--password-stdin"], Some("nope")).expect_err();
     assert!(err.contains("wrong username or password"), "{err}");
     assert_eq!(hs.device_ids(&token).await, before);
-    assert_eq!(
-        cli2.run(&["accounts", "--json"], None).expect_ok().json(),
-        json!([])
-    );
+    assert_eq!(cli2.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
 }
 
 #[tokio::test]
@@ -521,37 +362,19 @@ async fn revoke_all_others_keeps_only_the_app_s_own() {
     let hs = Synapse::main();
     let user = hs.register("allothers").await;
     for i in 0..3 {
-        hs.device(&user, &format!("Device {i}"), &format!("192.0.2.6{i}"))
-            .await;
+        hs.device(&user, &format!("Device {i}"), &format!("192.0.2.6{i}")).await;
     }
     let cli = Cli::new();
     let account = add(&cli, &hs, &user);
     let own = own_id(&list(&cli, &account));
-    cli.run(
-        &[
-            "revoke",
-            &account,
-            "--all-others",
-            "--password-stdin",
-            "--yes",
-        ],
-        Some(PASSWORD),
-    )
-    .expect_ok();
+    cli.run(&["revoke", &account, "--all-others", "--password-stdin", "--yes"], Some(PASSWORD)).expect_ok();
     let stored_rows = list(&cli, &account);
     assert_eq!(stored_rows.len(), 1);
     assert_eq!(stored_rows[0]["id"], own);
     // Checked on the server with the app's own token (the only one left).
     let accounts = cli.run(&["accounts", "--json"], None).expect_ok().json();
-    let entry: Value = serde_json::from_str(
-        &cli.keyring_entry(accounts[0]["id"].as_str().unwrap())
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(
-        hs.device_ids(entry["access_token"].as_str().unwrap()).await,
-        vec![own]
-    );
+    let entry: Value = serde_json::from_str(&cli.keyring_entry(accounts[0]["id"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(hs.device_ids(entry["access_token"].as_str().unwrap()).await, vec![own]);
 }
 
 #[tokio::test]
@@ -562,46 +385,22 @@ async fn the_app_s_own_device_is_revoked_only_when_asked_and_then_it_signs_out()
     let cli = Cli::new();
     let account = add(&cli, &hs, &user);
     let own = own_id(&list(&cli, &account));
-    let err = cli
-        .run(
-            &["revoke", &account, &own, "--password-stdin", "--yes"],
-            Some(PASSWORD),
-        )
-        .expect_err();
+    let err = cli.run(&["revoke", &account, &own, "--password-stdin", "--yes"], Some(PASSWORD)).expect_err();
     assert!(err.contains("Keyward's own session"), "{err}");
     assert!(hs.device_ids(&token).await.contains(&own));
 
-    let out = cli
-        .run(
-            &[
-                "revoke",
-                &account,
-                &own,
-                "--include-this-app",
-                "--password-stdin",
-                "--yes",
-            ],
-            Some(PASSWORD),
-        )
-        .expect_ok();
+    let out = cli.run(&["revoke", &account, &own, "--include-this-app", "--password-stdin", "--yes"], Some(PASSWORD)).expect_ok();
     assert!(out.stdout.contains("signed out"), "{}", out.stdout);
     assert!(!hs.device_ids(&token).await.contains(&own));
     let accounts = cli.run(&["accounts", "--json"], None).expect_ok().json();
     assert_eq!(accounts[0]["signed_in"], false);
-    assert!(
-        cli.keyring_entry(accounts[0]["id"].as_str().unwrap())
-            .is_none(),
-        "the dead token left the keyring"
-    );
+    assert!(cli.keyring_entry(accounts[0]["id"].as_str().unwrap()).is_none(), "the dead token left the keyring");
     let err = cli.run(&["list", &account], None).expect_err();
     assert!(err.contains("must sign in again"), "{err}");
 
     // Signing in again brings the same account back.
     add(&cli, &hs, &user);
-    assert_eq!(
-        cli.run(&["accounts", "--json"], None).expect_ok().json()[0]["signed_in"],
-        true
-    );
+    assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json()[0]["signed_in"], true);
 }
 
 #[tokio::test]
@@ -612,17 +411,10 @@ async fn remove_with_sign_out_ends_the_session_on_the_server() {
     let cli = Cli::new();
     let account = add(&cli, &hs, &user);
     let own = own_id(&list(&cli, &account));
-    let id = cli.run(&["accounts", "--json"], None).expect_ok().json()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    cli.run(&["remove", &account, "--sign-out"], None)
-        .expect_ok();
+    let id = cli.run(&["accounts", "--json"], None).expect_ok().json()[0]["id"].as_str().unwrap().to_string();
+    cli.run(&["remove", &account, "--sign-out"], None).expect_ok();
     assert!(!hs.device_ids(&token).await.contains(&own));
-    assert_eq!(
-        cli.run(&["accounts", "--json"], None).expect_ok().json(),
-        json!([])
-    );
+    assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
     assert!(cli.keyring_entry(&id).is_none());
 }
 
@@ -636,39 +428,24 @@ async fn push_registrations_are_listed_and_removed() {
         "app_display_name": "Element", "device_display_name": "Pixel 8", "lang": "en",
         "data": {"url": "https://push.example.org/_matrix/push/v1/notify", "format": "event_id_only"}
     });
-    let r = Synapse::http()
-        .post(format!("{}/_matrix/client/v3/pushers/set", hs.url))
-        .bearer_auth(&token)
-        .json(&pusher)
-        .send()
-        .await
-        .unwrap();
+    let r =
+        Synapse::http().post(format!("{}/_matrix/client/v3/pushers/set", hs.url)).bearer_auth(&token).json(&pusher).send().await.unwrap();
     assert!(r.status().is_success());
     let cli = Cli::new();
     let account = add(&cli, &hs, &user);
     let rows = list(&cli, &account);
-    let push: Vec<&Value> = rows
-        .iter()
-        .filter(|r| r["kind"] == "push_registration")
-        .collect();
+    let push: Vec<&Value> = rows.iter().filter(|r| r["kind"] == "push_registration").collect();
     assert_eq!(push.len(), 1, "{rows:#?}");
     let p = push[0];
     assert_eq!(p["name"], "Pixel 8");
     assert_eq!(p["can_rename"], false);
     assert_eq!(p["can_revoke"], true);
-    assert!(
-        !p.to_string().contains("push-key-secret-1"),
-        "the push key is not shown"
-    );
+    assert!(!p.to_string().contains("push-key-secret-1"), "the push key is not shown");
     let details = p["details"].to_string();
-    assert!(
-        details.contains("im.vector.app.android") && details.contains("push.example.org"),
-        "{details}"
-    );
+    assert!(details.contains("im.vector.app.android") && details.contains("push.example.org"), "{details}");
 
     let id = p["id"].as_str().unwrap();
-    cli.run(&["revoke", &account, id, "--yes"], None)
-        .expect_ok();
+    cli.run(&["revoke", &account, id, "--yes"], None).expect_ok();
     assert!(hs.pushers(&token).await.is_empty());
 }
 
@@ -678,10 +455,7 @@ async fn an_expired_access_token_is_refreshed_and_the_new_refresh_token_kept() {
     let user = hs.register("refresh").await;
     let cli = Cli::new();
     let account = add(&cli, &hs, &user);
-    let id = cli.run(&["accounts", "--json"], None).expect_ok().json()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = cli.run(&["accounts", "--json"], None).expect_ok().json()[0]["id"].as_str().unwrap().to_string();
     let first: Value = serde_json::from_str(&cli.keyring_entry(&id).unwrap()).unwrap();
     for _ in 0..2 {
         // Past the 3 s lifetime: the server refuses the access token, the app refreshes.
@@ -690,10 +464,7 @@ async fn an_expired_access_token_is_refreshed_and_the_new_refresh_token_kept() {
     }
     let later: Value = serde_json::from_str(&cli.keyring_entry(&id).unwrap()).unwrap();
     assert_ne!(first["access_token"], later["access_token"]);
-    assert_ne!(
-        first["refresh_token"], later["refresh_token"],
-        "the newest refresh token is the one kept"
-    );
+    assert_ne!(first["refresh_token"], later["refresh_token"], "the newest refresh token is the one kept");
     // The kept tokens work (the old refresh token is dead once the new access token was used).
     let status = Synapse::http()
         .get(format!("{}/_matrix/client/v3/account/whoami", hs.url))
@@ -702,10 +473,7 @@ async fn an_expired_access_token_is_refreshed_and_the_new_refresh_token_kept() {
         .await
         .unwrap()
         .status();
-    assert!(
-        status.is_success() || status == 401,
-        "a fresh token or one just expired"
-    );
+    assert!(status.is_success() || status == 401, "a fresh token or one just expired");
 }
 
 #[tokio::test]
@@ -716,12 +484,7 @@ async fn rate_limited_sign_in_waits_and_succeeds() {
     hs.device(&user, "one", "192.0.2.100").await;
     hs.device(&user, "two", "192.0.2.101").await;
     let body = json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user}, "password": PASSWORD});
-    let r = Synapse::http()
-        .post(format!("{}/_matrix/client/v3/login", hs.url))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = Synapse::http().post(format!("{}/_matrix/client/v3/login", hs.url)).json(&body).send().await.unwrap();
     assert_eq!(r.status(), 429, "the server rate-limits this account now");
     // The app waits as long as the server asks and signs in.
     let cli = Cli::new();
@@ -761,10 +524,7 @@ async fn a_token_the_server_dropped_says_sign_in_again() {
 
     let err = cli.run(&["list", &account], None).expect_err();
     assert!(err.contains("must sign in again"), "{err}");
-    assert_eq!(
-        cli.run(&["accounts", "--json"], None).expect_ok().json()[0]["signed_in"],
-        false
-    );
+    assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json()[0]["signed_in"], false);
 }
 
 /// A local HTTP server answering every request with `response`, `count` times.
@@ -784,54 +544,26 @@ fn fake_server(response: &'static str, count: usize) -> u16 {
 
 #[tokio::test]
 async fn a_url_that_is_not_a_matrix_server_is_a_clear_error() {
-    let port = fake_server("HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 22\r\nConnection: close\r\n\r\n<html>Not found</html>", 50);
+    let port = fake_server(
+        "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 22\r\nConnection: close\r\n\r\n<html>Not found</html>",
+        50,
+    );
     let cli = Cli::new();
     let url = format!("http://127.0.0.1:{port}");
-    let err = cli
-        .run(
-            &[
-                "add",
-                &url,
-                "--user",
-                "alice",
-                "--kind",
-                "matrix",
-                "--password-stdin",
-            ],
-            Some(PASSWORD),
-        )
-        .expect_err();
+    let err = cli.run(&["add", &url, "--user", "alice", "--kind", "matrix", "--password-stdin"], Some(PASSWORD)).expect_err();
     assert!(err.contains("is not a Matrix server"), "{err}");
-    let err = cli
-        .run(
-            &["add", &url, "--user", "alice", "--password-stdin"],
-            Some(PASSWORD),
-        )
-        .expect_err();
+    let err = cli.run(&["add", &url, "--user", "alice", "--password-stdin"], Some(PASSWORD)).expect_err();
     assert!(err.contains("could not tell what kind of server"), "{err}");
-    assert_eq!(
-        cli.run(&["accounts", "--json"], None).expect_ok().json(),
-        json!([])
-    );
+    assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
 }
 
 #[tokio::test]
 async fn a_server_answering_garbage_is_a_clear_error() {
-    let port = fake_server("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{garbage!", 50);
+    let port =
+        fake_server("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{garbage!", 50);
     let cli = Cli::new();
     let err = cli
-        .run(
-            &[
-                "add",
-                &format!("http://127.0.0.1:{port}"),
-                "--user",
-                "alice",
-                "--kind",
-                "matrix",
-                "--password-stdin",
-            ],
-            Some(PASSWORD),
-        )
+        .run(&["add", &format!("http://127.0.0.1:{port}"), "--user", "alice", "--kind", "matrix", "--password-stdin"], Some(PASSWORD))
         .expect_err();
     assert!(err.contains("is not a Matrix server"), "{err}");
 }
@@ -841,37 +573,10 @@ async fn an_unreachable_server_is_a_clear_error() {
     let cli = Cli::new();
     let port = closed_port();
     let err = cli
-        .run(
-            &[
-                "add",
-                &format!("http://127.0.0.1:{port}"),
-                "--user",
-                "alice",
-                "--kind",
-                "matrix",
-                "--password-stdin",
-            ],
-            Some(PASSWORD),
-        )
+        .run(&["add", &format!("http://127.0.0.1:{port}"), "--user", "alice", "--kind", "matrix", "--password-stdin"], Some(PASSWORD))
         .expect_err();
-    assert_eq!(
-        err,
-        format!(
-            "keyward: cannot reach 127.0.0.1:{port}: connection refused (is the server running?)"
-        )
-    );
-    let err = cli
-        .run(
-            &[
-                "add",
-                &format!("http://127.0.0.1:{port}"),
-                "--user",
-                "alice",
-                "--password-stdin",
-            ],
-            Some(PASSWORD),
-        )
-        .expect_err();
+    assert_eq!(err, format!("keyward: cannot reach 127.0.0.1:{port}: connection refused (is the server running?)"));
+    let err = cli.run(&["add", &format!("http://127.0.0.1:{port}"), "--user", "alice", "--password-stdin"], Some(PASSWORD)).expect_err();
     assert!(err.contains("connection refused"), "{err}");
 }
 
@@ -888,18 +593,7 @@ async fn a_server_that_never_answers_times_out() {
     });
     let cli = Cli::new().with_env("KEYWARD_HTTP_TIMEOUT_SECS", "2");
     let err = cli
-        .run(
-            &[
-                "add",
-                &format!("http://127.0.0.1:{port}"),
-                "--user",
-                "alice",
-                "--kind",
-                "matrix",
-                "--password-stdin",
-            ],
-            Some(PASSWORD),
-        )
+        .run(&["add", &format!("http://127.0.0.1:{port}"), "--user", "alice", "--kind", "matrix", "--password-stdin"], Some(PASSWORD))
         .expect_err();
     assert!(err.contains("did not answer within 2 seconds"), "{err}");
 }
@@ -910,26 +604,11 @@ async fn no_keyring_is_a_clear_error_and_changes_nothing_on_the_server() {
     let user = hs.register("nokeyring").await;
     let (token, _) = hs.device(&user, "Other", "192.0.2.120").await;
     let before = hs.device_ids(&token).await;
-    let cli = Cli::new().with_env(
-        "DBUS_SESSION_BUS_ADDRESS",
-        "unix:path=/nonexistent/keyward-no-bus",
-    );
-    let err = cli
-        .run(
-            &["add", &hs.url, "--user", &user, "--password-stdin"],
-            Some(PASSWORD),
-        )
-        .expect_err();
+    let cli = Cli::new().with_env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/keyward-no-bus");
+    let err = cli.run(&["add", &hs.url, "--user", &user, "--password-stdin"], Some(PASSWORD)).expect_err();
     assert!(err.contains("no keyring available"), "{err}");
-    assert_eq!(
-        hs.device_ids(&token).await,
-        before,
-        "no device was made on the server"
-    );
-    assert_eq!(
-        cli.run(&["accounts", "--json"], None).expect_ok().json(),
-        json!([])
-    );
+    assert_eq!(hs.device_ids(&token).await, before, "no device was made on the server");
+    assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
 }
 
 #[tokio::test]
@@ -951,13 +630,7 @@ async fn one_broken_account_does_not_stop_the_others() {
     assert!(!run.ok(), "a failed account makes the exit status non-zero");
     assert!(run.stderr.contains("connection refused"), "{}", run.stderr);
     let rows = run.json();
-    assert!(
-        rows.as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["account"] == good),
-        "the working account is listed"
-    );
+    assert!(rows.as_array().unwrap().iter().any(|r| r["account"] == good), "the working account is listed");
 }
 
 #[tokio::test]
@@ -974,7 +647,8 @@ async fn the_well_known_leads_to_the_homeserver() {
     let user = hs.register("wellknown").await;
     let body = format!("{{\"m.homeserver\":{{\"base_url\":\"{}\"}}}}", hs.url);
     let response: &'static str = Box::leak(
-        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).into_boxed_str(),
+        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+            .into_boxed_str(),
     );
     let port = fake_server(response, 50);
     let cli = Cli::new();
@@ -1021,7 +695,10 @@ fn next_gen_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
                 "/_matrix/client/v3/pushers" => ("200 OK", r#"{"pushers":[]}"#.to_string()),
                 _ => ("404 Not Found", r#"{"errcode":"M_UNRECOGNIZED","error":"Unrecognized request"}"#.to_string()),
             };
-            let resp = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let resp = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
             let _ = s.write_all(resp.as_bytes());
         }
     });
@@ -1048,7 +725,10 @@ async fn next_gen_auth_lists_and_hands_sign_outs_to_the_account_page() {
     let err = cli.run(&["revoke", &account, "PHONE", "--yes"], None).expect_err();
     assert!(err.contains("https://auth.example.org/account/?action=org.matrix.device_delete&device_id=PHONE"), "{err}");
     let requests = seen.lock().unwrap().clone();
-    assert!(!requests.iter().any(|r| r.contains("delete_devices") || r.starts_with("DELETE")), "the device-delete endpoints are never used: {requests:#?}");
+    assert!(
+        !requests.iter().any(|r| r.contains("delete_devices") || r.starts_with("DELETE")),
+        "the device-delete endpoints are never used: {requests:#?}"
+    );
 }
 
 #[tokio::test]
@@ -1083,7 +763,16 @@ async fn server_admins_see_each_device_s_user_agent() {
     let ua = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
     let body = json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user}, "password": PASSWORD, "initial_device_display_name": "Browser"});
     let http = Synapse::http();
-    let r: Value = http.post(format!("{}/_matrix/client/v3/login", hs.url)).header("User-Agent", ua).json(&body).send().await.unwrap().json().await.unwrap();
+    let r: Value = http
+        .post(format!("{}/_matrix/client/v3/login", hs.url))
+        .header("User-Agent", ua)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let (token, device) = (r["access_token"].as_str().unwrap(), r["device_id"].as_str().unwrap());
     http.get(format!("{}/_matrix/client/v3/account/whoami", hs.url)).bearer_auth(token).header("User-Agent", ua).send().await.unwrap();
     let cli = Cli::new();

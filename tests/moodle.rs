@@ -170,7 +170,10 @@ fn sign_in_lists_devices_sessions_and_tokens_and_keeps_secrets_in_the_keyring_on
     // Secrets: in the keyring entry, nowhere on disk.
     let state = sim.state();
     let token = state["tokens"][0]["token"].as_str().unwrap().to_string();
-    let cookie_sid = state["sessions"].as_array().unwrap().iter().find(|s| s["userid"] == 3 && s["id"] != 7).unwrap()["sesskey"].as_str().unwrap().to_string();
+    let cookie_sid = state["sessions"].as_array().unwrap().iter().find(|s| s["userid"] == 3 && s["id"] != 7).unwrap()["sesskey"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let id = account["id"].as_str().unwrap();
     let entry = cli.keyring_entry(id).expect("keyring entry");
     assert!(entry.contains(&token) && entry.contains("alice-pass-1") && entry.contains("MoodleSession"));

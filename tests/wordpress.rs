@@ -145,7 +145,11 @@ fn not_wordpress() -> String {
             let mut buf = [0u8; 4096];
             let _ = s.read(&mut buf);
             let body = "<!doctype html><html><head><title>Bakery</title></head><body><h1>Fresh bread</h1></body></html>";
-            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
         }
     });
     format!("http://127.0.0.1:{port}")

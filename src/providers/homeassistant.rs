@@ -176,7 +176,12 @@ impl Ws {
                 Ok(n) => n,
             };
             match next {
-                None => return Err(Error::Unreachable { host: self.host.clone(), reason: "the websocket closed before the server answered".into() }),
+                None => {
+                    return Err(Error::Unreachable {
+                        host: self.host.clone(),
+                        reason: "the websocket closed before the server answered".into(),
+                    })
+                }
                 Some(Err(e)) => return Err(ws_error(&self.host, e)),
                 Some(Ok(Message::Text(t))) => {
                     return serde_json::from_str(&t).map_err(|_| Error::bad_response(self.host.clone(), "expected JSON on the websocket"));
@@ -235,7 +240,9 @@ fn ws_error(host: &str, e: tokio_tungstenite::tungstenite::Error) -> Error {
             Error::Unreachable { host: host.to_string(), reason: "connection refused (is the server running?)".into() }
         }
         W::Io(_) => Error::Unreachable { host: host.to_string(), reason: "the connection failed".into() },
-        W::Tls(_) => Error::Unreachable { host: host.to_string(), reason: "the secure connection failed (certificate or TLS problem)".into() },
+        W::Tls(_) => {
+            Error::Unreachable { host: host.to_string(), reason: "the secure connection failed (certificate or TLS problem)".into() }
+        }
         W::Http(r) => Error::bad_response(host.to_string(), format!("the websocket API answered HTTP {}", r.status().as_u16())),
         W::ConnectionClosed | W::AlreadyClosed | W::Protocol(_) => {
             Error::Unreachable { host: host.to_string(), reason: "the websocket closed before the server answered".into() }
@@ -247,12 +254,7 @@ fn ws_error(host: &str, e: tokio_tungstenite::tungstenite::Error) -> Error {
 /// The server's `{"error", "error_description"}` or `{"message"}` in one line.
 fn server_error(r: &Response) -> Error {
     if let Some(v) = r.json_value() {
-        let text = v
-            .get("error_description")
-            .or_else(|| v.get("message"))
-            .or_else(|| v.get("error"))
-            .and_then(Value::as_str)
-            .map(one_line);
+        let text = v.get("error_description").or_else(|| v.get("message")).or_else(|| v.get("error")).and_then(Value::as_str).map(one_line);
         if let Some(t) = text {
             return Error::Server { host: r.host(), message: format!("HTTP {}: {t}", r.status.as_u16()) };
         }
@@ -387,7 +389,10 @@ impl HomeAssistant {
         let start = json!({ "client_id": CLIENT_ID, "handler": ["homeassistant", null], "redirect_uri": REDIRECT_URI });
         let r = http.send(http.post(join(base, "auth/login_flow")).json(&start)).await?;
         if r.status == StatusCode::NOT_FOUND {
-            return Err(Error::NotAllowed(format!("{} does not offer username and password sign-in: paste a long-lived access token instead", host_of(base.as_str()))));
+            return Err(Error::NotAllowed(format!(
+                "{} does not offer username and password sign-in: paste a long-lived access token instead",
+                host_of(base.as_str())
+            )));
         }
         if !r.is_success() {
             return Err(server_error(&r));
@@ -420,7 +425,10 @@ impl HomeAssistant {
                 return Err(Error::Server { host: r.host(), message: format!("the login was refused ({})", one_line(base_error)) });
             }
             "abort" => {
-                return Err(Error::NotAllowed(format!("Home Assistant refused the login ({})", one_line(step.reason.as_deref().unwrap_or("aborted")))));
+                return Err(Error::NotAllowed(format!(
+                    "Home Assistant refused the login ({})",
+                    one_line(step.reason.as_deref().unwrap_or("aborted"))
+                )));
             }
             other => return Err(Error::bad_response(r.host(), format!("unexpected login step {other:?}"))),
         };
@@ -481,7 +489,9 @@ impl Provider for HomeAssistant {
                     client_id: CLIENT_ID.into(),
                 }
             }
-            SignInSecret::Token(token) => Stored { refresh_token: None, access_token: token, access_expires: None, client_id: CLIENT_ID.into() },
+            SignInSecret::Token(token) => {
+                Stored { refresh_token: None, access_token: token, access_expires: None, client_id: CLIENT_ID.into() }
+            }
         };
         let looked_up = async {
             let mut ws = match Ws::open(http, &base, &stored.access_token).await? {
@@ -505,7 +515,13 @@ impl Provider for HomeAssistant {
         };
         let own = tokens.iter().find(|t| t.is_current).map(|t| t.id.clone());
         let mut facts = vec![Fact::new("Server", base_string(&base))];
-        let role = if user.is_owner { "owner" } else if user.is_admin { "administrator" } else { "user" };
+        let role = if user.is_owner {
+            "owner"
+        } else if user.is_admin {
+            "administrator"
+        } else {
+            "user"
+        };
         facts.push(Fact::new("Role", role));
         facts.push(Fact::new("Sign-in", if stored.refresh_token.is_some() { "password (session)" } else { "long-lived access token" }));
         let user_id = user.name.filter(|n| !n.is_empty()).unwrap_or(user.id);
@@ -627,7 +643,8 @@ mod tests {
     fn providers_answer_has_two_shapes() {
         let a: ProvidersAnswer = serde_json::from_str(r#"[{"name":"Home Assistant Local","id":null,"type":"homeassistant"}]"#).unwrap();
         assert!(matches!(a, ProvidersAnswer::List(ref p) if p[0].provider_type == "homeassistant"));
-        let b: ProvidersAnswer = serde_json::from_str(r#"{"providers":[{"name":"x","id":null,"type":"homeassistant"}],"preselect_remember_me":true}"#).unwrap();
+        let b: ProvidersAnswer =
+            serde_json::from_str(r#"{"providers":[{"name":"x","id":null,"type":"homeassistant"}],"preselect_remember_me":true}"#).unwrap();
         assert!(matches!(b, ProvidersAnswer::Object { .. }));
     }
 

@@ -52,16 +52,9 @@ impl Http {
 
     fn build(cookies: bool, follow_redirects: bool) -> Self {
         let timeout = Duration::from_secs(
-            std::env::var("KEYWARD_HTTP_TIMEOUT_SECS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(DEFAULT_TIMEOUT_SECS),
+            std::env::var("KEYWARD_HTTP_TIMEOUT_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_TIMEOUT_SECS),
         );
-        let redirect = if follow_redirects {
-            reqwest::redirect::Policy::limited(5)
-        } else {
-            reqwest::redirect::Policy::none()
-        };
+        let redirect = if follow_redirects { reqwest::redirect::Policy::limited(5) } else { reqwest::redirect::Policy::none() };
         let client = reqwest::Client::builder()
             .user_agent(concat!("Keyward/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -221,9 +214,7 @@ impl Response {
         if let Some(secs) = self.headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok()) {
             return Some(Duration::from_secs(secs));
         }
-        self.json_value()
-            .and_then(|v| v.get("retry_after_ms").and_then(|ms| ms.as_u64()))
-            .map(Duration::from_millis)
+        self.json_value().and_then(|v| v.get("retry_after_ms").and_then(|ms| ms.as_u64())).map(Duration::from_millis)
     }
 
     /// A one-line reason for an unexpected status, from the server's JSON error if it has one.

@@ -427,7 +427,9 @@ impl Matrix {
             });
         }
         let Some(password) = password else {
-            return Err(Error::PasswordNeeded("the server asks for the account's password before it signs devices out: give it with --password-stdin".into()));
+            return Err(Error::PasswordNeeded(
+                "the server asks for the account's password before it signs devices out: give it with --password-stdin".into(),
+            ));
         };
         let body = json!({
             "devices": devices,
@@ -458,7 +460,13 @@ fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
-fn device_credential(d: Device, own: &str, info: Option<ClientInformation>, user_agent: Option<String>, mgmt: Option<&AccountManagement>) -> Credential {
+fn device_credential(
+    d: Device,
+    own: &str,
+    info: Option<ClientInformation>,
+    user_agent: Option<String>,
+    mgmt: Option<&AccountManagement>,
+) -> Credential {
     let mut c = Credential::new(d.device_id.clone(), CredentialKind::Session);
     c.name = d.display_name.clone().filter(|n| !n.is_empty());
     c.hints = ClientHints { device_name: c.name.clone(), user_agent: user_agent.clone(), ..Default::default() };
@@ -657,7 +665,9 @@ impl Provider for Matrix {
         credentials.extend(pushers.into_iter().map(pusher_credential));
         let account_actions = match &mgmt {
             None => AccountActions { revoke_all_others: true, revoke_all_others_needs_password: true, manage_url: None },
-            Some(m) => AccountActions { revoke_all_others: false, revoke_all_others_needs_password: false, manage_url: Some(m.sessions_url()) },
+            Some(m) => {
+                AccountActions { revoke_all_others: false, revoke_all_others_needs_password: false, manage_url: Some(m.sessions_url()) }
+            }
         };
         if let Some(m) = &mgmt {
             gaps.push(Gap {
@@ -672,9 +682,8 @@ impl Provider for Matrix {
         if id.starts_with("push-") {
             return Err(Error::NotAllowed("Matrix has no way to rename a push registration".into()));
         }
-        let r = self
-            .call(s, Method::PUT, &format!("_matrix/client/v3/devices/{}", enc(id)), Some(&json!({ "display_name": name })))
-            .await?;
+        let r =
+            self.call(s, Method::PUT, &format!("_matrix/client/v3/devices/{}", enc(id)), Some(&json!({ "display_name": name }))).await?;
         match (r.status, errcode(&r).as_str()) {
             (st, _) if st.is_success() => Ok(()),
             (StatusCode::NOT_FOUND, "M_NOT_FOUND") => Err(Error::UnknownCredential { account: s.account.name(), id: id.to_string() }),
@@ -690,7 +699,10 @@ impl Provider for Matrix {
         if !device_ids.is_empty() {
             if let Some(m) = self.account_management(s.http, &s.base_url()).await? {
                 let url = if device_ids.len() == 1 { m.end_session_url(&device_ids[0]) } else { m.sessions_url() };
-                return Err(Error::OpenInBrowser { message: "this server ends sessions on its own account page (next-gen auth); open it to sign them out".into(), url });
+                return Err(Error::OpenInBrowser {
+                    message: "this server ends sessions on its own account page (next-gen auth); open it to sign them out".into(),
+                    url,
+                });
             }
         }
         let mut results = Vec::new();
@@ -727,7 +739,10 @@ impl Provider for Matrix {
             _ => {
                 if let Some(m) = self.account_management(s.http, &s.base_url()).await? {
                     let stored: Stored = s.load().await?;
-                    return Err(Error::OpenInBrowser { message: "this server ends sessions on its own account page".into(), url: m.end_session_url(&stored.device_id) });
+                    return Err(Error::OpenInBrowser {
+                        message: "this server ends sessions on its own account page".into(),
+                        url: m.end_session_url(&stored.device_id),
+                    });
                 }
                 Err(server_error(&r))
             }
@@ -751,7 +766,10 @@ mod tests {
     fn next_gen_device_page_uses_the_newest_supported_action() {
         let m = AccountManagement { uri: "https://auth.example.org/account/".into(), actions: vec!["org.matrix.session_end".into()] };
         assert_eq!(m.end_session_url("ABC"), "https://auth.example.org/account/?action=org.matrix.session_end&device_id=ABC");
-        let m = AccountManagement { uri: "https://auth.example.org/account/".into(), actions: vec!["org.matrix.session_end".into(), "org.matrix.device_delete".into()] };
+        let m = AccountManagement {
+            uri: "https://auth.example.org/account/".into(),
+            actions: vec!["org.matrix.session_end".into(), "org.matrix.device_delete".into()],
+        };
         assert!(m.end_session_url("ABC").contains("action=org.matrix.device_delete"));
     }
 

@@ -21,13 +21,8 @@ use crate::provider::Provider;
 use http::Http;
 
 /// Every provider Keyward has, in the order detection prefers them.
-static PROVIDERS: &[&dyn Provider] = &[
-    &matrix::Matrix,
-    &jupyterhub::JupyterHub,
-    &homeassistant::HomeAssistant,
-    &wordpress::WordPress,
-    &moodle::Moodle,
-];
+static PROVIDERS: &[&dyn Provider] =
+    &[&matrix::Matrix, &jupyterhub::JupyterHub, &homeassistant::HomeAssistant, &wordpress::WordPress, &moodle::Moodle];
 
 /// The provider of a kind, or a plain error when Keyward cannot manage that kind yet.
 pub fn get(kind: Kind) -> Result<&'static dyn Provider> {

@@ -191,7 +191,8 @@ fn route_url(api: &Url, route: &str) -> Url {
         return join(api, route);
     }
     let (path, query) = route.split_once('?').unwrap_or((route, ""));
-    let others: Vec<(String, String)> = api.query_pairs().filter(|(k, _)| k != "rest_route").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let others: Vec<(String, String)> =
+        api.query_pairs().filter(|(k, _)| k != "rest_route").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     let mut u = api.clone();
     {
         let mut q = u.query_pairs_mut();
@@ -470,7 +471,11 @@ impl Provider for WordPress {
         let stored: Stored = s.load().await?;
         let r = self.call(s, &stored, Method::GET, "wp/v2/users/me/application-passwords", None).await?;
         if r.status == StatusCode::FORBIDDEN {
-            return Err(Error::NotAllowed(format!("{} does not let this account see its application passwords ({})", s.account.host(), one_line(&strip_tags(&wp_error(&r).message)))));
+            return Err(Error::NotAllowed(format!(
+                "{} does not let this account see its application passwords ({})",
+                s.account.host(),
+                one_line(&strip_tags(&wp_error(&r).message))
+            )));
         }
         if !r.is_success() {
             return Err(server_error(&r));
@@ -482,7 +487,9 @@ impl Provider for WordPress {
         // The app's own first, then in the site's order (oldest first).
         credentials.sort_by_key(|c| !c.current);
         let gaps = vec![Gap {
-            message: "WordPress does not show apps where the account is signed in with a browser; the profile page can sign out everywhere else".into(),
+            message:
+                "WordPress does not show apps where the account is signed in with a browser; the profile page can sign out everywhere else"
+                    .into(),
             url: Some(join(&s.base_url(), "wp-admin/profile.php").to_string()),
         }];
         Ok(Found { credentials, gaps, own_credential: Some(own), ..Default::default() })
@@ -566,7 +573,9 @@ mod tests {
     fn api_root_comes_from_the_link_header() {
         let r = response(r#"<https://example.org/wp-json/>; rel="https://api.w.org/""#);
         assert_eq!(api_link(&r).unwrap().as_str(), "https://example.org/wp-json/");
-        let r = response(r#"<https://example.org/?p=2>; rel=shortlink, <https://example.org/index.php?rest_route=/>; rel="https://api.w.org/""#);
+        let r = response(
+            r#"<https://example.org/?p=2>; rel=shortlink, <https://example.org/index.php?rest_route=/>; rel="https://api.w.org/""#,
+        );
         assert_eq!(api_link(&r).unwrap().as_str(), "https://example.org/index.php?rest_route=/");
         assert!(api_link(&response("<https://example.org/feed/>; rel=alternate")).is_none());
     }
@@ -575,9 +584,15 @@ mod tests {
     fn routes_follow_the_style_of_the_root() {
         let pretty = Url::parse("https://example.org/blog/wp-json/").unwrap();
         assert_eq!(route_url(&pretty, "wp/v2/users/me").as_str(), "https://example.org/blog/wp-json/wp/v2/users/me");
-        assert_eq!(route_url(&pretty, "wp/v2/users/me?context=edit").as_str(), "https://example.org/blog/wp-json/wp/v2/users/me?context=edit");
+        assert_eq!(
+            route_url(&pretty, "wp/v2/users/me?context=edit").as_str(),
+            "https://example.org/blog/wp-json/wp/v2/users/me?context=edit"
+        );
         let plain = Url::parse("https://example.org/index.php?rest_route=/").unwrap();
-        assert_eq!(route_url(&plain, "wp/v2/users/me?context=edit").as_str(), "https://example.org/index.php?rest_route=%2Fwp%2Fv2%2Fusers%2Fme&context=edit");
+        assert_eq!(
+            route_url(&plain, "wp/v2/users/me?context=edit").as_str(),
+            "https://example.org/index.php?rest_route=%2Fwp%2Fv2%2Fusers%2Fme&context=edit"
+        );
     }
 
     #[test]

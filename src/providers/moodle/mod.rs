@@ -75,11 +75,7 @@ struct Stored {
 impl Stored {
     fn cookie_map(&self) -> BTreeMap<String, Secret> {
         let Some(c) = &self.cookies else { return BTreeMap::new() };
-        c.expose()
-            .split(';')
-            .filter_map(|p| p.trim().split_once('='))
-            .map(|(k, v)| (k.to_string(), Secret::new(v)))
-            .collect()
+        c.expose().split(';').filter_map(|p| p.trim().split_once('=')).map(|(k, v)| (k.to_string(), Secret::new(v))).collect()
     }
 
     fn set_cookies(&mut self, m: &BTreeMap<String, Secret>) {
@@ -220,7 +216,8 @@ impl Moodle {
 
     async fn site_info(&self, http: &Http, base: &Url, token: &Secret) -> Result<SiteInfo> {
         let v = self.call(http, base, token, "core_webservice_get_site_info", &[]).await?;
-        serde_json::from_value(v).map_err(|e| Error::bad_response(crate::model::host_of(base.as_str()), format!("expected site info ({e})")))
+        serde_json::from_value(v)
+            .map_err(|e| Error::bad_response(crate::model::host_of(base.as_str()), format!("expected site info ({e})")))
     }
 
     // ---- the web session ----
@@ -235,8 +232,11 @@ impl Moodle {
         }
         let page = pages::login_page(&opened.response.text());
         let Some(form) = page.form else {
-            let idps = if page.identity_providers.is_empty() { String::new() } else { format!(" ({})", page.identity_providers.join(", ")) };
-            return Err(WebError::Blocked(Blocked(format!("the site's login page has no password form: it signs in only through single sign-on{idps}"))));
+            let idps =
+                if page.identity_providers.is_empty() { String::new() } else { format!(" ({})", page.identity_providers.join(", ")) };
+            return Err(WebError::Blocked(Blocked(format!(
+                "the site's login page has no password form: it signs in only through single sign-on{idps}"
+            ))));
         };
         let action = form.action.as_deref().and_then(|a| opened.response.url.join(a).ok()).unwrap_or_else(|| join(base, LOGIN_PAGE));
         let mut body = fields(&form.hidden);
@@ -261,7 +261,14 @@ impl Moodle {
 
     /// A page of the site as the signed-in user: with the kept session, else after a fresh
     /// login with the kept password. `None` for a 404 (the page does not exist on this version).
-    async fn page(&self, w: &mut WebSession, stored: &Stored, base: &Url, path: &str, logged_in_now: &mut bool) -> Result<Option<Response>, WebError> {
+    async fn page(
+        &self,
+        w: &mut WebSession,
+        stored: &Stored,
+        base: &Url,
+        path: &str,
+        logged_in_now: &mut bool,
+    ) -> Result<Option<Response>, WebError> {
         loop {
             if !w.has_cookies() {
                 self.web_login(w, base, &stored.username, &stored.password).await?;
@@ -324,7 +331,13 @@ impl Moodle {
                 url: None,
             });
         } else if let Some(w) = answer.warnings.first() {
-            gaps.push(Gap { message: format!("Moodle warned while listing push devices: {}", one_line(w.message.as_deref().unwrap_or("no reason given"))), url: None });
+            gaps.push(Gap {
+                message: format!(
+                    "Moodle warned while listing push devices: {}",
+                    one_line(w.message.as_deref().unwrap_or("no reason given"))
+                ),
+                url: None,
+            });
         }
         let removable = allowed.has("core_user_remove_user_device");
         let creds = answer.devices.into_iter().map(|d| device_credential(d, removable, &profile)).collect();
@@ -332,7 +345,12 @@ impl Moodle {
     }
 
     /// Everything the web pages show. `Err(WebError::Blocked)` when they cannot be used.
-    async fn pages_credentials(&self, s: &Session<'_>, stored: &mut Stored, w: &mut WebSession) -> Result<(Vec<Credential>, Vec<Gap>, bool), WebError> {
+    async fn pages_credentials(
+        &self,
+        s: &Session<'_>,
+        stored: &mut Stored,
+        w: &mut WebSession,
+    ) -> Result<(Vec<Credential>, Vec<Gap>, bool), WebError> {
         let base = s.base_url();
         let mut fresh = false;
         let mut creds = Vec::new();
@@ -344,7 +362,8 @@ impl Moodle {
         let now = Utc::now();
         let mut others = false;
         match r {
-            None => gaps.push(Gap { message: "This site has no browser sessions page (the user sessions report is turned off)".into(), url: None }),
+            None => gaps
+                .push(Gap { message: "This site has no browser sessions page (the user sessions report is turned off)".into(), url: None }),
             Some(r) => {
                 let page = pages::sessions_page(&r.text(), &r.url).map_err(|u| WebError::Fatal(unrecognised(&base, u)))?;
                 let zone = page.info.timezone.clone();
@@ -417,7 +436,8 @@ impl Moodle {
             match page.rows.iter().find(|r| r.id.as_deref() == Some(sid)).and_then(|r| r.logout_href.clone()) {
                 None => results.push(Revoked::failed(id, "it is no longer listed on the sessions page")),
                 Some(href) => {
-                    let url = at.join(&href).map_err(|_| Error::bad_response(crate::model::host_of(base.as_str()), "a bad log out link"))?;
+                    let url =
+                        at.join(&href).map_err(|_| Error::bad_response(crate::model::host_of(base.as_str()), "a bad log out link"))?;
                     let r = w.get(url).await?;
                     w.follow(r).await?;
                     tried.push(id.clone());
@@ -469,7 +489,9 @@ impl Moodle {
         self.confirm(w, url, base).await?;
         let (after, _) = self.read(w, stored, base, KEYS_PAGE, pages::keys_page).await?;
         match after.rss {
-            Some(Some(k)) if k.fingerprint == before.fingerprint => Ok(Revoked::failed(id, "Moodle did not reset it: the page shows the same key")),
+            Some(Some(k)) if k.fingerprint == before.fingerprint => {
+                Ok(Revoked::failed(id, "Moodle did not reset it: the page shows the same key"))
+            }
             _ => Ok(Revoked::ok(id)),
         }
     }
@@ -478,7 +500,10 @@ impl Moodle {
     async fn confirm(&self, w: &mut WebSession, url: Url, base: &Url) -> Result<()> {
         let opened = w.open(url).await?;
         let Some(form) = pages::confirm_form(&opened.response.text()) else {
-            return Err(unrecognised(base, Unrecognised("the reset link did not show Moodle's confirmation form; nothing was reset".into())));
+            return Err(unrecognised(
+                base,
+                Unrecognised("the reset link did not show Moodle's confirmation form; nothing was reset".into()),
+            ));
         };
         let action = form.action.as_deref().and_then(|a| opened.response.url.join(a).ok()).unwrap_or_else(|| opened.response.url.clone());
         let r = w.post_form(action, &fields(&form.hidden)).await?;
@@ -523,7 +548,10 @@ impl Moodle {
                     id,
                     match a.warnings.first().and_then(|w| w.warningcode.as_deref()) {
                         Some("devicedoesnotexist") => "Moodle says the device is already gone".to_string(),
-                        _ => format!("Moodle did not remove it ({})", a.warnings.first().and_then(|w| w.message.clone()).unwrap_or_else(|| "no reason given".into())),
+                        _ => format!(
+                            "Moodle did not remove it ({})",
+                            a.warnings.first().and_then(|w| w.message.clone()).unwrap_or_else(|| "no reason given".into())
+                        ),
                     },
                 ),
                 Ok(Err(_)) => Revoked::failed(id, "Moodle's answer was not a removal result"),
@@ -540,7 +568,10 @@ fn blocked_by_redirect(base: &Url, f: &Followed) -> Option<Blocked> {
     for u in &f.chain {
         let p = u.path();
         if crate::model::host_of(u.as_str()) != host {
-            return Some(Blocked(format!("the site sends its login to another site ({}): single sign-on, which Keyward cannot do", crate::model::host_of(u.as_str()))));
+            return Some(Blocked(format!(
+                "the site sends its login to another site ({}): single sign-on, which Keyward cannot do",
+                crate::model::host_of(u.as_str())
+            )));
         }
         if p.contains("/admin/tool/mfa/") {
             return Some(Blocked("the site asks for a second factor (multi-factor authentication) after the password".into()));
@@ -781,7 +812,13 @@ impl Provider for Moodle {
         let r = http.send(http.post(join(&base, "login/token.php")).form(&form)).await?;
         let answer: TokenAnswer = match serde_json::from_slice(&r.body) {
             Ok(a) if r.is_success() => a,
-            _ => return Err(Error::NotThisKind { url: base_string(&base), kind: "Moodle", detail: Some("no Moodle token service at /login/token.php".into()) }),
+            _ => {
+                return Err(Error::NotThisKind {
+                    url: base_string(&base),
+                    kind: "Moodle",
+                    detail: Some("no Moodle token service at /login/token.php".into()),
+                })
+            }
         };
         let token = match (answer.token, answer.errorcode.as_deref()) {
             (Some(t), _) if !t.is_empty() => Secret::new(t),
@@ -810,7 +847,9 @@ impl Provider for Moodle {
             }
         };
         let info = self.site_info(http, &base, &token).await.map_err(|e| match e {
-            Error::SignInAgain { .. } => Error::Server { host: host.clone(), message: "the site refused the token it had just given".into() },
+            Error::SignInAgain { .. } => {
+                Error::Server { host: host.clone(), message: "the site refused the token it had just given".into() }
+            }
             e => e,
         })?;
         let mut w = WebSession::new(&base, BTreeMap::new());
@@ -916,7 +955,8 @@ impl Provider for Moodle {
         let base = s.base_url();
         let mut w = WebSession::new(&base, stored.cookie_map());
         let (page, at) = self.read(&mut w, &stored, &base, SESSIONS_PAGE, pages::sessions_page).await?;
-        let others: Vec<String> = page.rows.iter().filter(|r| !r.current).filter_map(|r| r.id.clone()).map(|id| format!("session-{id}")).collect();
+        let others: Vec<String> =
+            page.rows.iter().filter(|r| !r.current).filter_map(|r| r.id.clone()).map(|id| format!("session-{id}")).collect();
         if others.is_empty() {
             self.keep_cookies(s, &mut stored, &w).await?;
             return Ok(Vec::new());
@@ -972,7 +1012,8 @@ impl Provider for Moodle {
         let mut w = WebSession::new(&base, cookies);
         let opened = w.open(join(&base, SESSIONS_PAGE)).await?;
         let info = pages::page_info(&opened.response.text());
-        let Some(key) = info.sesskey.filter(|_| opened.response.is_success() && info.body_id.as_deref() == Some(pages::SESSIONS_BODY)) else {
+        let Some(key) = info.sesskey.filter(|_| opened.response.is_success() && info.body_id.as_deref() == Some(pages::SESSIONS_BODY))
+        else {
             // Not signed in any more: nothing to end.
             return Ok(());
         };

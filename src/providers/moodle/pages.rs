@@ -71,11 +71,8 @@ pub fn login_page(html: &str) -> LoginPage {
         .select(&sel(".loginform .alert-danger, .loginerrors .alert, #loginerrormessage"))
         .map(|e| web::text_of(&e))
         .find(|t| !t.is_empty());
-    let identity_providers = doc
-        .select(&sel(".potentialidplist a, .login-identityproviders a"))
-        .map(|a| web::text_of(&a))
-        .filter(|t| !t.is_empty())
-        .collect();
+    let identity_providers =
+        doc.select(&sel(".potentialidplist a, .login-identityproviders a")).map(|a| web::text_of(&a)).filter(|t| !t.is_empty()).collect();
     LoginPage { form, error, identity_providers }
 }
 
@@ -89,9 +86,7 @@ pub fn moodle_time(text: &str, zone: Option<&str>) -> Option<DateTime<Utc>> {
         Some((day, rest)) if day.ends_with("day") && !day.chars().any(|c| c.is_ascii_digit()) => rest,
         _ => t,
     };
-    let local = ["%d %B %Y, %I:%M %p", "%d %B %Y, %H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(without_day, f).ok())?;
+    let local = ["%d %B %Y, %I:%M %p", "%d %B %Y, %H:%M"].iter().find_map(|f| NaiveDateTime::parse_from_str(without_day, f).ok())?;
     web::local_to_utc(local, zone?)
 }
 
@@ -148,7 +143,10 @@ pub fn sessions_page(html: &str, base: &Url) -> Result<SessionsPage, Unrecognise
     let doc = Html::parse_document(html);
     let info = info_of(&doc, html);
     if info.body_id.as_deref() != Some(SESSIONS_BODY) {
-        return Err(Unrecognised(format!("expected the browser sessions page, got {}", info.body_id.as_deref().unwrap_or("a page without an id"))));
+        return Err(Unrecognised(format!(
+            "expected the browser sessions page, got {}",
+            info.body_id.as_deref().unwrap_or("a page without an id")
+        )));
     }
     let main = main_region(&doc).ok_or_else(|| Unrecognised("the browser sessions page has no main region".into()))?;
     let tables = web::tables(main);
@@ -243,7 +241,10 @@ pub fn keys_page(html: &str, base: &Url) -> Result<KeysPage, Unrecognised> {
     let doc = Html::parse_document(html);
     let info = info_of(&doc, html);
     if info.body_id.as_deref() != Some(KEYS_BODY) {
-        return Err(Unrecognised(format!("expected the security keys page, got {}", info.body_id.as_deref().unwrap_or("a page without an id"))));
+        return Err(Unrecognised(format!(
+            "expected the security keys page, got {}",
+            info.body_id.as_deref().unwrap_or("a page without an id")
+        )));
     }
     let main = main_region(&doc).ok_or_else(|| Unrecognised("the security keys page has no main region".into()))?;
     let mut tokens = None;
@@ -260,11 +261,19 @@ pub fn keys_page(html: &str, base: &Url) -> Result<KeysPage, Unrecognised> {
             Some(t) if t.column("Key").is_some() && t.column("Operation").is_some() => {
                 let key = t.rows.first().map(|r| r.first().map(|c| c.text.clone()).unwrap_or_default()).filter(|k| !k.is_empty());
                 let reset_href = t.rows.first().and_then(|r| {
-                    r.iter().flat_map(|c| c.links.iter()).find(|h| web::query_param(base, h, "action").as_deref() == Some("resetrsstoken")).cloned()
+                    r.iter()
+                        .flat_map(|c| c.links.iter())
+                        .find(|h| web::query_param(base, h, "action").as_deref() == Some("resetrsstoken"))
+                        .cloned()
                 });
                 rss = Some(key.map(|k| RssKey { fingerprint: fingerprint(&k), reset_href }));
             }
-            Some(t) => return Err(Unrecognised(format!("the security keys page has a table with the columns {:?}, which Keyward does not know", t.headers))),
+            Some(t) => {
+                return Err(Unrecognised(format!(
+                    "the security keys page has a table with the columns {:?}, which Keyward does not know",
+                    t.headers
+                )))
+            }
             None if heading.eq_ignore_ascii_case("RSS") => rss = Some(None),
             None => tokens = Some(Vec::new()),
         }
@@ -332,7 +341,10 @@ pub fn pats_page(html: &str) -> Result<PatsPage, Unrecognised> {
     let doc = Html::parse_document(html);
     let info = info_of(&doc, html);
     if info.body_id.as_deref() != Some(PATS_BODY) {
-        return Err(Unrecognised(format!("expected the personal access tokens page, got {}", info.body_id.as_deref().unwrap_or("a page without an id"))));
+        return Err(Unrecognised(format!(
+            "expected the personal access tokens page, got {}",
+            info.body_id.as_deref().unwrap_or("a page without an id")
+        )));
     }
     let main = main_region(&doc).ok_or_else(|| Unrecognised("the personal access tokens page has no main region".into()))?;
     let tables = web::tables(main);
@@ -344,8 +356,13 @@ pub fn pats_page(html: &str) -> Result<PatsPage, Unrecognised> {
         return Err(Unrecognised(format!("the personal access tokens table has the columns {:?}, without Actions", t.headers)));
     };
     let col = |names: &[&str]| t.column_any(names);
-    let (name, desc, scopes, expires, last) =
-        (col(&["Name"]), col(&["Description"]), col(&["Scopes", "Scope"]), col(&["Expires", "Expiry", "Valid until"]), col(&["Last accessed", "Last access", "Last used"]));
+    let (name, desc, scopes, expires, last) = (
+        col(&["Name"]),
+        col(&["Description"]),
+        col(&["Scopes", "Scope"]),
+        col(&["Expires", "Expiry", "Valid until"]),
+        col(&["Last accessed", "Last access", "Last used"]),
+    );
     let rows = t
         .rows
         .iter()
@@ -441,7 +458,10 @@ mod tests {
         assert!(page.rss.is_none());
         let after = keys_page(&fixture("managetoken_after_reset.html"), &base()).unwrap().tokens.unwrap();
         assert_eq!(after.len(), 1);
-        assert_eq!((after[0].id.as_deref(), after[0].valid_until_text.as_str(), after[0].last_access_text.as_deref()), (Some("3"), "", Some("")));
+        assert_eq!(
+            (after[0].id.as_deref(), after[0].valid_until_text.as_str(), after[0].last_access_text.as_deref()),
+            (Some("3"), "", Some(""))
+        );
     }
 
     #[test]

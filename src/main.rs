@@ -109,10 +109,6 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("keyward: {e}");
-            if let Some(url) = e.url() {
-                // Already in the message; nothing more to add.
-                let _ = url;
-            }
             ExitCode::FAILURE
         }
     }

@@ -311,7 +311,8 @@ impl Keyward {
             return Err(Error::input("name at least one credential to revoke"));
         }
         let mut ids: Vec<String> = ids.iter().map(|s| s.trim().to_string()).collect();
-        ids.dedup();
+        let mut seen = std::collections::HashSet::new();
+        ids.retain(|id| seen.insert(id.clone()));
         let listing = self.refresh(&account).await?;
         let mut own = false;
         for id in &ids {
@@ -370,8 +371,6 @@ impl Keyward {
         if signed_out {
             self.vault.delete(&account.id).await?;
             self.set_signed_in(&account.id, false)?;
-            let mut a = account.clone();
-            a.signed_in = false;
             self.store.delete_listing(&account.id)?;
         } else {
             let _ = self.refresh(account).await;

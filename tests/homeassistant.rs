@@ -425,29 +425,10 @@ fn server_down_or_not_home_assistant_is_one_line_and_changes_nothing() {
         cli.run(&["add", &url(), "--user", &u, "--kind", "homeassistant", "--token-stdin"], Some("not.a.valid-token\n")).expect_err();
     assert!(line.contains("does not accept this token") && !line.contains("not.a.valid-token"), "{line}");
 
-    let page = serve_page("<!doctype html><html><body>Hello</body></html>");
+    let page = common::serve_html("<!doctype html><html><body>Hello</body></html>");
     let line = cli
         .run(&["add", &page, "--user", &u, "--kind", "homeassistant", "--password-stdin"], Some(&format!("{}\n", password())))
         .expect_err();
     assert!(line.contains("is not a Home Assistant server"), "{line}");
     assert!(cli.run(&["accounts", "--json"], None).expect_ok().json().as_array().unwrap().is_empty());
-}
-
-/// A tiny web server that answers every request with the same HTML page.
-fn serve_page(body: &'static str) -> String {
-    use std::io::{Read, Write};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://127.0.0.1:{}", l.local_addr().unwrap().port());
-    std::thread::spawn(move || {
-        for mut s in l.incoming().flatten() {
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    url
 }

@@ -421,7 +421,7 @@ fn other_servers_are_not_taken_for_a_hub() {
         assert!(line.contains("is not a JupyterHub server"), "{line}");
     }
     // A web page that is no server Keyward knows.
-    let page = common_page::serve("<!doctype html><html><body>Hello</body></html>");
+    let page = common::serve_html("<!doctype html><html><body>Hello</body></html>");
     let cli = Cli::new();
     let line = cli
         .run(&["add", &page, "--user", &user, "--kind", "jupyterhub", "--password-stdin"], Some(&format!("{}\n", hub.password)))
@@ -443,28 +443,4 @@ fn server_down_is_one_line_and_changes_nothing() {
         .expect_err();
     assert!(line.contains("cannot reach") && line.contains("refused"), "{line}");
     assert!(cli.run(&["accounts", "--json"], None).expect_ok().json().as_array().unwrap().is_empty());
-}
-
-/// A tiny web server that answers every request with the same HTML page (a site that is not any
-/// kind Keyward knows). Lives for the rest of the test process.
-mod common_page {
-    use std::io::{Read, Write};
-    use std::net::TcpListener;
-
-    pub fn serve(body: &'static str) -> String {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://127.0.0.1:{}", l.local_addr().unwrap().port());
-        std::thread::spawn(move || {
-            for mut s in l.incoming().flatten() {
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf);
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            }
-        });
-        url
-    }
 }

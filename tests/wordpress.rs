@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -136,23 +135,9 @@ fn cli_time(v: &Value) -> DateTime<Utc> {
     v.as_str().unwrap().parse::<DateTime<Utc>>().unwrap()
 }
 
-/// A web server that answers every request with the same ordinary HTML page.
+/// An ordinary web site that is not WordPress.
 fn not_wordpress() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut s in l.incoming().flatten() {
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let body = "<!doctype html><html><head><title>Bakery</title></head><body><h1>Fresh bread</h1></body></html>";
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    format!("http://127.0.0.1:{port}")
+    common::serve_html("<!doctype html><html><head><title>Bakery</title></head><body><h1>Fresh bread</h1></body></html>")
 }
 
 /// A TCP forwarder to a site, to take "the site" down in the middle of a test.

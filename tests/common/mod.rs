@@ -154,3 +154,28 @@ pub fn closed_port() -> u16 {
     drop(l);
     p
 }
+
+/// A local HTTP server that gives every request the same answer (`status` like "404 Not Found",
+/// a content type, a body), for "this is not that kind of server" tests. It lives for the rest of
+/// the test process. Returns its base URL.
+pub fn serve(status: &str, content_type: &str, body: impl Into<String>) -> String {
+    use std::io::{Read, Write};
+    let body = body.into();
+    let answer =
+        format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}", l.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(answer.as_bytes());
+        }
+    });
+    url
+}
+
+/// An ordinary web page that is no kind of server Keyward knows.
+pub fn serve_html(body: &str) -> String {
+    serve("200 OK", "text/html", body)
+}

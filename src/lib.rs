@@ -8,6 +8,7 @@
 pub mod clients;
 pub mod error;
 pub mod model;
+pub mod net;
 pub mod provider;
 pub mod providers;
 pub mod secret;

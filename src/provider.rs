@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::model::{Account, AccountActions, Credential, Fact, Gap, Kind};
-use crate::providers::http::Http;
+use crate::net::http::Http;
 use crate::secret::Secret;
 use crate::vault::Vault;
 
@@ -193,7 +193,7 @@ pub trait Provider: Send + Sync {
         match self.probe(http, url).await? {
             Some(base) => Ok(base),
             None => Err(Error::NotThisKind {
-                url: crate::providers::http::base_string(url),
+                url: crate::net::http::base_string(url),
                 kind: self.capabilities().display_name,
                 detail: None,
             }),

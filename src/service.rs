@@ -14,7 +14,8 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::model::{Account, Kind, Listing};
 use crate::provider::{Provider, Revoked, Session, SignInRequest, SignInSecret};
-use crate::providers::{self, http::Http};
+use crate::net::http::Http;
+use crate::providers;
 use crate::secret::Secret;
 use crate::store::Store;
 use crate::vault::Vault;
@@ -88,14 +89,14 @@ impl Keyward {
 
     /// The kind of server at `url`, and the base URL to use for it.
     pub async fn detect(&self, url: &str) -> Result<(Kind, Url)> {
-        let url = providers::http::parse_server_url(url)?;
+        let url = net::http::parse_server_url(url)?;
         providers::detect(&self.http, &url).await
     }
 
     /// Signs in and remembers the account. The keyring is checked before anything happens on the
     /// server, so a missing keyring changes nothing anywhere.
     pub async fn add(&self, req: AddAccount) -> Result<Account> {
-        let typed = providers::http::parse_server_url(&req.url)?;
+        let typed = net::http::parse_server_url(&req.url)?;
         let login = req.login.trim().to_string();
         if login.is_empty() {
             return Err(Error::input("give the user name to sign in with (--user)"));
@@ -123,7 +124,7 @@ impl Keyward {
             return Err(Error::input(match req.secret {
                 SignInSecret::Password(_) => {
                     let article = if caps.token_label.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
-                    let page = caps.token_page.map(|p| format!(": make one at {}", providers::http::join(&url, p))).unwrap_or_default();
+                    let page = caps.token_page.map(|p| format!(": make one at {}", net::http::join(&url, p))).unwrap_or_default();
                     format!(
                         "{} accounts sign in with {article} {} (--token-stdin), not a password{page}",
                         caps.display_name, caps.token_label
@@ -140,7 +141,7 @@ impl Keyward {
         let signed = provider
             .sign_in(&self.http, SignInRequest { url, login: login.clone(), secret: req.secret, client_name: client_name() })
             .await?;
-        let base_url = providers::http::base_string(&signed.base_url);
+        let base_url = net::http::base_string(&signed.base_url);
         let previous =
             existing.iter().find(|a| a.kind == kind && a.base_url == base_url && (a.login == login || a.user_id == signed.user_id));
         if let Some(prev) = previous.filter(|a| a.signed_in) {

@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use url::Url;
 
-use super::http::{base_string, join, one_line, Http, Response};
+use crate::net::http::{base_string, join, one_line, Http, Response};
 use crate::error::{Error, Result};
 use crate::model::{host_of, Actions, ClientHints, Credential, CredentialKind, Fact, Kind, LastUsedMeaning};
 use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use url::Url;
 
-use super::http::{base_string, join, one_line, Http, Response};
+use crate::net::http::{base_string, join, one_line, Http, Response};
 use crate::error::{Error, Result};
 use crate::model::{Actions, ClientHints, Credential, CredentialKind, Fact, Kind};
 use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};

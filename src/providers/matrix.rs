@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::Url;
 
-use super::http::{join, one_line, Http, Response};
+use crate::net::http::{join, one_line, Http, Response};
 use crate::error::{Error, Result};
 use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap};
 use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
@@ -252,7 +252,7 @@ impl Matrix {
         let wk = http.send(http.get(join(url, ".well-known/matrix/client"))).await?;
         if wk.is_success() {
             if let Ok(WellKnown { homeserver: Some(hs) }) = serde_json::from_slice::<WellKnown>(&wk.body) {
-                if let Ok(u) = super::http::parse_server_url(&hs.base_url) {
+                if let Ok(u) = crate::net::http::parse_server_url(&hs.base_url) {
                     candidates.push(u);
                 }
             }
@@ -622,7 +622,7 @@ impl Provider for Matrix {
                 (Stored { access_token: token, refresh_token: None, device_id: device_id.clone(), user_id: who.user_id }, device_id)
             }
         };
-        let mut facts = vec![Fact::new("Homeserver", super::http::base_string(&base))];
+        let mut facts = vec![Fact::new("Homeserver", crate::net::http::base_string(&base))];
         if let Some(v) = self.versions(http, &base).await {
             facts.push(Fact::new("Spec version", v));
         }

@@ -1,16 +1,14 @@
-//! The providers, one module per kind of server, and the shared mechanics they use
-//! (`http`: the HTTP client; `web`: cookie sessions, forms and tables for providers that drive
-//! web pages). Adding a kind is one module plus one line in [`PROVIDERS`].
+//! The providers, one module per kind of server. The mechanics they share (the HTTP client, web
+//! sessions, forms and tables) live beside them in `crate::net`. Adding a kind is one module plus
+//! one line in [`PROVIDERS`].
 //!
 //! Detection asks every provider at once whether the URL is its kind, and takes the first that
 //! says yes in the order of [`PROVIDERS`].
 
 pub mod homeassistant;
-pub mod http;
 pub mod jupyterhub;
 pub mod matrix;
 pub mod moodle;
-pub mod web;
 pub mod wordpress;
 
 use url::Url;
@@ -18,7 +16,7 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::model::Kind;
 use crate::provider::Provider;
-use http::Http;
+use crate::net::http::Http;
 
 /// Every provider Keyward has, in the order detection prefers them.
 static PROVIDERS: &[&dyn Provider] =

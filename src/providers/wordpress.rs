@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::Url;
 
-use super::http::{base_string, join, one_line, Http, Response};
+use crate::net::http::{base_string, join, one_line, Http, Response};
 use crate::error::{Error, Result};
 use crate::model::{host_of, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind, LastUsedMeaning};
 use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
@@ -296,7 +296,7 @@ impl Api {
     /// The site URL to keep on the account: the index's own, when it is on the host the API
     /// answered on, else what the user typed.
     fn site(&self, typed: &Url) -> Url {
-        let from_index = self.index.url.as_deref().and_then(|u| super::http::parse_server_url(u).ok());
+        let from_index = self.index.url.as_deref().and_then(|u| crate::net::http::parse_server_url(u).ok());
         match from_index {
             Some(u) if host_of(u.as_str()) == host_of(self.root.as_str()) && u.scheme() == self.root.scheme() => u,
             _ => typed.clone(),

@@ -37,8 +37,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use super::http::{base_string, join, one_line, Http, Response};
-use super::web::{Followed, WebSession};
+use crate::net::http::{base_string, join, one_line, Http, Response};
+use crate::net::web::{Followed, WebSession};
 use crate::error::{Error, Result};
 use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, LastUsedMeaning};
 use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};

@@ -14,7 +14,7 @@ use regex::Regex;
 use scraper::{Html, Selector};
 use url::Url;
 
-use crate::providers::web::{self, Form, Table};
+use crate::net::web::{self, Form, Table};
 
 /// The page is not laid out the way this reader knows; the text says what was missing.
 #[derive(Debug, Clone, PartialEq, Eq)]

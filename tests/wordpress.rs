@@ -487,7 +487,8 @@ fn a_password_instead_of_an_application_password_points_to_the_page_that_makes_o
     let cli = Cli::new();
     let out = cli.run(&["add", &site.url, "--user", &user.name, "--password-stdin"], Some("the-account-password\n"));
     let err = out.expect_err();
-    assert!(err.contains("sign in with an application password (--token-stdin)"), "{err}");
+    assert!(err.contains("sign in with an application password, not a password"), "{err}");
+    assert!(err.contains("--token-stdin"), "the CLI words the remedy with its flag: {err}");
     assert!(err.contains(&format!("{}/wp-admin/authorize-application.php", site.url)), "{err}");
     assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
 }

@@ -7,6 +7,7 @@
 
 pub mod clients;
 pub mod error;
+pub mod insight;
 pub mod model;
 pub mod net;
 pub mod provider;

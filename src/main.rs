@@ -122,6 +122,60 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What deserves attention across every account, ranked, with what to do about each.
+    Checkup {
+        account: Option<String>,
+        #[arg(long)]
+        json: bool,
+        /// Use the last listings saved, without asking the servers.
+        #[arg(long)]
+        cached: bool,
+    },
+    /// Call a checkup finding fine: it is not raised again until the credential changes.
+    Dismiss {
+        account: String,
+        credential_id: String,
+        /// The finding's code (new, unrecognised, inactive, never_used, duplicate_client, no_expiry, expiring).
+        code: String,
+    },
+    /// What appeared, disappeared or was used from a new address since you last looked
+    /// (refreshes first; then marks them seen).
+    Changes {
+        account: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Whose token is this? Reads a token from standard input and finds its account and session.
+    Identify {
+        /// Read the token from standard input (first line). Required: a token never goes in argv.
+        #[arg(long, required = true)]
+        token_stdin: bool,
+        /// Revoke exactly that credential (needs --yes).
+        #[arg(long)]
+        revoke: bool,
+        /// Read the account's password from standard input (the line after the token), for
+        /// servers that ask before they revoke.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every rename and revoke done through Keyward.
+    History {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A report for a person helping you: what the checkup found and what was done (no secrets).
+    Report {
+        /// markdown (default), html or json.
+        #[arg(long, default_value = "markdown")]
+        format: String,
+        /// Write to this file instead of standard output.
+        #[arg(short = 'o', long = "output")]
+        output: Option<std::path::PathBuf>,
+    },
     /// Tell what kind of server is at a URL.
     Detect { url: String },
     /// Give an account a label, or clear it with an empty one.
@@ -306,6 +360,141 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             print_report(&report, json);
             if !report.all_ok() {
                 return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Checkup { account, json, cached } => {
+            if !cached {
+                let accounts = match &account {
+                    Some(name) => vec![kw.find(name)?],
+                    None => kw.accounts()?,
+                };
+                for (a, r) in accounts.iter().zip(kw.refresh_many(&accounts).await) {
+                    if let Err(e) = r {
+                        eprintln!("keyward: {}: {} (the checkup uses its last listing)", a.name(), say(&e));
+                    }
+                }
+            }
+            let findings = kw.checkup(account.as_deref())?;
+            if json {
+                print_json(&findings);
+            } else if findings.is_empty() {
+                println!("Nothing needs attention.");
+            } else {
+                let rows: Vec<Vec<String>> = findings
+                    .iter()
+                    .map(|f| {
+                        vec![f.account.clone(), one_line_text(&f.credential_id), f.code.as_str().to_string(), one_line_text(&f.reason)]
+                    })
+                    .collect();
+                print_table(&["ACCOUNT", "ID", "FINDING", "WHY"], &rows);
+            }
+        }
+        Command::Dismiss { account, credential_id, code } => {
+            let code = keyward::insight::checkup::Code::ALL
+                .into_iter()
+                .find(|c| c.as_str() == code.trim())
+                .ok_or_else(|| Error::input(format!("unknown finding code {code:?}")))?;
+            let f = kw.dismiss(&account, &credential_id, code)?;
+            println!("{}: {} is fine; the checkup will not raise it again unless it changes", f.account, one_line_text(&f.credential_id));
+        }
+        Command::Changes { account, json } => {
+            let accounts = match &account {
+                Some(name) => vec![kw.find(name)?],
+                None => kw.accounts()?,
+            };
+            let mut failed = false;
+            for (a, r) in accounts.iter().zip(kw.refresh_many(&accounts).await) {
+                if let Err(e) = r {
+                    failed = true;
+                    eprintln!("keyward: {}: {}", a.name(), say(&e));
+                }
+            }
+            let changes = kw.changes(account.as_deref())?;
+            if json {
+                print_json(&changes);
+            } else if changes.is_empty() {
+                println!("Nothing changed since you last looked.");
+            } else {
+                for c in &changes {
+                    println!("{}: {}", c.account, one_line_text(&c.words));
+                }
+            }
+            kw.mark_changes_seen(account.as_deref())?;
+            if failed {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Identify { token_stdin: _, revoke, password_stdin, yes, json } => {
+            if revoke && !yes {
+                return Err(Error::input("revoking cannot be undone: to revoke the credential this token belongs to, add --yes"));
+            }
+            let token = read_secret(true, "Token")?;
+            let password = if password_stdin { Some(read_secret(true, "Password")?) } else { None };
+            let id = kw.identify(&token, revoke, &Proof { password, code: None }).await?;
+            drop(token);
+            if json {
+                print_json(&serde_json::json!({
+                    "kind": id.kind.map(|k| k.as_str()),
+                    "account": id.account,
+                    "credential_id": id.credential_id,
+                    "name": id.name,
+                    "summary": id.summary,
+                    "valid": id.valid,
+                    "revoked": id.revoked,
+                    "what": id.what,
+                    "candidates": id.candidates,
+                }));
+            } else {
+                let validity = match id.valid {
+                    Some(true) => "still valid",
+                    Some(false) => "no longer valid",
+                    None => "validity unknown",
+                };
+                match (&id.account, &id.credential_id) {
+                    (Some(a), Some(c)) => {
+                        let what = id.name.clone().map(|n| format!("{} ({c})", one_line_text(&n))).unwrap_or_else(|| c.clone());
+                        println!("A {} of {a}: {what}", id.what);
+                        if let Some(s) = &id.summary {
+                            println!("  {}", one_line_text(s));
+                        }
+                        println!("  {validity}{}", if id.revoked { "; revoked now" } else { "" });
+                    }
+                    _ if id.kind.is_some() => println!("It looks like a {}, but it is not one of your accounts' ({validity}).", id.what),
+                    _ => println!("Not recognised: {}.", id.what),
+                }
+            }
+        }
+        Command::History { json } => {
+            let h = kw.history()?;
+            if json {
+                print_json(&h);
+            } else if h.is_empty() {
+                println!("Nothing was renamed or revoked through Keyward yet.");
+            } else {
+                let rows: Vec<Vec<String>> = h
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            e.at.format("%Y-%m-%d %H:%M").to_string(),
+                            e.account.clone(),
+                            one_line_text(e.name.as_deref().unwrap_or(&e.credential_id)),
+                            e.action.past_tense().to_string(),
+                            if e.ok { "done".into() } else { one_line_text(e.error.as_deref().unwrap_or("failed")) },
+                        ]
+                    })
+                    .collect();
+                print_table(&["WHEN (UTC)", "ACCOUNT", "CREDENTIAL", "DONE", "RESULT"], &rows);
+            }
+        }
+        Command::Report { format, output } => {
+            let format: keyward::insight::report::Format = format.parse().map_err(Error::input)?;
+            let text = kw.report()?.render(format);
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, text).map_err(|e| Error::input(format!("cannot write {}: {e}", path.display())))?;
+                    println!("Wrote the report to {}", path.display());
+                }
+                None => print!("{text}"),
             }
         }
         Command::Detect { url } => {

@@ -51,6 +51,28 @@ pub struct Capabilities {
     pub revoke_needs_password: bool,
     /// The app can end its own credential on the server when the account is removed.
     pub sign_out: bool,
+    /// What this kind's tokens look like, for "whose token is this?" (`Provider::identify` is
+    /// asked only for tokens of these shapes).
+    #[serde(skip)]
+    pub token_shapes: &'static [TokenShape],
+}
+
+/// One shape of token a kind issues ("Matrix access token": `syt_…`).
+#[derive(Debug, Clone, Copy)]
+pub struct TokenShape {
+    pub what: &'static str,
+    pub matches: fn(&str) -> bool,
+}
+
+/// What a server said about a pasted token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identified {
+    /// Still accepted; `None` when that cannot be told without using it for more than asking.
+    pub valid: Option<bool>,
+    /// The user it belongs to, as the account's `user_id` names users.
+    pub user_id: Option<String>,
+    /// The credential it is, as this provider's `list` names it.
+    pub credential_id: Option<String>,
 }
 
 /// What the user typed to sign in.
@@ -295,4 +317,12 @@ pub trait Provider: Send + Sync {
     /// Ends the app's own credential on the server (when the user removes the account and asks
     /// for that).
     async fn sign_out(&self, s: &Session<'_>) -> Result<()>;
+
+    /// Whose is this token, asked of this account's server (its introspection: Matrix `whoami`,
+    /// JupyterHub's `/user` …)? Called only for tokens of a shape this kind declares; must not
+    /// change anything on the server.
+    async fn identify(&self, s: &Session<'_>, token: &Secret) -> Result<Identified> {
+        let _ = (s, token);
+        Err(Error::unsupported(format!("{} offers no way to ask whose a token is", self.capabilities().display_name)))
+    }
 }

@@ -91,6 +91,14 @@ impl Keyward {
         &self.store
     }
 
+    pub(crate) fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    pub(crate) fn http(&self) -> &Http {
+        &self.http
+    }
+
     pub fn accounts(&self) -> Result<Vec<Account>> {
         self.store.accounts()
     }
@@ -222,6 +230,7 @@ impl Keyward {
         self.vault.delete(&account.id).await?;
         self.update_accounts(|accounts| accounts.retain(|a| a.id != account.id))?;
         self.store.delete_listing(&account.id)?;
+        self.forget_watch(&account);
         Ok(account)
     }
 
@@ -264,7 +273,9 @@ impl Keyward {
             gaps: found.gaps,
             account_actions: found.account_actions,
         };
+        let previous = self.store.listing(&account.id).ok().flatten();
         self.store.save_listing(&listing)?;
+        self.watch(account, previous.as_ref(), &listing);
         Ok(listing)
     }
 
@@ -330,7 +341,9 @@ impl Keyward {
                 remedy: cred.manage_url.clone().map(|url| Remedy::OpenPage { url }),
             });
         }
-        provider.rename(&Session::new(&account, &self.http, &self.vault), credential_id, new_name, proof).await?;
+        let done = provider.rename(&Session::new(&account, &self.http, &self.vault), credential_id, new_name, proof).await;
+        self.record_rename(&account, cred, new_name, &done);
+        done?;
         let _ = self.refresh(&account).await;
         Ok(())
     }
@@ -382,6 +395,7 @@ impl Keyward {
         }
         let results = provider.revoke(&Session::new(&account, &self.http, &self.vault), &ids, proof).await?;
         let results = reported_for(&ids, results);
+        self.record_revokes(&account, &listing, &results, false);
         let own_gone = own && results.iter().any(|r| r.error.is_none() && listing.credentials.iter().any(|c| c.id == r.id && c.current));
         self.after_revoke(&account, own_gone).await?;
         Ok(RevokeReport { account: account.name(), results, signed_out: own_gone })
@@ -406,6 +420,7 @@ impl Keyward {
             return Err(Error::PasswordNeeded { account: account.name(), server: caps.display_name });
         }
         let results = provider.revoke_all_others(&Session::new(&account, &self.http, &self.vault), proof).await?;
+        self.record_revokes(&account, &listing, &results, true);
         self.after_revoke(&account, false).await?;
         Ok(RevokeReport { account: account.name(), results, signed_out: false })
     }

@@ -74,6 +74,33 @@ impl Store {
         }
     }
 
+    /// A document of the core's own (the checkup's answers, pending changes, the history), by a
+    /// relative name such as `history.json` or `watch/<account id>.json`; `None` when absent.
+    pub fn doc<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
+        self.read(&self.doc_path(name))
+    }
+
+    pub fn save_doc<T: Serialize>(&self, name: &str, value: &T) -> Result<()> {
+        self.write(&self.doc_path(name), value)
+    }
+
+    pub fn delete_doc(&self, name: &str) -> Result<()> {
+        let path = self.doc_path(name);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.io_error("remove", &path, e)),
+        }
+    }
+
+    /// Each segment keeps only characters that cannot leave the directory.
+    fn doc_path(&self, name: &str) -> PathBuf {
+        name.split('/')
+            .map(|seg| seg.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect::<String>())
+            .filter(|seg| !seg.is_empty() && seg != "." && seg != "..")
+            .fold(self.dir.clone(), |p, seg| p.join(seg))
+    }
+
     fn listing_path(&self, account_id: &str) -> PathBuf {
         let safe: String = account_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
         self.dir.join(LISTINGS_DIR).join(format!("{safe}.json"))

@@ -26,7 +26,9 @@ use url::Url;
 use crate::error::{Error, Remedy, Result};
 use crate::model::{host_of, Actions, ClientHints, Credential, CredentialKind, Fact, Kind, LastUsedMeaning};
 use crate::net::http::{base_string, join, one_line, Http, Response};
-use crate::provider::{Capabilities, Found, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
+use crate::provider::{
+    Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn, TokenShape,
+};
 use crate::secret::{self, Secret};
 
 pub struct HomeAssistant;
@@ -473,6 +475,12 @@ impl Provider for HomeAssistant {
             revoke: true,
             revoke_all_others: true,
             sign_out: true,
+            token_shapes: &[TokenShape {
+                what: "Home Assistant access token",
+                matches: |t| {
+                    crate::insight::identify::is_jwt(t) && crate::insight::identify::jwt_claims(t).is_some_and(|c| c["iss"].is_string())
+                },
+            }],
             ..Default::default()
         }
     }
@@ -583,6 +591,29 @@ impl Provider for HomeAssistant {
         }
         ws.close().await;
         Ok(results)
+    }
+
+    /// A Home Assistant access token is a JWT whose `iss` is the id of the refresh token (the
+    /// session) it came from: the session is known without sending the token anywhere. Only when
+    /// that session is this account's is the token shown to this server, to tell if it still works.
+    async fn identify(&self, s: &Session<'_>, token: &Secret) -> Result<Identified> {
+        let t = token.expose().trim();
+        let Some(iss) = crate::insight::identify::jwt_claims(t).and_then(|c| c["iss"].as_str().map(str::to_string)) else {
+            return Ok(Identified::default());
+        };
+        let mut ws = self.connect(s).await?;
+        let ours = ws.refresh_tokens().await?.into_iter().any(|rt| rt.id == iss);
+        ws.close().await;
+        if !ours {
+            return Ok(Identified::default());
+        }
+        let r = s.http.send(s.http.get(join(&s.base_url()?, "api/")).bearer_auth(t)).await?;
+        let valid = match r.status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Some(false),
+            st if st.is_success() => Some(true),
+            _ => None,
+        };
+        Ok(Identified { valid, user_id: Some(s.account.user_id.clone()), credential_id: Some(iss) })
     }
 
     async fn sign_out(&self, s: &Session<'_>) -> Result<()> {

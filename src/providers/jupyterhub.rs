@@ -18,7 +18,9 @@ use url::Url;
 use crate::error::{Error, Remedy, Result};
 use crate::model::{Actions, ClientHints, Credential, CredentialKind, Fact, Kind};
 use crate::net::http::{base_string, join, one_line, Http, Response};
-use crate::provider::{Capabilities, Found, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
+use crate::provider::{
+    Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn, TokenShape,
+};
 use crate::secret::{self, Secret};
 
 pub struct JupyterHub;
@@ -227,6 +229,10 @@ impl Provider for JupyterHub {
             token_page: Some("hub/token"),
             revoke: true,
             sign_out: true,
+            token_shapes: &[TokenShape {
+                what: "JupyterHub API token",
+                matches: |t| (32..=64).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_hexdigit()),
+            }],
             ..Default::default()
         }
     }
@@ -356,6 +362,19 @@ impl Provider for JupyterHub {
             }
         }
         Ok(results)
+    }
+
+    async fn identify(&self, s: &Session<'_>, token: &Secret) -> Result<Identified> {
+        let r = send(s.http, &s.base_url()?, &Secret::new(token.expose().trim()), Method::GET, "hub/api/user", None).await?;
+        if matches!(r.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+            return Ok(Identified { valid: Some(false), ..Default::default() });
+        }
+        if !r.is_success() {
+            return Err(server_error(&r));
+        }
+        let me: UserModel = r.json("the owner of the token")?;
+        let user_id = if me.name == s.account.login { s.account.user_id.clone() } else { me.name.clone() };
+        Ok(Identified { valid: Some(true), user_id: Some(user_id), credential_id: me.token_id })
     }
 
     async fn sign_out(&self, s: &Session<'_>) -> Result<()> {

@@ -23,7 +23,9 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind};
 use crate::net::http::{join, one_line, Http, Response};
-use crate::provider::{Capabilities, Found, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
+use crate::provider::{
+    Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn, TokenShape,
+};
 use crate::secret::{self, Secret};
 
 pub struct Matrix;
@@ -457,6 +459,24 @@ impl Matrix {
     }
 }
 
+/// Matrix tokens by shape: Synapse's `syt_`/`syr_`, the Matrix Authentication Service's
+/// `mat_`/`mar_`.
+const TOKEN_SHAPES: &[TokenShape] = &[
+    TokenShape { what: "Matrix access token", matches: |t| shaped(t, "syt_") || shaped(t, "mat_") },
+    TokenShape { what: "Matrix refresh token", matches: |t| shaped(t, "syr_") || shaped(t, "mar_") },
+];
+
+fn shaped(t: &str, prefix: &str) -> bool {
+    t.strip_prefix(prefix).is_some_and(|rest| rest.len() >= 10 && crate::insight::identify::charset(rest, "_-"))
+}
+
+/// The localpart a Synapse token names (`syt_<base64 localpart>_<random>_<crc>`).
+fn synapse_localpart(t: &str) -> Option<String> {
+    let rest = t.strip_prefix("syt_").or_else(|| t.strip_prefix("syr_"))?;
+    let b64 = rest.split('_').next()?;
+    String::from_utf8(crate::insight::identify::base64url(b64)?).ok()
+}
+
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
 }
@@ -556,6 +576,7 @@ impl Provider for Matrix {
             revoke_all_others: true,
             revoke_needs_password: true,
             sign_out: true,
+            token_shapes: TOKEN_SHAPES,
             ..Default::default()
         }
     }
@@ -731,6 +752,31 @@ impl Provider for Matrix {
             results.extend(device_ids.iter().map(Revoked::ok));
         }
         Ok(results)
+    }
+
+    async fn identify(&self, s: &Session<'_>, token: &Secret) -> Result<Identified> {
+        let t = token.expose().trim();
+        // Synapse's tokens carry the user's localpart: a token of another localpart is not this
+        // account's, and is not sent to this server at all.
+        if let Some(local) = synapse_localpart(t) {
+            let ours = s.account.user_id.trim_start_matches('@').split(':').next().unwrap_or("");
+            if local != ours {
+                return Ok(Identified::default());
+            }
+        }
+        if t.starts_with("syr_") || t.starts_with("mar_") {
+            // A refresh token: only using it would tell more, and using it rotates it.
+            return Ok(Identified { valid: None, user_id: Some(s.account.user_id.clone()), credential_id: None });
+        }
+        let r = self.send_with(s, &Secret::new(t), Method::GET, "_matrix/client/v3/account/whoami", None).await?;
+        if r.status == StatusCode::UNAUTHORIZED {
+            return Ok(Identified { valid: Some(false), ..Default::default() });
+        }
+        if !r.is_success() {
+            return Err(server_error(&r));
+        }
+        let me: Whoami = r.json("the owner of the token")?;
+        Ok(Identified { valid: Some(true), user_id: Some(me.user_id), credential_id: me.device_id })
     }
 
     async fn sign_out(&self, s: &Session<'_>) -> Result<()> {

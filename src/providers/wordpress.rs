@@ -24,7 +24,9 @@ use url::Url;
 use crate::error::{Error, Remedy, Result};
 use crate::model::{host_of, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind, LastUsedMeaning};
 use crate::net::http::{base_string, join, one_line, Http, Response};
-use crate::provider::{Capabilities, Found, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
+use crate::provider::{
+    Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn, TokenShape,
+};
 use crate::secret::{self, Secret};
 
 pub struct WordPress;
@@ -395,6 +397,12 @@ impl WordPress {
     }
 }
 
+/// WordPress application passwords: 24 letters and digits, shown in groups of four.
+fn is_application_password(t: &str) -> bool {
+    let joined: String = t.split(' ').collect();
+    joined.len() == 24 && joined.chars().all(|c| c.is_ascii_alphanumeric()) && (t.len() == 24 || t.split(' ').all(|g| g.len() == 4))
+}
+
 #[async_trait]
 impl Provider for WordPress {
     fn capabilities(&self) -> Capabilities {
@@ -409,6 +417,7 @@ impl Provider for WordPress {
             // the app's own too): no revoke_many, no revoke_all_others.
             revoke: true,
             sign_out: true,
+            token_shapes: &[TokenShape { what: "WordPress application password", matches: is_application_password }],
             ..Default::default()
         }
     }
@@ -544,6 +553,25 @@ impl Provider for WordPress {
         // In the order asked for.
         results.sort_by_key(|r| ids.iter().position(|i| *i == r.id));
         Ok(results)
+    }
+
+    async fn identify(&self, s: &Session<'_>, token: &Secret) -> Result<Identified> {
+        let stored: Stored = s.load().await?;
+        let api = Url::parse(&stored.api).map_err(|_| s.sign_in_again("the keyring entry is unreadable"))?;
+        let pasted = Secret::new(token.expose().split_whitespace().collect::<String>());
+        let r = Caller { http: s.http, api: &api, login: &stored.login, password: &pasted }
+            .send(Method::GET, "wp/v2/users/me/application-passwords/introspect", None)
+            .await?;
+        if r.status == StatusCode::UNAUTHORIZED {
+            // Not this user's application password (it may be someone else's: WordPress needs
+            // the user name with it, so that cannot be told).
+            return Ok(Identified::default());
+        }
+        if !r.is_success() {
+            return Err(server_error(&r));
+        }
+        let found: AppPassword = r.json("the application password")?;
+        Ok(Identified { valid: Some(true), user_id: Some(s.account.user_id.clone()), credential_id: Some(found.uuid) })
     }
 
     async fn sign_out(&self, s: &Session<'_>) -> Result<()> {

@@ -41,7 +41,9 @@ use crate::error::{Error, Remedy, Result};
 use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind, LastUsedMeaning};
 use crate::net::http::{base_string, join, one_line, Http, Response};
 use crate::net::web::{Followed, WebSession};
-use crate::provider::{Capabilities, Found, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
+use crate::provider::{
+    Capabilities, Found, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn, TokenShape,
+};
 use crate::secret::{self, Secret};
 use pages::Unrecognised;
 
@@ -793,6 +795,10 @@ impl Provider for Moodle {
             revoke: true,
             revoke_all_others: true,
             sign_out: true,
+            token_shapes: &[TokenShape {
+                what: "Moodle web service token",
+                matches: |t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()),
+            }],
             ..Default::default()
         }
     }

@@ -1,0 +1,67 @@
+//! The history of what was done through Keyward: every rename and revoke, with the account, the
+//! credential, when, and how it ended. Kept locally so the user (or the person helping them) can
+//! see what was cleaned up; never a secret — only ids, names and one-sentence results.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Entries kept; the oldest go first beyond this.
+pub const MAX_ENTRIES: usize = 5_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Rename,
+    Revoke,
+    /// A revoke that made the server replace the credential with a new value.
+    Replace,
+    /// "Sign out all other sessions".
+    SignOutOthers,
+}
+
+impl Action {
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            Action::Rename => "renamed",
+            Action::Revoke => "revoked",
+            Action::Replace => "replaced",
+            Action::SignOutOthers => "signed out (all other sessions)",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub at: DateTime<Utc>,
+    pub account: String,
+    pub account_id: String,
+    pub action: Action,
+    pub credential_id: String,
+    /// The credential's name when it was acted on (for a rename: the name before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// For a rename: the new name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_name: Option<String>,
+    pub ok: bool,
+    /// Why it did not work, in one sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The history file's shape.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct History {
+    #[serde(default)]
+    pub entries: Vec<Entry>,
+}
+
+impl History {
+    pub fn push(&mut self, e: Entry) {
+        self.entries.push(e);
+        if self.entries.len() > MAX_ENTRIES {
+            let extra = self.entries.len() - MAX_ENTRIES;
+            self.entries.drain(..extra);
+        }
+    }
+}

@@ -247,9 +247,19 @@ impl Keyward {
         identity.what = first.what.to_string();
         let accounts: Vec<Account> =
             self.accounts()?.into_iter().filter(|a| a.signed_in && candidates.iter().any(|c| c.kind == a.kind)).collect();
+        // What each account looked like before the token was used: asking a server about a token
+        // is using it, and some servers then record that use (Synapse: the device's last seen
+        // time and address), which would hide where the leaked token was really used from.
+        let before: Vec<Option<Listing>> = join_all(accounts.iter().map(|a| async move {
+            match self.refresh(a).await {
+                Ok(l) => Some(l),
+                Err(_) => self.cached(a).ok().flatten(),
+            }
+        }))
+        .await;
         let answers = join_all(accounts.iter().map(|a| self.ask(a, token))).await;
         let mut valid_elsewhere = None;
-        for (a, answer) in accounts.iter().zip(answers) {
+        for ((a, answer), listing) in accounts.iter().zip(answers).zip(before) {
             let Ok(found) = answer else { continue };
             let ours = found.user_id.as_deref().is_none_or(|u| u == a.user_id);
             match (&found.credential_id, ours) {
@@ -262,10 +272,6 @@ impl Keyward {
                     identity.account_id = Some(a.id.clone());
                     identity.credential_id = Some(cred.clone());
                     identity.valid = found.valid;
-                    let listing = match self.refresh(a).await {
-                        Ok(l) => Some(l),
-                        Err(_) => self.cached(a)?,
-                    };
                     if let Some(c) = listing.as_ref().and_then(|l| l.credentials.iter().find(|c| &c.id == cred)) {
                         identity.name = c.name.clone();
                         identity.summary = Some(summary::summarise(c, Utc::now()).line);

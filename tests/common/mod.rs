@@ -3,6 +3,8 @@
 //! accounts), and read the addresses of the test servers that `make test` started.
 #![allow(dead_code)]
 
+pub mod synapse;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -377,7 +377,9 @@ impl Keyward {
                     remedy: cred.manage_url.clone().map(|url| Remedy::OpenPage { url }),
                 });
             }
-            if cred.current {
+            // Replacing Keyward's own credential (a new value takes its place, which the provider
+            // keeps) does not sign Keyward out, so it needs no extra yes.
+            if cred.current && !cred.actions.revoke_replaces {
                 if !include_own {
                     return Err(Error::Refused {
                         message: format!(
@@ -396,7 +398,7 @@ impl Keyward {
         let results = provider.revoke(&Session::new(&account, &self.http, &self.vault), &ids, proof).await?;
         let results = reported_for(&ids, results);
         self.record_revokes(&account, &listing, &results, false);
-        let own_gone = own && results.iter().any(|r| r.error.is_none() && listing.credentials.iter().any(|c| c.id == r.id && c.current));
+        let own_gone = own && results.iter().any(|r| r.error.is_none() && !r.replaced && listing.credentials.iter().any(|c| c.id == r.id && c.current));
         self.after_revoke(&account, own_gone).await?;
         Ok(RevokeReport { account: account.name(), results, signed_out: own_gone })
     }

@@ -6,6 +6,7 @@
 //! says yes in the order of [`PROVIDERS`].
 
 pub mod homeassistant;
+pub mod hypothesis;
 pub mod jupyterhub;
 pub mod matrix;
 pub mod moodle;
@@ -20,7 +21,7 @@ use crate::net::http::Http;
 
 /// Every provider Keyward has, in the order detection prefers them.
 static PROVIDERS: &[&dyn Provider] =
-    &[&matrix::Matrix, &jupyterhub::JupyterHub, &homeassistant::HomeAssistant, &wordpress::WordPress, &moodle::Moodle];
+    &[&matrix::Matrix, &jupyterhub::JupyterHub, &homeassistant::HomeAssistant, &wordpress::WordPress, &moodle::Moodle, &hypothesis::Hypothesis];
 
 /// The provider of a kind, or a plain error when Keyward cannot manage that kind yet.
 pub fn get(kind: Kind) -> Result<&'static dyn Provider> {

@@ -103,38 +103,48 @@ impl Hypothesis {
             Err(LoginFailed::WrongPassword) => return Err(wrong_password(login, &base)),
             Err(LoginFailed::Other(e)) => return Err(e),
         };
+        match self.identify(http, &base, &mut web, redirected_to).await {
+            Ok(signed) => Ok(signed),
+            Err(e) => {
+                // Nothing is left behind: the login just made ends with the sign-in that failed.
+                let _ = web.logout().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Who the fresh web login is, from the developer token's own user where there is one, else
+    /// from the user h's login redirected to; and what to keep.
+    async fn identify(&self, http: &Http, base: &Url, web: &mut Web, redirected_to: Option<String>) -> Result<SignedIn> {
         let host = host_of(base.as_str());
         let Some(page) = web.developer_page().await? else {
-            let _ = web.logout().await;
             return Err(Error::Server { host, message: "Hypothesis signed Keyward in but then did not show it the developer page".into() });
         };
-        let api = Api::new(http, &base);
-        let anonymous = api.profile(None).await?;
-        let authority = anonymous.authority.clone().filter(|a| !a.is_empty()).unwrap_or_else(|| host.clone());
-        // Who signed in: the developer token's own user where there is one, else the user h's
-        // login redirected to.
+        let api = Api::new(http, base);
+        let authority = api.profile(None).await?.authority.filter(|a| !a.is_empty()).unwrap_or_else(|| host.clone());
         let from_token = match &page.token {
             Some(t) => api.profile(Some(t)).await?.userid,
             None => None,
         };
         let userid = match (from_token, redirected_to) {
             (Some(u), Some(name)) if wire::username_of(&u).is_some_and(|n| !n.eq_ignore_ascii_case(&name)) => {
-                let _ = web.logout().await;
                 return Err(Error::bad_response(host, "the login and the developer token name different users"));
             }
             (Some(u), _) => u,
             (None, Some(name)) => format!("acct:{name}@{authority}"),
-            (None, None) => {
-                let _ = web.logout().await;
-                return Err(Error::bad_response(host, "the login did not say which user signed in"));
-            }
+            (None, None) => return Err(Error::bad_response(host, "the login did not say which user signed in")),
         };
-        let username = wire::username_of(&userid).unwrap_or(login).to_string();
-        let mut facts = vec![Fact::new("Signed in with", "the password (web login; the password is not kept)"), Fact::new("Authority", authority)];
-        facts.push(Fact::new("Developer token", if page.token.is_some() { "yes" } else { "none" }));
+        let Some(username) = wire::username_of(&userid).map(str::to_string) else {
+            return Err(Error::bad_response(host, "a user id that is not of the form acct:name@authority"));
+        };
+        let facts = vec![
+            Fact::new("Signed in with", "the password (web login; the password is not kept)"),
+            Fact::new("Authority", authority),
+            Fact::new("Developer token", if page.token.is_some() { "yes" } else { "none" }),
+        ];
         let stored = Stored { username, via: Via::WebLogin { cookies: web.cookies(), since: Utc::now() } };
         Ok(SignedIn {
-            base_url: base,
+            base_url: base.clone(),
             user_id: userid,
             own_credential: Some(WEB_LOGIN_ID.into()),
             server_facts: facts,

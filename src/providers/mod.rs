@@ -20,8 +20,14 @@ use crate::net::http::Http;
 use crate::provider::Provider;
 
 /// Every provider Keyward has, in the order detection prefers them.
-static PROVIDERS: &[&dyn Provider] =
-    &[&matrix::Matrix, &jupyterhub::JupyterHub, &homeassistant::HomeAssistant, &wordpress::WordPress, &moodle::Moodle, &hypothesis::Hypothesis];
+static PROVIDERS: &[&dyn Provider] = &[
+    &matrix::Matrix,
+    &jupyterhub::JupyterHub,
+    &homeassistant::HomeAssistant,
+    &wordpress::WordPress,
+    &moodle::Moodle,
+    &hypothesis::Hypothesis,
+];
 
 /// The provider of a kind, or a plain error when this version of Keyward has none for it (an
 /// accounts file written by another version).

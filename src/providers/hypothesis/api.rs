@@ -92,7 +92,9 @@ impl<'a> Api<'a> {
         let r = self.http.send(req).await?;
         match r.status.as_u16() {
             200 => Ok(()),
-            401 if r.json::<Failure>("a Hypothesis error").ok().and_then(|f| f.oauth_error()).as_deref() == Some("invalid_client") => Ok(()),
+            401 if r.json::<Failure>("a Hypothesis error").ok().and_then(|f| f.oauth_error()).as_deref() == Some("invalid_client") => {
+                Ok(())
+            }
             _ => Err(failure(&r)),
         }
     }

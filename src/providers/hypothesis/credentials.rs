@@ -47,13 +47,15 @@ pub fn developer_token(base: &Url, value: &Secret, debug: Option<&DebugToken>, a
     c.details.push(Fact::new("Token", wire::shown(value)));
     token_dates(&mut c, debug);
     if debug.is_some() {
-        c.details.push(Fact::new(
-            "Issue date",
-            "when the token was first made: Hypothesis keeps that date when the token is regenerated",
-        ));
+        c.details.push(Fact::new("Issue date", "when the token was first made: Hypothesis keeps that date when the token is regenerated"));
     }
     c.details.push(Fact::new("Used by", "every script or app you gave it to (Hypothesis does not record which, or when)"));
-    c.current = access == Access::DeveloperToken;
+    if access == Access::DeveloperToken {
+        // Keyward's own way in, yet not `current`: the core takes a current credential's revoke
+        // as signing Keyward out, and replacing this one does not (Keyward switches to the new
+        // value). The detail says whose it is instead.
+        c.details.push(Fact::new("Keyward", "signs in with this token, and switches to the new one itself when it is replaced"));
+    }
     c.manage_url = Some(developer_page_url(base));
     let mut warning = String::from(
         "Hypothesis replaces the developer token with a new one and the old one stops working at once: every script or app that uses it breaks until it is given the new one from the developer page",
@@ -184,7 +186,8 @@ mod tests {
         assert!(c.never_expires && c.created.is_some());
         assert!(c.actions.revoke_warning.as_deref().unwrap().contains("every script"));
         let own = developer_token(&base(), &value, Some(&d), Access::DeveloperToken);
-        assert!(own.current && own.actions.revoke_needs_password);
+        assert!(!own.current && own.actions.revoke_needs_password);
+        assert!(own.details.iter().any(|f| f.label == "Keyward"));
     }
 
     #[test]

@@ -211,7 +211,10 @@ impl Hypothesis {
         if let Some(token) = &page.token {
             let debug = Api::new(s.http, base).debug_token(token).await?;
             if let Some(u) = debug.as_ref().and_then(|d| d.userid.as_deref()).filter(|u| *u != s.account.user_id) {
-                return Err(Error::bad_response(s.account.host(), format!("the developer page shows a token of another user ({})", crate::net::http::one_line(u))));
+                return Err(Error::bad_response(
+                    s.account.host(),
+                    format!("the developer page shows a token of another user ({})", crate::net::http::one_line(u)),
+                ));
             }
             credentials.push(credentials::developer_token(base, token, debug.as_ref(), Access::WebLogin));
         }
@@ -237,7 +240,9 @@ impl Hypothesis {
         let api = Api::new(s.http, base);
         let profile = api.profile(Some(token)).await?;
         if profile.userid.as_deref() != Some(s.account.user_id.as_str()) {
-            return Err(s.sign_in_again("Hypothesis answers for its token as for a signed-out visitor: it was replaced, revoked or has expired"));
+            return Err(
+                s.sign_in_again("Hypothesis answers for its token as for a signed-out visitor: it was replaced, revoked or has expired")
+            );
         }
         match api.debug_token(token).await? {
             Some(d) if !d.expired => Ok(d),
@@ -303,7 +308,9 @@ impl Hypothesis {
         };
         if let Via::Token { token, .. } = &stored.via {
             if token.expose() != old.expose() {
-                return Ok(Err("the password signs in to an account whose developer token is not the one Keyward holds: nothing was replaced".into()));
+                return Ok(Err(
+                    "the password signs in to an account whose developer token is not the one Keyward holds: nothing was replaced".into(),
+                ));
             }
         }
         if !api.works_as(&old, userid).await? {
@@ -393,7 +400,9 @@ impl Provider for Hypothesis {
             results.push(match id.as_str() {
                 DEVELOPER_TOKEN_ID => self.replace_developer_token(s, &mut stored, proof).await?,
                 OAUTH_TOKEN_ID => self.revoke_oauth_token(s, &stored).await?,
-                WEB_LOGIN_ID => Revoked::failed(id, "Keyward's own web login ends when the account is removed from Keyward with signing out"),
+                WEB_LOGIN_ID => {
+                    Revoked::failed(id, "Keyward's own web login ends when the account is removed from Keyward with signing out")
+                }
                 _ => Revoked::failed(id, "Keyward does not know this kind of Hypothesis credential"),
             });
         }

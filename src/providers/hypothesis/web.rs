@@ -82,9 +82,9 @@ impl Web {
         if !page.is_success() {
             return Err(page.unexpected().into());
         }
-        let csrf = wire::login_page(&page.text()).and_then(|p| p.csrf_token).ok_or_else(|| {
-            Error::bad_response(host.clone(), "a login page without the CSRF token of its js-config")
-        })?;
+        let csrf = wire::login_page(&page.text())
+            .and_then(|p| p.csrf_token)
+            .ok_or_else(|| Error::bad_response(host.clone(), "a login page without the CSRF token of its js-config"))?;
         let form = vec![
             ("username".to_string(), login.to_string()),
             ("password".to_string(), password.expose().to_string()),
@@ -92,7 +92,7 @@ impl Web {
         ];
         let r = web.w.post_form(join(base, LOGIN_PAGE), &form).await?;
         match r.status.as_u16() {
-            301 | 302 | 303 => {
+            301..=303 => {
                 let to = web.same_host_location(&r)?;
                 if !web.w.cookies().contains_key(AUTH_COOKIE) {
                     return Err(Error::bad_response(host, "the login answered without its login cookie").into());
@@ -150,7 +150,10 @@ impl Web {
             return Err(r.unexpected());
         }
         if Web::resume(&self.base, &had).developer_page().await?.is_some() {
-            return Err(Error::Server { host: self.host(), message: "Hypothesis still takes Keyward's web login as signed in after logging out".into() });
+            return Err(Error::Server {
+                host: self.host(),
+                message: "Hypothesis still takes Keyward's web login as signed in after logging out".into(),
+            });
         }
         Ok(())
     }

@@ -115,14 +115,14 @@ fn token_dates(c: &mut Credential, debug: Option<&DebugToken>) {
 }
 
 /// Keyward's own web login (an h "auth ticket").
-pub fn web_login(base: &Url, since: DateTime<Utc>) -> Credential {
+pub fn web_login(since: DateTime<Utc>) -> Credential {
     let mut c = Credential::new(WEB_LOGIN_ID, CredentialKind::Session);
     c.name = Some("Keyward's web login".into());
     c.hints = ClientHints { app_name: Some("Keyward".into()), ..Default::default() };
     c.created = Some(since);
     c.details.push(Fact::new("Ends", "when Keyward signs out, or after 90 days without use"));
     c.current = true;
-    c.manage_url = Some(account_page_url(base));
+    // No page of h manages a login (the account page cannot end one): no manage_url.
     c.actions = Actions {
         revoke: false,
         why_not: Some("This is Keyward's own web login: it ends when the account is removed from Keyward with signing out".into()),

@@ -218,7 +218,7 @@ impl Hypothesis {
             }
             credentials.push(credentials::developer_token(base, token, debug.as_ref(), Access::WebLogin));
         }
-        credentials.push(credentials::web_login(base, since));
+        credentials.push(credentials::web_login(since));
         let gaps = credentials::gaps(base, Access::WebLogin, Some(page.token.is_some()));
         Ok(Found { credentials, gaps, account_actions: self.account_actions(base), own_credential: Some(WEB_LOGIN_ID.into()) })
     }

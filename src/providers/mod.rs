@@ -6,6 +6,7 @@
 //! says yes in the order of [`PROVIDERS`].
 
 pub mod homeassistant;
+pub mod hypothesis;
 pub mod jupyterhub;
 pub mod matrix;
 pub mod moodle;
@@ -19,8 +20,14 @@ use crate::net::http::Http;
 use crate::provider::Provider;
 
 /// Every provider Keyward has, in the order detection prefers them.
-static PROVIDERS: &[&dyn Provider] =
-    &[&matrix::Matrix, &jupyterhub::JupyterHub, &homeassistant::HomeAssistant, &wordpress::WordPress, &moodle::Moodle];
+static PROVIDERS: &[&dyn Provider] = &[
+    &matrix::Matrix,
+    &jupyterhub::JupyterHub,
+    &homeassistant::HomeAssistant,
+    &wordpress::WordPress,
+    &moodle::Moodle,
+    &hypothesis::Hypothesis,
+];
 
 /// The provider of a kind, or a plain error when this version of Keyward has none for it (an
 /// accounts file written by another version).

@@ -143,7 +143,7 @@ pub struct Revoked {
     /// `None` when it is gone; else why not, in one sentence.
     pub error: Option<String>,
     /// The server replaced it with a new value (the old one no longer works).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replaced: bool,
 }
 

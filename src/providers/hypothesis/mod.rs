@@ -34,7 +34,9 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::model::{host_of, AccountActions, Fact, Kind};
 use crate::net::http::Http;
-use crate::provider::{Capabilities, Found, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
+use crate::provider::{
+    Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn,
+};
 use crate::secret::{self, Secret};
 use api::Api;
 use credentials::{Access, DEVELOPER_TOKEN_ID, OAUTH_TOKEN_ID, WEB_LOGIN_ID};
@@ -364,8 +366,32 @@ impl Provider for Hypothesis {
             token_page: Some(web::DEVELOPER_PAGE),
             revoke: true,
             sign_out: true,
+            token_shapes: &[
+                crate::provider::TokenShape { what: "Hypothesis developer token", matches: |t| TokenShape::of(t) == TokenShape::Developer },
+                crate::provider::TokenShape { what: "Hypothesis OAuth access token", matches: |t| TokenShape::of(t) == TokenShape::OauthAccess },
+                crate::provider::TokenShape { what: "Hypothesis OAuth refresh token", matches: |t| TokenShape::of(t) == TokenShape::OauthRefresh },
+            ],
             ..Default::default()
         }
+    }
+
+    /// `/api/debug-token` says whose a bearer token is without changing anything on h. A
+    /// refresh token is no bearer token: only using it would tell, so it is not sent.
+    async fn identify(&self, s: &Session<'_>, token: &Secret) -> Result<Identified> {
+        let shape = TokenShape::of(token.expose());
+        if shape == TokenShape::OauthRefresh || shape == TokenShape::Other {
+            return Ok(Identified::default());
+        }
+        let base = s.base_url()?;
+        let pasted = Secret::new(token.expose().trim());
+        let Some(debug) = Api::new(s.http, &base).debug_token(&pasted).await? else {
+            return Ok(Identified { valid: Some(false), ..Default::default() });
+        };
+        let credential_id = match shape {
+            TokenShape::Developer => Some(DEVELOPER_TOKEN_ID.to_string()),
+            _ => None,
+        };
+        Ok(Identified { valid: Some(!debug.expired), user_id: debug.userid, credential_id })
     }
 
     async fn probe(&self, http: &Http, url: &Url) -> Result<Option<Url>> {

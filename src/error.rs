@@ -77,6 +77,16 @@ pub enum Error {
     /// The action needs the account's password and none was given.
     #[error("{0}")]
     PasswordNeeded(String),
+
+    // Stand-ins for the variants issue 9's core brings (replaced by core's error.rs on merge).
+    #[error("{host} redirected to another host ({to}); Keyward does not follow it with your credentials")]
+    Redirected { host: String, to: String },
+    #[error("{host} sent an answer larger than {limit_mib} MiB; Keyward does not read it")]
+    TooLarge { host: String, limit_mib: u64 },
+    #[error("{host} is reached over plain http, which anyone on the network can read, passwords included")]
+    Insecure { host: String },
+    #[error("{message}")]
+    Refused { message: String, remedy: Option<()> },
 }
 
 fn detail_suffix(d: &Option<String>) -> String {
@@ -117,6 +127,10 @@ impl Error {
             Error::UnknownAccount { .. } => "unknown_account",
             Error::UnknownCredential { .. } => "unknown_credential",
             Error::PasswordNeeded(_) => "password_needed",
+            Error::Redirected { .. } => "redirected",
+            Error::TooLarge { .. } => "too_large",
+            Error::Insecure { .. } => "insecure",
+            Error::Refused { .. } => "refused",
         }
     }
 

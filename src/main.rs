@@ -123,7 +123,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             } else {
                 SignInSecret::Password(read_secret(password_stdin, &format!("Password for {user}"))?)
             };
-            let account = kw.add(AddAccount { url, kind, login: user, secret, label }).await?;
+            let account = kw.add(AddAccount { url, kind, login: user, secret, label, allow_insecure: false }).await?;
             if json {
                 print_json(&account_json(&kw, &account));
             } else {

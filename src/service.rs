@@ -14,7 +14,7 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::model::{Account, Kind, Listing};
 use crate::provider::{Provider, Revoked, Session, SignInRequest, SignInSecret};
-use crate::net::http::Http;
+use crate::net::{self, http::Http};
 use crate::providers;
 use crate::secret::Secret;
 use crate::store::Store;
@@ -29,6 +29,8 @@ pub struct AddAccount {
     pub login: String,
     pub secret: SignInSecret,
     pub label: Option<String>,
+    /// The user said yes to plain http to a host that is not this computer.
+    pub allow_insecure: bool,
 }
 
 /// The outcome of a revoke: one result per credential, and whether the app signed itself out.
@@ -90,7 +92,8 @@ impl Keyward {
     /// The kind of server at `url`, and the base URL to use for it.
     pub async fn detect(&self, url: &str) -> Result<(Kind, Url)> {
         let url = net::http::parse_server_url(url)?;
-        providers::detect(&self.http, &url).await
+        // Detection sends no secret, so plain http anywhere may be asked; a downgrade may not.
+        providers::detect(&self.http.bound_to(&url, true)?, &url).await
     }
 
     /// Signs in and remembers the account. The keyring is checked before anything happens on the
@@ -108,11 +111,18 @@ impl Keyward {
             return Err(Error::input("the password or token is empty"));
         }
         let label = req.label.map(|l| l.trim().to_string()).filter(|l| !l.is_empty());
+        // Plain http elsewhere only with the user's yes; no discovery step may go to http when
+        // the address was given with https.
+        let http = self.http.bound_to(&typed, req.allow_insecure)?;
         self.vault.check().await?;
 
+        // One deadline for everything the server is asked: detection and sign-in together.
+        let host = crate::model::host_of(typed.as_str());
+        let deadline = tokio::time::Instant::now() + add_deadline(&http);
+        let too_late = || Error::Timeout { host: host.clone(), secs: add_deadline(&http).as_secs() };
         let (kind, url) = match req.kind {
             Some(kind) => (kind, typed),
-            None => providers::detect(&self.http, &typed).await?,
+            None => tokio::time::timeout_at(deadline, providers::detect(&http, &typed)).await.map_err(|_| too_late())??,
         };
         let provider = providers::get(kind)?;
         let caps = provider.capabilities();
@@ -138,9 +148,8 @@ impl Keyward {
         // A password sign-in makes a credential on the server, which an abandoned add must end;
         // a pasted token (or application password) was the user's before and stays.
         let made_here = matches!(req.secret, SignInSecret::Password(_));
-        let signed = provider
-            .sign_in(&self.http, SignInRequest { url, login: login.clone(), secret: req.secret, client_name: client_name() })
-            .await?;
+        let sign_in = provider.sign_in(&http, SignInRequest { url, login: login.clone(), secret: req.secret, client_name: client_name() });
+        let signed = tokio::time::timeout_at(deadline, sign_in).await.map_err(|_| too_late())??;
         let base_url = net::http::base_string(&signed.base_url);
         let previous =
             existing.iter().find(|a| a.kind == kind && a.base_url == base_url && (a.login == login || a.user_id == signed.user_id));
@@ -414,6 +423,12 @@ impl Keyward {
         f(&mut accounts);
         self.store.save_accounts(&accounts)
     }
+}
+
+/// How long a whole `add` may ask the server: 30 seconds, or one request's timeout when that was
+/// set longer.
+fn add_deadline(http: &Http) -> Duration {
+    http.timeout().max(Duration::from_secs(30))
 }
 
 /// "Keyward on <hostname>": how the app names its own session on every server.

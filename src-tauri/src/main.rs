@@ -84,7 +84,7 @@ struct AddRequest {
 async fn add_account(kw: State<'_, Keyward>, request: AddRequest) -> Answer<AccountListing> {
     let AddRequest { url, kind, login, secret, secret_is_token, label } = request;
     let secret = if secret_is_token { SignInSecret::Token(secret) } else { SignInSecret::Password(secret) };
-    let account = kw.add(AddAccount { url, kind, login, secret, label }).await?;
+    let account = kw.add(AddAccount { url, kind, login, secret, label, allow_insecure: false }).await?;
     Ok(kw.show_cached(&account)?)
 }
 

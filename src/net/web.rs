@@ -14,7 +14,7 @@ use reqwest::header::{COOKIE, SET_COOKIE};
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use super::http::{Http, Response};
+use super::http::{stays_on, Http, Response};
 use crate::error::{Error, Result};
 use crate::model::host_of;
 use crate::secret::Secret;
@@ -23,9 +23,11 @@ use crate::secret::Secret;
 const MAX_REDIRECTS: usize = 8;
 
 /// A browser-like session: one cookie jar the provider can save and restore, no automatic
-/// redirects. Cookies are sent only to the host they came from.
+/// redirects. Cookies are sent only to the origin of the session (its scheme, host and port, or
+/// the https upgrade of an http site), and redirects are followed only there.
 pub struct WebSession {
     http: Http,
+    base: Url,
     host: String,
     cookies: BTreeMap<String, Secret>,
 }
@@ -40,7 +42,7 @@ pub struct Followed {
 impl WebSession {
     /// A fresh session for the server at `base`, with the cookies kept from an earlier run.
     pub fn new(base: &Url, cookies: BTreeMap<String, Secret>) -> Self {
-        WebSession { http: Http::web_session(), host: host_of(base.as_str()), cookies }
+        WebSession { http: Http::web_session(), base: base.clone(), host: host_of(base.as_str()), cookies }
     }
 
     /// The cookies to keep for the next run (secrets: keyring only).
@@ -65,7 +67,7 @@ impl WebSession {
     }
 
     fn absorb(&mut self, r: &Response) {
-        if host_of(r.url.as_str()) != self.host {
+        if !stays_on(&self.base, &r.url) {
             return;
         }
         for v in r.headers.get_all(SET_COOKIE).iter() {
@@ -86,7 +88,7 @@ impl WebSession {
     }
 
     async fn send(&mut self, req: reqwest::RequestBuilder, url: &Url) -> Result<Response> {
-        let req = match self.cookie_header().filter(|_| host_of(url.as_str()) == self.host) {
+        let req = match self.cookie_header().filter(|_| stays_on(&self.base, url)) {
             Some(c) => req.header(COOKIE, c),
             None => req,
         };
@@ -116,8 +118,9 @@ impl WebSession {
                 return Ok(Followed { response: r, chain });
             }
             let Some(next) = r.location() else { return Ok(Followed { response: r, chain }) };
-            if host_of(next.as_str()) != self.host {
-                // Another site (a single sign-on provider): stop and let the caller judge.
+            if !stays_on(&self.base, &next) {
+                // Another site (a single sign-on provider), or plain http: stop and let the
+                // caller judge.
                 chain.push(next);
                 return Ok(Followed { response: r, chain });
             }

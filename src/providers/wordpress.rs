@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::net::http::{base_string, join, one_line, Http, Response};
+use crate::net::http::{base_string, join, one_line, stays_on, Http, Response};
 use crate::error::{Error, Result};
 use crate::model::{host_of, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind, LastUsedMeaning};
 use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
@@ -293,12 +293,12 @@ struct Api {
 }
 
 impl Api {
-    /// The site URL to keep on the account: the index's own, when it is on the host the API
-    /// answered on, else what the user typed.
+    /// The site URL to keep on the account: the index's own, when it is on the origin the user
+    /// typed (or its https upgrade), else what the user typed. An index cannot move the account.
     fn site(&self, typed: &Url) -> Url {
         let from_index = self.index.url.as_deref().and_then(|u| crate::net::http::parse_server_url(u).ok());
         match from_index {
-            Some(u) if host_of(u.as_str()) == host_of(self.root.as_str()) && u.scheme() == self.root.scheme() => u,
+            Some(u) if stays_on(typed, &u) && stays_on(&self.root, &u) => u,
             _ => typed.clone(),
         }
     }
@@ -332,6 +332,10 @@ impl WordPress {
         }
         if let Ok(home) = http.send(http.get(url.clone())).await {
             if let Some(root) = api_link(&home).filter(|r| *r != pretty) {
+                // The application password goes to the API root: it stays where the user said.
+                if !stays_on(url, &root) {
+                    return Err(Error::Redirected { host: host_of(url.as_str()), to: host_of(root.as_str()) });
+                }
                 if let Ok(Some(api)) = self.index_at(http, &root).await {
                     return Ok(Some(api));
                 }

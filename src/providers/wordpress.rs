@@ -455,7 +455,9 @@ impl Provider for WordPress {
         if let Some(name) = api.index.name.clone().filter(|n| !n.is_empty()) {
             facts.push(Fact::new("Site", name));
         }
-        facts.push(Fact::new("Site URL", api.index.home.clone().unwrap_or_else(|| base_string(&site))));
+        // The index's home is shown only when it is the typed site's: it may name any site.
+        let home = api.index.home.as_deref().filter(|h| Url::parse(h).map(|h| stays_on(&site, &h)).unwrap_or(false));
+        facts.push(Fact::new("Site URL", home.map(str::to_string).unwrap_or_else(|| base_string(&site))));
         facts.push(Fact::new("REST API", api.root.to_string()));
         if let Some(tz) = api.index.time_zone() {
             facts.push(Fact::new("Time zone", tz));

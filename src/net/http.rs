@@ -105,7 +105,8 @@ impl Http {
     }
 
     /// A client that returns every redirect as it is, for `net::web::WebSession`, which follows
-    /// them itself and keeps the one cookie jar of a web session.
+    /// them itself and keeps the one cookie jar of a web session (so that forgetting its cookies
+    /// really forgets them).
     pub fn web_session() -> Self {
         Self::build(false)
     }

@@ -656,9 +656,12 @@ fn plain_http_to_another_computer_is_refused_without_a_yes() {
     let cli = Cli::new();
     let url = format!("http://0.0.0.0:{}/", fake.port);
     let line = one_line(cli.run(&["add", &url, "--kind", "matrix", "--user", "alice", "--password-stdin"], Some(&format!("{PASSWORD}\n"))));
-    assert!(line.contains(&format!("0.0.0.0:{}", fake.port)) && line.contains("plain http"), "{line}");
+    assert!(line.contains(&format!("0.0.0.0:{}", fake.port)) && line.contains("plain http") && line.contains("--allow-http"), "{line}");
     assert_eq!(fake.connections(), 0);
     assert_eq!(accounts_file(&cli), None);
+    // Said yes to: it goes ahead.
+    cli.run(&["add", &url, "--kind", "matrix", "--user", "alice", "--token-stdin", "--allow-http"], Some(&format!("{TOKEN}\n"))).expect_ok();
+    assert!(fake.seen().iter().any(|r| r.is("GET", "/_matrix/client/v3/account/whoami")));
 }
 
 // ---- 6. TLS ----

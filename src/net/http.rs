@@ -15,6 +15,10 @@
 //!   to a host that is not this computer needs the user's yes ([`Http::bound_to`]). TLS trusts the
 //!   operating system's certificate store (`net::tls`).
 //!
+//! reqwest's own redirect policy is not used: it drops `Authorization` and cookies on a change of
+//! host or port, but keeps them on an https → http change, keeps any other header that carries a
+//! secret, and sends a 307/308 body (a password) again to wherever the server says.
+//!
 //! It never formats a request, its headers, its body or its full URL into an error or a log
 //! line: those can carry tokens and passwords. Errors name only `host:port`.
 

@@ -56,18 +56,26 @@ impl Seen {
 /// How a fake server answers one request.
 enum Reply {
     Json(u16, Value),
-    Raw { status: u16, headers: Vec<(String, String)>, body: Vec<u8> },
+    Raw {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
     /// A redirect (301, 302, 307, 308) to a URL.
     Redirect(u16, String),
     /// 200 and a body that never ends, `announced` in Content-Length or not, written until the
     /// client goes away.
-    Endless { announced: Option<u64> },
+    Endless {
+        announced: Option<u64>,
+    },
     /// 200, then one byte every 200 ms.
     Trickle,
     /// Holds the connection and says nothing.
     Silent,
     /// Becomes a Home Assistant websocket: authenticates, then answers (or only pings, for ever).
-    HomeAssistantSocket { pings_only: bool },
+    HomeAssistantSocket {
+        pings_only: bool,
+    },
 }
 
 impl Reply {
@@ -109,7 +117,8 @@ impl Fake {
         let port = std_listener.local_addr().unwrap().port();
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
         let connections: Arc<AtomicUsize> = Arc::default();
-        let fake = Fake { port, scheme: if tls.is_some() { "https" } else { "http" }, seen: seen.clone(), connections: connections.clone() };
+        let fake =
+            Fake { port, scheme: if tls.is_some() { "https" } else { "http" }, seen: seen.clone(), connections: connections.clone() };
         rt().spawn(async move {
             let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
             loop {
@@ -210,10 +219,8 @@ async fn read_request(s: &mut Box<dyn Io>) -> Option<Seen> {
     let mut lines = head.split("\r\n");
     let mut first = lines.next()?.split(' ');
     let (method, target) = (first.next()?.to_string(), first.next()?.to_string());
-    let headers: HashMap<String, String> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
+    let headers: HashMap<String, String> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
     let length: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
     let mut body = buf[head_end + 4..].to_vec();
     while body.len() < length {
@@ -295,7 +302,9 @@ fn matrix(devices: impl Fn() -> Reply + Send + Sync + 'static) -> impl Fn(&Seen)
 }
 
 fn matrix_devices() -> Reply {
-    Reply::json(json!({ "devices": [{ "device_id": "KEYWARDDEV", "display_name": "Keyward", "last_seen_ip": "127.0.0.1", "last_seen_ts": 1767225600000u64 }] }))
+    Reply::json(
+        json!({ "devices": [{ "device_id": "KEYWARDDEV", "display_name": "Keyward", "last_seen_ip": "127.0.0.1", "last_seen_ts": 1767225600000u64 }] }),
+    )
 }
 
 /// A WordPress site whose REST index says `site_url` is its URL; `introspect` answers the
@@ -400,7 +409,9 @@ fn vm_hwm_kb(status: &str) -> Option<u64> {
 fn a_login_answered_307_to_another_port_sends_that_port_nothing() {
     // Every kind that signs in by posting a password, with the password's request redirected.
     type Server = Box<dyn Fn(&Seen) -> Reply + Send + Sync>;
-    let kinds: Vec<(&str, fn(String) -> Server)> = vec![
+    /// A server of the kind whose password request is redirected to the given URL.
+    type Redirecting = fn(String) -> Server;
+    let kinds: Vec<(&str, Redirecting)> = vec![
         ("matrix", |to| {
             Box::new(move |r| match (r.method.as_str(), r.path.as_str()) {
                 ("GET", "/_matrix/client/versions") => Reply::json(json!({ "versions": ["v1.11"] })),
@@ -437,7 +448,10 @@ fn a_login_answered_307_to_another_port_sends_that_port_nothing() {
         let cli = Cli::new();
         let run = cli.run(&["add", &fake.url(), "--kind", kind, "--user", "alice", "--password-stdin"], Some(&format!("{PASSWORD}\n")));
         let line = one_line(run);
-        assert!(line.contains(&format!("redirected to another host ({})", attacker.host())) && line.contains("does not follow"), "{kind}: {line}");
+        assert!(
+            line.contains(&format!("redirected to another host ({})", attacker.host())) && line.contains("does not follow"),
+            "{kind}: {line}"
+        );
         attacker.assert_untouched();
         // The password went once, to its own server, and was not sent again.
         assert_eq!(fake.seen().iter().filter(|r| r.body.contains(PASSWORD)).count(), 1, "{kind}");
@@ -517,7 +531,8 @@ fn a_wordpress_api_root_redirected_to_another_host_is_refused() {
         _ => Reply::Raw { status: 404, headers: vec![], body: b"<html>not found</html>".to_vec() },
     });
     let cli = Cli::new();
-    let line = one_line(cli.run(&["add", &fake.url(), "--kind", "wordpress", "--user", "alice", "--token-stdin"], Some(&format!("{PASSWORD}\n"))));
+    let line =
+        one_line(cli.run(&["add", &fake.url(), "--kind", "wordpress", "--user", "alice", "--token-stdin"], Some(&format!("{PASSWORD}\n"))));
     assert!(line.contains(&format!("redirected to another host ({})", attacker.host())), "{line}");
     attacker.assert_untouched();
     assert_eq!(accounts_file(&cli), None);
@@ -545,7 +560,8 @@ fn a_wordpress_request_with_the_password_redirected_elsewhere_is_refused() {
     let to = format!("{}/wp-json/wp/v2/users/me/application-passwords/introspect", attacker.url());
     let fake = Fake::start(wordpress("".into(), move || Reply::Redirect(307, to.clone())));
     let cli = Cli::new();
-    let line = one_line(cli.run(&["add", &fake.url(), "--kind", "wordpress", "--user", "alice", "--token-stdin"], Some(&format!("{PASSWORD}\n"))));
+    let line =
+        one_line(cli.run(&["add", &fake.url(), "--kind", "wordpress", "--user", "alice", "--token-stdin"], Some(&format!("{PASSWORD}\n"))));
     assert!(line.contains(&attacker.host()), "{line}");
     attacker.assert_untouched();
     assert_eq!(accounts_file(&cli), None);
@@ -628,7 +644,9 @@ fn a_429_with_a_huge_retry_after_during_detection_says_rate_limited() {
 fn a_home_assistant_websocket_that_only_pings_is_one_line_at_the_deadline() {
     let fake = Fake::start(home_assistant(true));
     let cli = impatient();
-    let line = one_line(cli.run(&["add", &fake.url(), "--kind", "homeassistant", "--user", "alice", "--token-stdin"], Some(&format!("{TOKEN}\n"))));
+    let line = one_line(
+        cli.run(&["add", &fake.url(), "--kind", "homeassistant", "--user", "alice", "--token-stdin"], Some(&format!("{TOKEN}\n"))),
+    );
     assert!(line.contains(&format!("{} did not answer within 3 seconds", fake.host())), "{line}");
     assert_eq!(accounts_file(&cli), None);
 }
@@ -660,7 +678,8 @@ fn plain_http_to_another_computer_is_refused_without_a_yes() {
     assert_eq!(fake.connections(), 0);
     assert_eq!(accounts_file(&cli), None);
     // Said yes to: it goes ahead.
-    cli.run(&["add", &url, "--kind", "matrix", "--user", "alice", "--token-stdin", "--allow-http"], Some(&format!("{TOKEN}\n"))).expect_ok();
+    cli.run(&["add", &url, "--kind", "matrix", "--user", "alice", "--token-stdin", "--allow-http"], Some(&format!("{TOKEN}\n")))
+        .expect_ok();
     assert!(fake.seen().iter().any(|r| r.is("GET", "/_matrix/client/v3/account/whoami")));
 }
 
@@ -728,7 +747,9 @@ fn a_private_ca_the_system_trusts_is_trusted_and_others_are_one_line() {
     let seen = fake.seen().len();
     let empty = tempfile::NamedTempFile::new().unwrap();
     let untrusting = Cli::new().with_env("SSL_CERT_FILE", empty.path().to_str().unwrap());
-    let line = one_line(untrusting.run(&["add", &fake.url(), "--kind", "matrix", "--user", "alice", "--token-stdin"], Some(&format!("{TOKEN}\n"))));
+    let line = one_line(
+        untrusting.run(&["add", &fake.url(), "--kind", "matrix", "--user", "alice", "--token-stdin"], Some(&format!("{TOKEN}\n"))),
+    );
     assert!(line.contains(&fake.host()) && line.contains("certificate"), "{line}");
     assert_eq!(fake.seen().len(), seen);
     assert_eq!(accounts_file(&untrusting), None);
@@ -738,7 +759,8 @@ fn a_private_ca_the_system_trusts_is_trusted_and_others_are_one_line() {
 fn a_certificate_for_another_host_is_one_line() {
     let fake = Fake::tls(pki().wrong_host.clone(), matrix(matrix_devices));
     let (cli, _ca) = trusting_cli();
-    let line = one_line(cli.run(&["add", &fake.url(), "--kind", "matrix", "--user", "alice", "--token-stdin"], Some(&format!("{TOKEN}\n"))));
+    let line =
+        one_line(cli.run(&["add", &fake.url(), "--kind", "matrix", "--user", "alice", "--token-stdin"], Some(&format!("{TOKEN}\n"))));
     assert!(line.contains(&fake.host()) && line.contains("its certificate is for another host name"), "{line}");
     assert!(fake.seen().is_empty(), "a request went through a certificate for another host");
     assert_eq!(accounts_file(&cli), None);
@@ -762,7 +784,8 @@ fn an_https_well_known_pointing_to_plain_http_is_refused() {
         _ => not_found(),
     });
     let (cli, _ca) = trusting_cli();
-    let line = one_line(cli.run(&["add", &fake.url(), "--kind", "matrix", "--user", "alice", "--password-stdin"], Some(&format!("{PASSWORD}\n"))));
+    let line =
+        one_line(cli.run(&["add", &fake.url(), "--kind", "matrix", "--user", "alice", "--password-stdin"], Some(&format!("{PASSWORD}\n"))));
     assert!(line.contains("plain http") && line.contains(&attacker.host()), "{line}");
     let line = one_line(cli.run(&["detect", &fake.url()], None));
     assert!(line.contains("plain http"), "{line}");

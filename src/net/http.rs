@@ -621,7 +621,8 @@ mod tests {
 
     #[test]
     fn server_url_with_user_info_is_refused_without_repeating_it() {
-        for typed in ["http://u:PASSWORD@127.0.0.1:8008/", "u:PASSWORD@example.org", "https://PASSWORD@example.org/x", "ftp://u:PASSWORD@h"] {
+        for typed in ["http://u:PASSWORD@127.0.0.1:8008/", "u:PASSWORD@example.org", "https://PASSWORD@example.org/x", "ftp://u:PASSWORD@h"]
+        {
             let e = parse_server_url(typed).unwrap_err().to_string();
             assert!(!e.contains("PASSWORD"), "{typed}: {e}");
             assert!(!e.contains('\n'));
@@ -652,7 +653,13 @@ mod tests {
     #[test]
     fn loopback_is_only_this_computer() {
         let l = |s: &str| is_loopback(&Url::parse(s).unwrap());
-        assert!(l("http://127.0.0.1:8008/") && l("http://127.9.9.9/") && l("http://[::1]:80/") && l("http://localhost/") && l("http://LOCALHOST./"));
+        assert!(
+            l("http://127.0.0.1:8008/")
+                && l("http://127.9.9.9/")
+                && l("http://[::1]:80/")
+                && l("http://localhost/")
+                && l("http://LOCALHOST./")
+        );
         assert!(!l("http://0.0.0.0/") && !l("http://10.0.0.1/") && !l("http://localhost.example/") && !l("http://a.localhost/"));
         assert!(!l("http://[::ffff:10.0.0.1]/") && l("http://[::ffff:127.0.0.1]/"));
     }
@@ -697,13 +704,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_redirect_within_the_origin_is_followed_with_its_authorization() {
-        let (url, seen) = server(|req| {
-            if req.starts_with("GET /old ") {
-                reply("302 Found", "Location: /new\r\n", "")
-            } else {
-                reply("200 OK", "", "here")
-            }
-        });
+        let (url, seen) =
+            server(
+                |req| {
+                    if req.starts_with("GET /old ") {
+                        reply("302 Found", "Location: /new\r\n", "")
+                    } else {
+                        reply("200 OK", "", "here")
+                    }
+                },
+            );
         let http = quick();
         let r = http.send(http.get(join(&url, "old")).bearer_auth("TOKEN")).await.unwrap();
         assert_eq!((r.status.as_u16(), r.text().as_str(), r.url.path()), (200, "here", "/new"));

@@ -373,6 +373,54 @@ mod tests {
         (url, seen)
     }
 
+    /// A server that sets a cookie on every answer, redirects the paths in `redirects`, and records
+    /// each request's path and Cookie header.
+    fn redirecting_server(
+        redirects: Vec<(&'static str, String)>,
+    ) -> (Url, std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>) {
+        use std::io::{BufRead, BufReader, Write};
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://127.0.0.1:{}/", l.local_addr().unwrap().port())).unwrap();
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                let mut line = String::new();
+                let _ = r.read_line(&mut line);
+                let path = line.split(' ').nth(1).unwrap_or("").to_string();
+                let mut cookie = None;
+                line.clear();
+                while r.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                    if let Some(v) = line.strip_prefix("cookie: ").or_else(|| line.strip_prefix("Cookie: ")) {
+                        cookie = Some(v.trim().to_string());
+                    }
+                    line.clear();
+                }
+                let status = match redirects.iter().find(|(p, _)| *p == path) {
+                    Some((_, to)) => format!("302 Found\r\nLocation: {to}"),
+                    None => "200 OK".to_string(),
+                };
+                log.lock().unwrap().push((path, cookie));
+                let answer =
+                    format!("HTTP/1.1 {status}\r\nSet-Cookie: sid=abc123; Path=/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let _ = (&s).write_all(answer.as_bytes());
+            }
+        });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn redirects_are_followed_with_the_cookies_only_within_the_origin() {
+        let (other, other_seen) = redirecting_server(vec![]);
+        let (site, seen) = redirecting_server(vec![("/start", "/next".into()), ("/next", format!("{other}steal"))]);
+        let mut web = WebSession::new(&site, BTreeMap::new());
+        let f = web.open(site.join("start").unwrap()).await.unwrap();
+        assert_eq!(f.chain.last().map(|u| u.as_str().to_string()), Some(format!("{other}steal")), "the caller sees where it pointed");
+        assert_eq!(seen.lock().unwrap().clone(), vec![("/start".to_string(), None), ("/next".to_string(), Some("sid=abc123".to_string()))]);
+        assert!(other_seen.lock().unwrap().is_empty(), "the other origin was asked: {:?}", other_seen.lock().unwrap());
+    }
+
     #[tokio::test]
     async fn clear_forgets_every_cookie_so_the_next_request_sends_none() {
         let (url, seen) = cookie_server();

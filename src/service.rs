@@ -121,7 +121,8 @@ impl Keyward {
     /// The kind of server at `url`, and the base URL to use for it.
     pub async fn detect(&self, url: &str) -> Result<(Kind, Url)> {
         let url = crate::net::http::parse_server_url(url)?;
-        providers::detect(&self.http, &url).await
+        // Detection sends no secret, so plain http anywhere may be asked; a downgrade may not.
+        providers::detect(&self.http.bound_to(&url, true)?, &url).await
     }
 
     /// Signs in and remembers the account. The keyring is checked before anything happens on the
@@ -139,11 +140,18 @@ impl Keyward {
             return Err(Error::input("the password or token is empty"));
         }
         let label = req.label.map(|l| l.trim().to_string()).filter(|l| !l.is_empty());
+        // Plain http elsewhere only with the user's yes; no discovery step may go to http when
+        // the address was given with https.
+        let http = self.http.bound_to(&typed, req.allow_insecure)?;
         self.vault.check().await?;
 
+        // One deadline for everything the server is asked: detection and sign-in together.
+        let host = crate::model::host_of(typed.as_str());
+        let deadline = tokio::time::Instant::now() + add_deadline(&http);
+        let too_late = || Error::Timeout { host: host.clone(), secs: add_deadline(&http).as_secs() };
         let (kind, url) = match req.kind {
             Some(kind) => (kind, typed),
-            None => providers::detect(&self.http, &typed).await?,
+            None => tokio::time::timeout_at(deadline, providers::detect(&http, &typed)).await.map_err(|_| too_late())??,
         };
         let provider = providers::get(kind)?;
         let caps = provider.capabilities();
@@ -153,19 +161,18 @@ impl Keyward {
         // A password sign-in makes a credential on the server, which an abandoned add must end;
         // a pasted token (or application password) was the user's before and stays.
         let made_here = matches!(req.secret, SignInSecret::Password(_));
-        let signed = provider
-            .sign_in(
-                &self.http,
-                SignInRequest {
-                    url,
-                    login: login.clone(),
-                    secret: req.secret,
-                    client_name: client_name(),
-                    code: req.code,
-                    allow_ending_sessions: req.allow_ending_sessions,
-                },
-            )
-            .await?;
+        let sign_in = provider.sign_in(
+            &http,
+            SignInRequest {
+                url,
+                login: login.clone(),
+                secret: req.secret,
+                client_name: client_name(),
+                code: req.code,
+                allow_ending_sessions: req.allow_ending_sessions,
+            },
+        );
+        let signed = tokio::time::timeout_at(deadline, sign_in).await.map_err(|_| too_late())??;
         let base_url = crate::net::http::base_string(&signed.base_url);
         let previous =
             existing.iter().find(|a| a.kind == kind && a.base_url == base_url && (a.login == login || a.user_id == signed.user_id));
@@ -525,6 +532,12 @@ fn reported_for(ids: &[String], results: Vec<Revoked>) -> Vec<Revoked> {
                 .unwrap_or_else(|| Revoked::failed(id, "the server did not say whether it was revoked"))
         })
         .collect()
+}
+
+/// How long a whole `add` may ask the server: 30 seconds, or one request's timeout when that was
+/// set longer.
+fn add_deadline(http: &Http) -> Duration {
+    http.timeout().max(Duration::from_secs(30))
 }
 
 /// "Keyward on <hostname>": how the app names its own session on every server.

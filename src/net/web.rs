@@ -14,7 +14,7 @@ use reqwest::header::{COOKIE, SET_COOKIE};
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use super::http::{Http, Response};
+use super::http::{stays_on, Http, Response};
 use crate::error::{Error, Result};
 use crate::model::host_of;
 use crate::secret::Secret;
@@ -23,10 +23,12 @@ use crate::secret::Secret;
 const MAX_REDIRECTS: usize = 8;
 
 /// A browser-like session: ONE cookie jar (this one; the HTTP client under it keeps none) that the
-/// provider can save and restore, no automatic redirects. Cookies are sent only to the host they
-/// came from.
+/// provider can save and restore, no automatic redirects. Cookies are sent only to the origin of
+/// the session (its scheme, host and port, or the https upgrade of an http site), and redirects
+/// are followed only there.
 pub struct WebSession {
     http: Http,
+    base: Url,
     host: String,
     cookies: BTreeMap<String, Secret>,
 }
@@ -41,7 +43,7 @@ pub struct Followed {
 impl WebSession {
     /// A fresh session for the server at `base`, with the cookies kept from an earlier run.
     pub fn new(base: &Url, cookies: BTreeMap<String, Secret>) -> Self {
-        WebSession { http: Http::web_session(), host: host_of(base.as_str()), cookies }
+        WebSession { http: Http::web_session(), base: base.clone(), host: host_of(base.as_str()), cookies }
     }
 
     /// The cookies to keep for the next run (secrets: keyring only).
@@ -66,7 +68,7 @@ impl WebSession {
     }
 
     fn absorb(&mut self, r: &Response) {
-        if host_of(r.url.as_str()) != self.host {
+        if !stays_on(&self.base, &r.url) {
             return;
         }
         for v in r.headers.get_all(SET_COOKIE).iter() {
@@ -87,7 +89,7 @@ impl WebSession {
     }
 
     async fn send(&mut self, req: reqwest::RequestBuilder, url: &Url) -> Result<Response> {
-        let req = match self.cookie_header().filter(|_| host_of(url.as_str()) == self.host) {
+        let req = match self.cookie_header().filter(|_| stays_on(&self.base, url)) {
             Some(c) => req.header(COOKIE, c),
             None => req,
         };
@@ -117,8 +119,9 @@ impl WebSession {
                 return Ok(Followed { response: r, chain });
             }
             let Some(next) = r.location() else { return Ok(Followed { response: r, chain }) };
-            if host_of(next.as_str()) != self.host {
-                // Another site (a single sign-on provider): stop and let the caller judge.
+            if !stays_on(&self.base, &next) {
+                // Another site (a single sign-on provider), or plain http: stop and let the
+                // caller judge.
                 chain.push(next);
                 return Ok(Followed { response: r, chain });
             }
@@ -368,6 +371,54 @@ mod tests {
             }
         });
         (url, seen)
+    }
+
+    /// A server that sets a cookie on every answer, redirects the paths in `redirects`, and records
+    /// each request's path and Cookie header.
+    fn redirecting_server(
+        redirects: Vec<(&'static str, String)>,
+    ) -> (Url, std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>) {
+        use std::io::{BufRead, BufReader, Write};
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://127.0.0.1:{}/", l.local_addr().unwrap().port())).unwrap();
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                let mut line = String::new();
+                let _ = r.read_line(&mut line);
+                let path = line.split(' ').nth(1).unwrap_or("").to_string();
+                let mut cookie = None;
+                line.clear();
+                while r.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                    if let Some(v) = line.strip_prefix("cookie: ").or_else(|| line.strip_prefix("Cookie: ")) {
+                        cookie = Some(v.trim().to_string());
+                    }
+                    line.clear();
+                }
+                let status = match redirects.iter().find(|(p, _)| *p == path) {
+                    Some((_, to)) => format!("302 Found\r\nLocation: {to}"),
+                    None => "200 OK".to_string(),
+                };
+                log.lock().unwrap().push((path, cookie));
+                let answer =
+                    format!("HTTP/1.1 {status}\r\nSet-Cookie: sid=abc123; Path=/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let _ = (&s).write_all(answer.as_bytes());
+            }
+        });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn redirects_are_followed_with_the_cookies_only_within_the_origin() {
+        let (other, other_seen) = redirecting_server(vec![]);
+        let (site, seen) = redirecting_server(vec![("/start", "/next".into()), ("/next", format!("{other}steal"))]);
+        let mut web = WebSession::new(&site, BTreeMap::new());
+        let f = web.open(site.join("start").unwrap()).await.unwrap();
+        assert_eq!(f.chain.last().map(|u| u.as_str().to_string()), Some(format!("{other}steal")), "the caller sees where it pointed");
+        assert_eq!(seen.lock().unwrap().clone(), vec![("/start".to_string(), None), ("/next".to_string(), Some("sid=abc123".to_string()))]);
+        assert!(other_seen.lock().unwrap().is_empty(), "the other origin was asked: {:?}", other_seen.lock().unwrap());
     }
 
     #[tokio::test]

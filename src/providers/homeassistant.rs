@@ -19,8 +19,10 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::error::TlsError;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use url::Url;
 
 use crate::error::{Error, Remedy, Result};
@@ -148,9 +150,17 @@ impl Ws {
         let url = ws_url(base)?;
         let host = host_of(base.as_str());
         let timeout = http.timeout();
-        let connect = tokio::time::timeout(timeout, tokio_tungstenite::connect_async(url.as_str().to_string()));
-        let (stream, _) = match connect.await {
-            Err(_) => return Err(Error::Timeout { host, secs: timeout.as_secs() }),
+        // The same trust as every HTTP request (the system's certificates), and the same cap as
+        // a listing over HTTP.
+        let config = WebSocketConfig {
+            max_message_size: Some(crate::net::http::LISTING_LIMIT),
+            max_frame_size: Some(crate::net::http::LISTING_LIMIT),
+            ..Default::default()
+        };
+        let tls = Connector::Rustls(crate::net::tls::client_config());
+        let connect = tokio_tungstenite::connect_async_tls_with_config(url.as_str().to_string(), Some(config), false, Some(tls));
+        let (stream, _) = match tokio::time::timeout(http.first_answer(), connect).await {
+            Err(_) => return Err(Error::Timeout { host, secs: http.first_answer().as_secs() }),
             Ok(Err(e)) => return Err(ws_error(&host, e)),
             Ok(Ok(s)) => s,
         };
@@ -173,10 +183,17 @@ impl Ws {
         self.stream.send(Message::Text(v.to_string())).await.map_err(|e| ws_error(&host, e))
     }
 
-    /// The next JSON message (pings and other frames skipped).
+    /// The next JSON message (pings and other frames skipped), within one deadline however many
+    /// pings the server sends meanwhile.
     async fn receive(&mut self) -> Result<Value> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        self.receive_by(deadline).await
+    }
+
+    /// The next JSON message, by `deadline`.
+    async fn receive_by(&mut self, deadline: tokio::time::Instant) -> Result<Value> {
         loop {
-            let next = match tokio::time::timeout(self.timeout, self.stream.next()).await {
+            let next = match tokio::time::timeout_at(deadline, self.stream.next()).await {
                 Err(_) => return Err(Error::Timeout { host: self.host.clone(), secs: self.timeout.as_secs() }),
                 Ok(n) => n,
             };
@@ -206,8 +223,10 @@ impl Ws {
         fields["id"] = json!(id);
         fields["type"] = json!(command);
         self.send(fields).await?;
+        // One deadline for the answer, however many other messages come first.
+        let deadline = tokio::time::Instant::now() + self.timeout;
         loop {
-            let m = self.receive().await?;
+            let m = self.receive_by(deadline).await?;
             if m.get("id").and_then(Value::as_u64) != Some(id) || m.get("type").and_then(Value::as_str) != Some("result") {
                 continue;
             }
@@ -244,10 +263,15 @@ fn ws_error(host: &str, e: tokio_tungstenite::tungstenite::Error) -> Error {
         W::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             Error::Unreachable { host: host.to_string(), reason: "connection refused (is the server running?)".into() }
         }
-        W::Io(_) => Error::Unreachable { host: host.to_string(), reason: "the connection failed".into() },
+        W::Io(io) => match crate::net::tls::rustls_error(&io) {
+            Some(tls) => Error::Unreachable { host: host.to_string(), reason: crate::net::tls::reason(tls) },
+            None => Error::Unreachable { host: host.to_string(), reason: "the connection failed".into() },
+        },
+        W::Tls(TlsError::Rustls(tls)) => Error::Unreachable { host: host.to_string(), reason: crate::net::tls::reason(&tls) },
         W::Tls(_) => {
             Error::Unreachable { host: host.to_string(), reason: "the secure connection failed (certificate or TLS problem)".into() }
         }
+        W::Capacity(_) => Error::TooLarge { host: host.to_string(), limit_mib: (crate::net::http::LISTING_LIMIT >> 20) as u64 },
         W::Http(r) => Error::bad_response(host.to_string(), format!("the websocket API answered HTTP {}", r.status().as_u16())),
         W::ConnectionClosed | W::AlreadyClosed | W::Protocol(_) => {
             Error::Unreachable { host: host.to_string(), reason: "the websocket closed before the server answered".into() }

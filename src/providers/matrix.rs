@@ -252,12 +252,23 @@ fn refresh_lock(account_id: &str) -> Arc<tokio::sync::Mutex<()>> {
 impl Matrix {
     /// The homeserver base URL for what the user typed: the well-known's `m.homeserver`, else
     /// the URL itself; `None` when neither serves `/_matrix/client/versions`.
+    ///
+    /// The well-known may name another host (that is what it is for), but never plain http for an
+    /// address given with https, not even this computer's: that is refused in one line. A
+    /// well-known that redirects to another host is not followed, as if there were none.
     async fn discover(&self, http: &Http, url: &Url) -> Result<Option<Url>> {
         let mut candidates = Vec::new();
-        let wk = http.send(http.get(join(url, ".well-known/matrix/client"))).await?;
-        if wk.is_success() {
+        let wk = match http.send(http.get(join(url, ".well-known/matrix/client"))).await {
+            Ok(wk) => Some(wk),
+            Err(Error::Redirected { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        if let Some(wk) = wk.filter(|wk| wk.is_success()) {
             if let Ok(WellKnown { homeserver: Some(hs) }) = serde_json::from_slice::<WellKnown>(&wk.body) {
                 if let Ok(u) = crate::net::http::parse_server_url(&hs.base_url) {
+                    if url.scheme() == "https" && u.scheme() != "https" {
+                        return Err(crate::net::http::downgrade(&crate::model::host_of(u.as_str())));
+                    }
                     candidates.push(u);
                 }
             }
@@ -318,7 +329,8 @@ impl Matrix {
         if let Some(b) = body {
             req = req.json(b);
         }
-        s.http.send(req).await
+        // Device lists (and the admin API's, and the account data) can be thousands long.
+        s.http.send_limited(req, crate::net::http::LISTING_LIMIT).await
     }
 
     /// A working access token after `failed` was refused: someone else's refresh, or our own.

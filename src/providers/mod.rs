@@ -52,24 +52,38 @@ pub fn kind_names() -> Vec<String> {
     all().map(|p| p.kind().as_str().to_string()).collect()
 }
 
+/// What every probe of one detection may read, together.
+const DETECTION_CAP: usize = 8 * 1024 * 1024;
+
 /// What kind of server is at `url`, and the base URL to use for it.
 pub async fn detect(http: &Http, url: &Url) -> Result<(Kind, Url)> {
-    let answers = futures::future::join_all(PROVIDERS.iter().map(|p| p.probe(http, url))).await;
-    let mut first_error = None;
+    let http = http.with_shared_cap(DETECTION_CAP);
+    let answers = futures::future::join_all(PROVIDERS.iter().map(|p| p.probe(&http, url))).await;
+    let mut errors = Vec::new();
     for (p, answer) in PROVIDERS.iter().zip(answers) {
         match answer {
             Ok(Some(base)) => return Ok((p.kind(), base)),
             Ok(None) => {}
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
+            Err(e) => errors.push(e),
         }
     }
-    match first_error {
-        // Nothing answered at all: say why (refused, timeout), not "unknown kind".
-        Some(e @ (Error::Unreachable { .. } | Error::Timeout { .. } | Error::RateLimited { .. })) => Err(e),
-        _ => Err(Error::UnknownKind { url: url.as_str().trim_end_matches('/').to_string() }),
-    }
+    Err(why_undetected(errors).unwrap_or_else(|| Error::UnknownKind { url: url.as_str().trim_end_matches('/').to_string() }))
+}
+
+/// Why no probe said yes, when that is more than "unknown kind": the server limits requests
+/// (the probe that was stopped may have been the right one), sent too much, pointed to plain
+/// http, could not be reached, or sent a probe to another host (a WordPress API root elsewhere, a
+/// single sign-on page: what the user needs to know to type the right address).
+fn why_undetected(errors: Vec<Error>) -> Option<Error> {
+    let rank = |e: &Error| match e {
+        Error::RateLimited { .. } => 0,
+        Error::TooLarge { .. } => 1,
+        Error::Refused { .. } | Error::Insecure { .. } => 2,
+        Error::Unreachable { .. } | Error::Timeout { .. } => 3,
+        Error::Redirected { .. } => 4,
+        _ => 9,
+    };
+    errors.into_iter().filter(|e| rank(e) < 9).min_by_key(rank)
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use url::Url;
 
 use crate::error::{Error, Remedy, Result};
 use crate::model::{host_of, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind, LastUsedMeaning};
-use crate::net::http::{base_string, join, one_line, Http, Response};
+use crate::net::http::{base_string, join, one_line, stays_on, Http, Response};
 use crate::provider::{
     Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn, TokenShape,
 };
@@ -302,12 +302,12 @@ struct Api {
 }
 
 impl Api {
-    /// The site URL to keep on the account: the index's own, when it is on the host the API
-    /// answered on, else what the user typed.
+    /// The site URL to keep on the account: the index's own, when it is on the origin the user
+    /// typed (or its https upgrade), else what the user typed. An index cannot move the account.
     fn site(&self, typed: &Url) -> Url {
         let from_index = self.index.url.as_deref().and_then(|u| crate::net::http::parse_server_url(u).ok());
         match from_index {
-            Some(u) if host_of(u.as_str()) == host_of(self.root.as_str()) && u.scheme() == self.root.scheme() => u,
+            Some(u) if stays_on(typed, &u) && stays_on(&self.root, &u) => u,
             _ => typed.clone(),
         }
     }
@@ -341,6 +341,10 @@ impl WordPress {
         }
         if let Ok(home) = http.send(http.get(url.clone())).await {
             if let Some(root) = api_link(&home).filter(|r| *r != pretty) {
+                // The application password goes to the API root: it stays where the user said.
+                if !stays_on(url, &root) {
+                    return Err(Error::Redirected { host: host_of(url.as_str()), to: host_of(root.as_str()) });
+                }
                 if let Ok(Some(api)) = self.index_at(http, &root).await {
                     return Ok(Some(api));
                 }
@@ -465,7 +469,9 @@ impl Provider for WordPress {
         if let Some(name) = api.index.name.clone().filter(|n| !n.is_empty()) {
             facts.push(Fact::new("Site", name));
         }
-        facts.push(Fact::new("Site URL", api.index.home.clone().unwrap_or_else(|| base_string(&site))));
+        // The index's home is shown only when it is the typed site's: it may name any site.
+        let home = api.index.home.as_deref().filter(|h| Url::parse(h).map(|h| stays_on(&site, &h)).unwrap_or(false));
+        facts.push(Fact::new("Site URL", home.map(str::to_string).unwrap_or_else(|| base_string(&site))));
         facts.push(Fact::new("REST API", api.root.to_string()));
         if let Some(tz) = api.index.time_zone() {
             facts.push(Fact::new("Time zone", tz));

@@ -1,0 +1,142 @@
+//! One listing of a Moodle account: push devices through the API, then browser sessions, web
+//! service tokens, the RSS key and personal access tokens from the pages, and the gaps between
+//! what the site shows and what exists.
+//!
+//! A listing changes nothing on the server. A page the readers do not recognise is an error that
+//! names the page, never an empty list; a page Moodle does not show this user is a gap with its
+//! link; pages Keyward cannot sign in to leave the API part standing, with a gap that says why.
+
+use chrono::Utc;
+
+use super::api::{self, Allowed, Api};
+use super::mapping::{self, MOBILE_SERVICE_NAME};
+use super::pages;
+use super::session::{unrecognised, Web, WebError};
+use super::stored::Stored;
+use super::{KEYS_PAGE, PATS_PAGE, PROFILE_PAGE, SESSIONS_PAGE};
+use crate::error::Result;
+use crate::model::{AccountActions, Credential, CredentialKind, Gap};
+use crate::net::http::{join, one_line};
+use crate::provider::{Found, Session};
+
+pub(super) async fn list(s: &Session<'_>) -> Result<Found> {
+    let mut stored: Stored = s.load().await?;
+    let base = s.base_url();
+    let api = Api { http: s.http, base: &base, token: &stored.token };
+    let info = api.site_info().await.map_err(|e| api::for_account(s, e))?;
+    let allowed = Allowed::of(&info);
+    let (mut credentials, mut gaps) = push_devices(s, &api, &allowed).await?;
+    let mut web = Web::kept(&base, &stored);
+    let sessions_url = join(&base, SESSIONS_PAGE).to_string();
+    let mut account_actions = AccountActions { manage_url: Some(sessions_url.clone()), ..Default::default() };
+    match from_pages(&mut web).await {
+        Ok((creds, more_gaps, others)) => {
+            credentials.extend(creds);
+            gaps.extend(more_gaps);
+            account_actions.revoke_all_others = others;
+        }
+        Err(WebError::Blocked(b)) => gaps.push(Gap {
+            message: format!(
+                "Browser sessions, web service tokens and the RSS key are only on Moodle's web pages, and Keyward cannot sign in to them: {}. Push devices are still listed",
+                b.0
+            ),
+            url: Some(sessions_url),
+        }),
+        Err(WebError::Fatal(e)) => return Err(e),
+    }
+    web.keep_cookies(s, &mut stored).await?;
+    gaps.push(Gap {
+        message: "OAuth 2 linked logins are not read by Keyward yet: see them on the site".into(),
+        url: Some(join(&base, "auth/oauth2/linkedlogins.php").to_string()),
+    });
+    let own_credential = credentials.iter().find(|c| c.current && c.kind == CredentialKind::ApiToken).map(|c| c.id.clone());
+    Ok(Found { credentials, gaps, account_actions, own_credential })
+}
+
+/// The official app's push devices, or a gap saying why they are not shown.
+async fn push_devices(s: &Session<'_>, api: &Api<'_>, allowed: &Allowed) -> Result<(Vec<Credential>, Vec<Gap>)> {
+    let profile = join(api.base, PROFILE_PAGE).to_string();
+    if !allowed.has("message_airnotifier_get_user_devices") {
+        return Ok((
+            vec![],
+            vec![Gap {
+                message: "This site does not let the mobile service list push devices, so Keyward cannot show them".into(),
+                url: Some(profile),
+            }],
+        ));
+    }
+    let answer = api.devices().await.map_err(|e| api::for_account(s, e))?;
+    let mut gaps = Vec::new();
+    if answer.warnings.iter().any(|w| w.warningcode.as_deref() == Some("systemnotconfigured")) {
+        gaps.push(Gap {
+            message: "This site has no push notification server set up, so Moodle does not list push devices (any that are registered stay unseen)".into(),
+            url: None,
+        });
+    } else if let Some(w) = answer.warnings.first() {
+        gaps.push(Gap {
+            message: format!("Moodle warned while listing push devices: {}", one_line(w.message.as_deref().unwrap_or("no reason given"))),
+            url: None,
+        });
+    }
+    let removable = allowed.has("core_user_remove_user_device");
+    let creds = answer.devices.into_iter().map(|d| mapping::device_credential(d, removable, &profile)).collect();
+    Ok((creds, gaps))
+}
+
+/// Everything the web pages show, and whether "sign out all others" has anything to do.
+/// `Err(WebError::Blocked)` when the pages cannot be used.
+async fn from_pages(web: &mut Web) -> Result<(Vec<Credential>, Vec<Gap>, bool), WebError> {
+    let base = web.base.clone();
+    let mut fresh = false;
+    let mut creds = Vec::new();
+    let mut gaps = Vec::new();
+    let sessions_url = join(&base, SESSIONS_PAGE).to_string();
+    let keys_url = join(&base, KEYS_PAGE).to_string();
+
+    let now = Utc::now();
+    let mut others = false;
+    match web.page(SESSIONS_PAGE, &mut fresh).await? {
+        None => {
+            gaps.push(Gap { message: "This site has no browser sessions page (the user sessions report is turned off)".into(), url: None })
+        }
+        Some(r) => {
+            let page = pages::sessions_page(&r.text(), &r.url).map_err(|u| WebError::Fatal(unrecognised(&base, u)))?;
+            let zone = page.info.timezone.clone();
+            for (i, row) in page.rows.into_iter().enumerate() {
+                let c = mapping::session_credential(row, i, zone.as_deref(), now, &sessions_url);
+                others |= !c.current && c.actions.revoke;
+                creds.push(c);
+            }
+        }
+    }
+
+    if let Some(r) = web.page(KEYS_PAGE, &mut fresh).await? {
+        let page = pages::keys_page(&r.text(), &r.url).map_err(|u| WebError::Fatal(unrecognised(&base, u)))?;
+        let zone = page.info.timezone.clone();
+        match page.tokens {
+            None => gaps.push(Gap {
+                message: "This site does not show you web service tokens (only users allowed to create tokens, usually managers, see them), so Keyward's own mobile-service token and any others are not listed".into(),
+                url: Some(keys_url.clone()),
+            }),
+            Some(rows) => {
+                let mobile = rows.iter().filter(|t| t.service == MOBILE_SERVICE_NAME).count();
+                for (i, row) in rows.into_iter().enumerate() {
+                    creds.push(mapping::token_credential(row, i, zone.as_deref(), mobile, &keys_url));
+                }
+            }
+        }
+        if let Some(Some(rss)) = page.rss {
+            creds.push(mapping::rss_credential(&rss, &keys_url));
+        }
+    }
+
+    if let Some(r) = web.page(PATS_PAGE, &mut fresh).await? {
+        let pats_url = join(&base, PATS_PAGE).to_string();
+        let page = pages::pats_page(&r.text()).map_err(|u| WebError::Fatal(unrecognised(&base, u)))?;
+        let zone = page.info.timezone.clone();
+        for (i, row) in page.rows.into_iter().enumerate() {
+            creds.push(mapping::pat_credential(row, i, zone.as_deref(), &pats_url));
+        }
+    }
+    Ok((creds, gaps, others))
+}

@@ -174,7 +174,7 @@ impl Api<'_> {
             let message = v.get("message").and_then(Value::as_str).unwrap_or(code);
             return Err(match code {
                 "invalidtoken" => Error::SignInAgain { account: String::new(), why: "the site no longer accepts its token".into() },
-                "accessexception" => Error::NotAllowed(format!("this Moodle site does not let the mobile service call {function}")),
+                "accessexception" => Error::forbidden(format!("this Moodle site does not let the mobile service call {function}")),
                 _ => Error::Server { host: r.host(), message: format!("{code}: {}", one_line(message)) },
             });
         }

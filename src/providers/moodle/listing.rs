@@ -21,7 +21,7 @@ use crate::provider::{Found, Session};
 
 pub(super) async fn list(s: &Session<'_>) -> Result<Found> {
     let mut stored: Stored = s.load().await?;
-    let base = s.base_url();
+    let base = s.base_url()?;
     let api = Api { http: s.http, base: &base, token: &stored.token };
     let info = api.site_info().await.map_err(|e| api::for_account(s, e))?;
     let allowed = Allowed::of(&info);
@@ -41,6 +41,7 @@ pub(super) async fn list(s: &Session<'_>) -> Result<Found> {
                 b.0
             ),
             url: Some(sessions_url),
+            remedy: None,
         }),
         Err(WebError::Fatal(e)) => return Err(e),
     }
@@ -48,6 +49,7 @@ pub(super) async fn list(s: &Session<'_>) -> Result<Found> {
     gaps.push(Gap {
         message: "OAuth 2 linked logins are not read by Keyward yet: see them on the site".into(),
         url: Some(join(&base, "auth/oauth2/linkedlogins.php").to_string()),
+        remedy: None,
     });
     let own_credential = credentials.iter().find(|c| c.current && c.kind == CredentialKind::ApiToken).map(|c| c.id.clone());
     Ok(Found { credentials, gaps, account_actions, own_credential })
@@ -62,6 +64,7 @@ async fn push_devices(s: &Session<'_>, api: &Api<'_>, allowed: &Allowed) -> Resu
             vec![Gap {
                 message: "This site does not let the mobile service list push devices, so Keyward cannot show them".into(),
                 url: Some(profile),
+                remedy: None,
             }],
         ));
     }
@@ -71,11 +74,13 @@ async fn push_devices(s: &Session<'_>, api: &Api<'_>, allowed: &Allowed) -> Resu
         gaps.push(Gap {
             message: "This site has no push notification server set up, so Moodle does not list push devices (any that are registered stay unseen)".into(),
             url: None,
+            remedy: None,
         });
     } else if let Some(w) = answer.warnings.first() {
         gaps.push(Gap {
             message: format!("Moodle warned while listing push devices: {}", one_line(w.message.as_deref().unwrap_or("no reason given"))),
             url: None,
+            remedy: None,
         });
     }
     let removable = allowed.has("core_user_remove_user_device");
@@ -96,9 +101,11 @@ async fn from_pages(web: &mut Web) -> Result<(Vec<Credential>, Vec<Gap>, bool), 
     let now = Utc::now();
     let mut others = false;
     match web.page(SESSIONS_PAGE, &mut fresh).await? {
-        None => {
-            gaps.push(Gap { message: "This site has no browser sessions page (the user sessions report is turned off)".into(), url: None })
-        }
+        None => gaps.push(Gap {
+            message: "This site has no browser sessions page (the user sessions report is turned off)".into(),
+            url: None,
+            remedy: None,
+        }),
         Some(r) => {
             let page = pages::sessions_page(&r.text(), &r.url).map_err(|u| WebError::Fatal(unrecognised(&base, u)))?;
             let zone = page.info.timezone.clone();
@@ -117,6 +124,7 @@ async fn from_pages(web: &mut Web) -> Result<(Vec<Credential>, Vec<Gap>, bool), 
             None => gaps.push(Gap {
                 message: "This site does not show you web service tokens (only users allowed to create tokens, usually managers, see them), so Keyward's own mobile-service token and any others are not listed".into(),
                 url: Some(keys_url.clone()),
+                remedy: None,
             }),
             Some(rows) => {
                 let mobile = rows.iter().filter(|t| t.service == MOBILE_SERVICE_NAME).count();

@@ -34,16 +34,18 @@ mod stored;
 use async_trait::async_trait;
 use url::Url;
 
-use crate::error::{Error, Result};
-use crate::model::Fact;
+use crate::error::{Error, Remedy, Result};
+use crate::model::{Fact, Kind};
 use crate::net::http::Http;
-use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
-use crate::secret::Secret;
+use crate::provider::{Capabilities, Found, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
 use api::{Api, NewToken};
 use session::{Web, WebError};
 use stored::Stored;
 
 pub struct Moodle;
+
+/// This kind of server, as the registry and stored accounts name it.
+pub const KIND: Kind = Kind::new("moodle");
 
 const SESSIONS_PAGE: &str = "report/usersessions/user.php";
 const KEYS_PAGE: &str = "user/managetoken.php";
@@ -54,17 +56,14 @@ const PROFILE_PAGE: &str = "user/profile.php";
 impl Provider for Moodle {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            kind: crate::model::Kind::Moodle,
+            kind: KIND,
             display_name: "Moodle",
             sign_in: &[SignInMethod::Password],
             token_label: "password",
-            token_page: None,
-            rename: false,
             revoke: true,
-            revoke_many: false,
             revoke_all_others: true,
-            revoke_needs_password: false,
             sign_out: true,
+            ..Default::default()
         }
     }
 
@@ -76,16 +75,22 @@ impl Provider for Moodle {
     /// (SSO, MFA, a policy) leave an account that lists push devices, and a fact saying why.
     async fn sign_in(&self, http: &Http, req: SignInRequest) -> Result<SignedIn> {
         let SignInSecret::Password(password) = req.secret else {
-            return Err(Error::input("Moodle accounts sign in with a password (--password-stdin)"));
+            return Err(Error::SignInMethod {
+                message: "Moodle accounts sign in with their username and password".into(),
+                remedy: Some(Remedy::GivePassword),
+            });
         };
         let base = req.url.clone();
         let host = crate::model::host_of(base.as_str());
         let token = match api::new_token(http, &base, &req.login, &password).await? {
             NewToken::Token(t) => t,
             NewToken::InvalidLogin if session::no_password_form(&base).await => {
-                return Err(Error::NotAllowed(format!(
-                    "{host} signs in only through single sign-on, which Keyward cannot do: it needs a Moodle username and password"
-                )))
+                return Err(Error::SignInMethod {
+                    message: format!(
+                        "{host} signs in only through single sign-on, which Keyward cannot do: it needs a Moodle username and password"
+                    ),
+                    remedy: None,
+                })
             }
             NewToken::InvalidLogin => return Err(Error::WrongPassword { account: format!("{}@{host}", req.login) }),
             NewToken::ServiceOff => return Err(service_off(&host)),
@@ -120,11 +125,11 @@ impl Provider for Moodle {
         listing::list(s).await
     }
 
-    async fn revoke(&self, s: &Session<'_>, ids: &[String], _password: Option<&Secret>) -> Result<Vec<Revoked>> {
+    async fn revoke(&self, s: &Session<'_>, ids: &[String], _proof: &Proof) -> Result<Vec<Revoked>> {
         revokes::revoke(s, ids).await
     }
 
-    async fn revoke_all_others(&self, s: &Session<'_>, _password: Option<&Secret>) -> Result<Vec<Revoked>> {
+    async fn revoke_all_others(&self, s: &Session<'_>, _proof: &Proof) -> Result<Vec<Revoked>> {
         revokes::all_others(s).await
     }
 
@@ -132,12 +137,15 @@ impl Provider for Moodle {
     /// and revoking it is a separate, warned action.
     async fn sign_out(&self, s: &Session<'_>) -> Result<()> {
         let stored: Stored = s.load().await?;
-        session::sign_out(&s.base_url(), &stored).await
+        session::sign_out(&s.base_url()?, &stored).await
     }
 }
 
 fn service_off(host: &str) -> Error {
-    Error::NotAllowed(format!(
-        "{host} has its mobile web service turned off, and Keyward signs in through it: a site administrator can turn on \"Enable web services for mobile devices\" (Site administration › Mobile app › Mobile settings); nothing was changed"
-    ))
+    Error::Unsupported {
+        message: format!(
+            "{host} has its mobile web service turned off, and Keyward signs in through it: a site administrator can turn on \"Enable web services for mobile devices\" (Site administration › Mobile app › Mobile settings); nothing was changed"
+        ),
+        remedy: Some(Remedy::AskAdmin),
+    }
 }

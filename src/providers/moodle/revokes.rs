@@ -20,7 +20,7 @@ use crate::provider::{Revoked, Session};
 
 pub(super) async fn revoke(s: &Session<'_>, ids: &[String]) -> Result<Vec<Revoked>> {
     let mut stored: Stored = s.load().await?;
-    let base = s.base_url();
+    let base = s.base_url()?;
     let mut web = Web::kept(&base, &stored);
     let mut results = Vec::new();
     let push: Vec<String> = ids.iter().filter(|i| i.starts_with("push-")).cloned().collect();
@@ -55,7 +55,7 @@ pub(super) async fn revoke(s: &Session<'_>, ids: &[String]) -> Result<Vec<Revoke
 /// it has one, else one by one (Moodle 4.1 to 4.4).
 pub(super) async fn all_others(s: &Session<'_>) -> Result<Vec<Revoked>> {
     let mut stored: Stored = s.load().await?;
-    let base = s.base_url();
+    let base = s.base_url()?;
     let mut web = Web::kept(&base, &stored);
     let (page, at) = web.read(SESSIONS_PAGE, pages::sessions_page).await?;
     let others: Vec<String> =

@@ -147,8 +147,8 @@ impl Web {
         let mut fresh = false;
         match self.page(path, &mut fresh).await {
             Ok(Some(r)) => Ok((read(&r.text(), &r.url).map_err(|u| unrecognised(&self.base, u))?, r.url.clone())),
-            Ok(None) => Err(Error::NotAllowed(format!("this Moodle site has no page {path}"))),
-            Err(WebError::Blocked(b)) => Err(Error::NotAllowed(format!("Keyward cannot use this site's web pages: {}", b.0))),
+            Ok(None) => Err(Error::unsupported(format!("this Moodle site has no page {path}"))),
+            Err(WebError::Blocked(b)) => Err(Error::unsupported(format!("Keyward cannot use this site's web pages: {}", b.0))),
             Err(WebError::Fatal(e)) => Err(e),
         }
     }

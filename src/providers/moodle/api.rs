@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
+use super::stored::Stored;
 use crate::error::{Error, Result};
 use crate::net::http::{base_string, join, one_line, Http};
 use crate::provider::Session;
@@ -40,6 +41,14 @@ pub(super) struct SiteInfo {
     pub username: String,
     pub fullname: Option<String>,
     pub release: Option<String>,
+    /// `$CFG->version`: "2023100900" (4.3), "2024011900.02" on a development line.
+    pub version: Option<String>,
+    /// `$CFG->limitconcurrentlogins`; 0 or absent when there is no limit.
+    #[serde(default)]
+    pub limitconcurrentlogins: Option<i64>,
+    /// The user's browser sessions now; sent only when the limit is on.
+    #[serde(default)]
+    pub usersessionscount: Option<i64>,
     #[serde(default)]
     functions: Vec<Function>,
 }
@@ -148,6 +157,22 @@ pub(super) async fn new_token(http: &Http, base: &Url, username: &str, password:
 
 // ---- server.php ----
 
+/// How the site refused a call.
+pub(super) enum Refused {
+    /// The token is gone or expired (`invalidtoken`; `accessexception` saying "Invalid token - token
+    /// expired", which Moodle sends once before it deletes the token); a new token may help. The
+    /// text says why, in words for people.
+    Token(String),
+    /// Anything else, as the user sees it.
+    Other(Error),
+}
+
+impl From<Error> for Refused {
+    fn from(e: Error) -> Self {
+        Refused::Other(e)
+    }
+}
+
 /// The API of one site, called with one token.
 pub(super) struct Api<'a> {
     pub http: &'a Http,
@@ -156,52 +181,118 @@ pub(super) struct Api<'a> {
 }
 
 impl Api<'_> {
-    fn host(&self) -> String {
-        crate::model::host_of(self.base.as_str())
-    }
-
-    /// Calls a web service function; Moodle's HTTP-200 error bodies become errors. A token the
-    /// site no longer accepts is `SignInAgain` with no account name ([`for_account`] adds it).
-    pub async fn call(&self, function: &str, params: &[(&str, &str)]) -> Result<Value> {
+    /// Calls a web service function; Moodle's HTTP-200 error bodies become [`Refused`].
+    pub async fn call(&self, function: &str, params: &[(&str, &str)]) -> Result<Value, Refused> {
         let mut form: Vec<(&str, &str)> = vec![("wstoken", self.token.expose()), ("wsfunction", function), ("moodlewsrestformat", "json")];
         form.extend_from_slice(params);
         let r = self.http.send(self.http.post(join(self.base, SERVER_PHP)).form(&form)).await?;
         if !r.is_success() {
-            return Err(r.unexpected());
+            return Err(r.unexpected().into());
         }
         let v: Value = r.json("a web service answer")?;
-        if let Some(code) = v.get("errorcode").and_then(Value::as_str).filter(|_| v.get("exception").is_some()) {
-            let message = v.get("message").and_then(Value::as_str).unwrap_or(code);
-            return Err(match code {
-                "invalidtoken" => Error::SignInAgain { account: String::new(), why: "the site no longer accepts its token".into() },
-                "accessexception" => Error::forbidden(format!("this Moodle site does not let the mobile service call {function}")),
-                _ => Error::Server { host: r.host(), message: format!("{code}: {}", one_line(message)) },
-            });
+        match v.get("errorcode").and_then(Value::as_str).filter(|_| v.get("exception").is_some()) {
+            None => Ok(v),
+            Some(code) => Err(refusal(&v, code, function, r.host())),
         }
-        Ok(v)
     }
 
-    pub async fn site_info(&self) -> Result<SiteInfo> {
-        let v = self.call("core_webservice_get_site_info", &[]).await?;
-        serde_json::from_value(v).map_err(|e| Error::bad_response(self.host(), format!("expected site info ({e})")))
-    }
-
-    /// The official app's push devices of the token's user.
-    pub async fn devices(&self) -> Result<DevicesAnswer> {
-        let v = self.call("message_airnotifier_get_user_devices", &[("appid", APP_ID)]).await?;
-        serde_json::from_value(v).map_err(|e| Error::bad_response(self.host(), format!("expected a device list ({e})")))
-    }
-
-    pub async fn remove_device(&self, d: &Device) -> Result<RemoveAnswer> {
-        let v = self.call("core_user_remove_user_device", &[("uuid", &d.uuid), ("appid", &d.appid)]).await?;
-        serde_json::from_value(v).map_err(|_| Error::bad_response(self.host(), "Moodle's answer was not a removal result"))
+    pub async fn site_info(&self) -> Result<SiteInfo, Refused> {
+        let v = self.call(SITE_INFO, &[]).await?;
+        Ok(parse(self.base, v, "site info")?)
     }
 }
 
-/// An API error with the account's name in "sign in again".
-pub(super) fn for_account(s: &Session<'_>, e: Error) -> Error {
-    match e {
-        Error::SignInAgain { why, .. } => s.sign_in_again(why),
-        e => e,
+const SITE_INFO: &str = "core_webservice_get_site_info";
+
+/// What an error body means. `accessexception` is Moodle's answer both to a function outside the
+/// service and to a token it will not take: the text tells them apart when the site says it
+/// ("Invalid token - token expired"); site info, which every mobile-service token may call, is
+/// refused only for the token's sake.
+fn refusal(v: &Value, code: &str, function: &str, host: String) -> Refused {
+    let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+    let said = format!("{} {}", text("message"), text("debuginfo")).to_ascii_lowercase();
+    match code {
+        "invalidtoken" => Refused::Token("the site no longer accepts its token".into()),
+        "accessexception" if said.contains("token expired") => Refused::Token("its token expired".into()),
+        "accessexception" if said.contains("invalid token") => Refused::Token("the site no longer accepts its token".into()),
+        "accessexception" if function == SITE_INFO => {
+            Refused::Token(format!("the site refuses its token (Moodle said: {})", one_line(text("message"))))
+        }
+        "accessexception" => Refused::Other(Error::forbidden(format!("this Moodle site does not let the mobile service call {function}"))),
+        _ => Refused::Other(Error::Server {
+            host,
+            message: format!("{code}: {}", one_line(v.get("message").and_then(Value::as_str).unwrap_or(code))),
+        }),
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(base: &Url, v: Value, what: &str) -> Result<T> {
+    serde_json::from_value(v).map_err(|e| Error::bad_response(crate::model::host_of(base.as_str()), format!("expected {what} ({e})")))
+}
+
+/// The API of a stored account. When the site no longer takes the token (expired after Moodle's
+/// 12 weeks, or deleted), it asks token.php for a new one with the kept password, once, keeps it
+/// in the keyring and goes on: the listing never fails for an expiry the user cannot see coming.
+/// Without a working password that is "sign in again".
+pub(super) struct AccountApi<'s, 'a> {
+    s: &'s Session<'a>,
+    stored: &'s mut Stored,
+    base: Url,
+    renewed: bool,
+}
+
+impl<'s, 'a> AccountApi<'s, 'a> {
+    pub fn new(s: &'s Session<'a>, stored: &'s mut Stored) -> Result<Self> {
+        Ok(AccountApi { base: s.base_url()?, s, stored, renewed: false })
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    pub async fn call(&mut self, function: &str, params: &[(&str, &str)]) -> Result<Value> {
+        loop {
+            let api = Api { http: self.s.http, base: &self.base, token: &self.stored.token };
+            match api.call(function, params).await {
+                Ok(v) => return Ok(v),
+                Err(Refused::Other(e)) => return Err(e),
+                Err(Refused::Token(why)) if self.renewed => return Err(self.s.sign_in_again(why)),
+                Err(Refused::Token(why)) => self.renew(why).await?,
+            }
+        }
+    }
+
+    /// A new token from token.php in place of the refused one, saved before it is used.
+    async fn renew(&mut self, why: String) -> Result<()> {
+        self.renewed = true;
+        let host = crate::model::host_of(self.base.as_str());
+        match new_token(self.s.http, &self.base, &self.stored.username, &self.stored.password).await? {
+            NewToken::Token(t) if t.expose() != self.stored.token.expose() => {
+                self.stored.token = t;
+                self.s.save(&*self.stored).await
+            }
+            // Moodle still considers the token valid: a new one would not help.
+            NewToken::Token(_) => {
+                Err(Error::forbidden(format!("{host} refuses the mobile service's token of {}: {why}", self.s.account.name())))
+            }
+            NewToken::InvalidLogin => Err(self.s.sign_in_again(format!("{why}, and the site no longer takes its password for a new one"))),
+            NewToken::ServiceOff => Err(super::service_off(&host)),
+        }
+    }
+
+    pub async fn site_info(&mut self) -> Result<SiteInfo> {
+        let v = self.call(SITE_INFO, &[]).await?;
+        parse(&self.base, v, "site info")
+    }
+
+    /// The official app's push devices of the token's user.
+    pub async fn devices(&mut self) -> Result<DevicesAnswer> {
+        let v = self.call("message_airnotifier_get_user_devices", &[("appid", APP_ID)]).await?;
+        parse(&self.base, v, "a device list")
+    }
+
+    pub async fn remove_device(&mut self, d: &Device) -> Result<RemoveAnswer> {
+        let v = self.call("core_user_remove_user_device", &[("uuid", &d.uuid), ("appid", &d.appid)]).await?;
+        parse(&self.base, v, "a removal result")
     }
 }

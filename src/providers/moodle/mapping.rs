@@ -9,7 +9,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::api::{Device, SiteInfo};
-use super::pages;
+use super::{models, pages};
 use crate::model::{Actions, ClientHints, Credential, CredentialKind, Fact, LastUsedMeaning};
 
 /// The mobile service's name as the security keys page shows it.
@@ -34,6 +34,13 @@ fn time(secs: Option<i64>) -> Option<DateTime<Utc>> {
     secs.filter(|s| *s > 0).and_then(|s| Utc.timestamp_opt(s, 0).single())
 }
 
+/// An address as Keyward shows them everywhere: Moodle writes IPv6 in full
+/// ("2001:db8:85a3:0:0:8a2e:370:7334"), the usual form is "2001:db8:85a3::8a2e:370:7334". Text
+/// that is not an address stays as the page wrote it.
+fn ip_text(s: &str) -> String {
+    s.trim().parse::<std::net::IpAddr>().map(|ip| ip.to_string()).unwrap_or_else(|_| s.to_string())
+}
+
 fn rename_why_not(what: &str, url: &str) -> String {
     format!("Moodle offers no way to rename {what}; the closest page is {url}")
 }
@@ -41,10 +48,12 @@ fn rename_why_not(what: &str, url: &str) -> String {
 pub(super) fn device_credential(d: Device, removable: bool, profile: &str) -> Credential {
     let mut c = Credential::new(format!("push-{}", d.id), CredentialKind::PushRegistration);
     c.name = d.name.clone().filter(|n| !n.is_empty());
+    let code = d.model.clone().filter(|m| !m.is_empty());
+    let product = code.as_deref().and_then(models::apple_name);
     c.hints = ClientHints {
         device_name: d.name.clone().filter(|n| !n.is_empty()),
         app_id: Some(d.appid.clone()),
-        model: d.model.clone().filter(|m| !m.is_empty()),
+        model: product.map(str::to_string).or(code.clone()),
         platform: d.platform.clone().filter(|p| !p.is_empty()),
         version: d.version.clone().filter(|v| !v.is_empty()),
         ..Default::default()
@@ -53,8 +62,10 @@ pub(super) fn device_credential(d: Device, removable: bool, profile: &str) -> Cr
     c.last_used = time(d.timemodified);
     c.last_used_meaning = LastUsedMeaning::Modified;
     c.details.push(Fact::new("App ID", d.appid.clone()));
-    if let Some(m) = &c.hints.model {
-        c.details.push(Fact::new("Model", m.clone()));
+    match (product, &code) {
+        (Some(name), Some(code)) => c.details.push(Fact::new("Model", format!("{name} ({code})"))),
+        (_, Some(code)) => c.details.push(Fact::new("Model", code.clone())),
+        _ => {}
     }
     if let Some(p) = &c.hints.platform {
         c.details.push(Fact::new("Platform", p.clone()));
@@ -90,7 +101,7 @@ pub(super) fn session_credential(row: pages::SessionRow, i: usize, zone: Option<
     c.created = pages::moodle_time(&row.login_text, zone);
     c.last_used = if row.current { Some(now) } else { pages::moodle_ago(&row.last_access_text, now) };
     c.tracks_use = true;
-    c.last_ip = row.last_ip.clone();
+    c.last_ip = row.last_ip.as_deref().map(ip_text);
     if row.current {
         c.name = Some("Keyward's own web session".into());
     }
@@ -218,4 +229,31 @@ pub(super) fn pat_credential(r: pages::PatRow, i: usize, zone: Option<&str>, url
     c.manage_url = Some(url.to_string());
     c.actions = Actions { revoke: r.revoke.is_some(), why_not: Some(rename_why_not("a personal access token", url)), ..Default::default() };
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(model: &str, platform: &str) -> Device {
+        serde_json::from_value(serde_json::json!({"id": 2, "appid": "com.moodle.moodlemobile", "name": "Phone", "model": model,
+            "platform": platform, "version": "17.4", "uuid": "u", "enable": 1, "timecreated": 1, "timemodified": 2}))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_apple_model_code_reads_as_its_name_with_the_code_kept() {
+        let c = device_credential(device("iPhone14,8", "ios"), true, "http://m/user/profile.php");
+        assert_eq!(c.hints.model.as_deref(), Some("iPhone 14 Plus"));
+        assert!(c.details.iter().any(|f| f.value == "iPhone 14 Plus (iPhone14,8)"), "{:?}", c.details);
+        let c = device_credential(device("Pixel", "android"), true, "http://m/user/profile.php");
+        assert_eq!(c.hints.model.as_deref(), Some("Pixel"));
+    }
+
+    #[test]
+    fn ipv6_as_moodle_writes_it_is_shown_in_the_usual_form() {
+        assert_eq!(ip_text("2001:db8:85a3:0:0:8a2e:370:7334"), "2001:db8:85a3::8a2e:370:7334");
+        assert_eq!(ip_text("127.0.0.1"), "127.0.0.1");
+        assert_eq!(ip_text("not an address"), "not an address");
+    }
 }

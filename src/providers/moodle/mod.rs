@@ -11,8 +11,9 @@
 //! This file is the [`Provider`] and nothing else; each job has its own file:
 //! `api.rs` (token.php, server.php and their errors), `session.rs` (the web login and the kept
 //! web session), `pages.rs` (reading the pages), `mapping.rs` (Moodle's answers → credentials),
-//! `listing.rs` (one listing and its gaps), `revokes.rs` (page and API actions), `stored.rs`
-//! (what the keyring keeps, and why).
+//! `listing.rs` (one listing and its gaps), `revokes.rs` (page and API actions), `site.rs` (what a
+//! release and its settings let Keyward do safely), `stored.rs` (what the keyring keeps, and why),
+//! `models.rs` (Apple device codes as names).
 //!
 //! Moodle gives the mobile service's token to every Moodle app of the user (their phone and
 //! Keyward alike), so resetting it signs all of them out: the credential says so before it is
@@ -26,9 +27,11 @@
 mod api;
 mod listing;
 mod mapping;
+mod models;
 mod pages;
 mod revokes;
 mod session;
+mod site;
 mod stored;
 
 use async_trait::async_trait;
@@ -38,8 +41,9 @@ use crate::error::{Error, Remedy, Result};
 use crate::model::{Fact, Kind};
 use crate::net::http::Http;
 use crate::provider::{Capabilities, Found, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
-use api::{Api, NewToken};
+use api::{Api, NewToken, Refused};
 use session::{Web, WebError};
+use site::Site;
 use stored::Stored;
 
 pub struct Moodle;
@@ -96,20 +100,27 @@ impl Provider for Moodle {
             NewToken::ServiceOff => return Err(service_off(&host)),
         };
         let info = Api { http, base: &base, token: &token }.site_info().await.map_err(|e| match e {
-            Error::SignInAgain { .. } => {
-                Error::Server { host: host.clone(), message: "the site refused the token it had just given".into() }
-            }
-            e => e,
+            Refused::Token(_) => Error::Server { host: host.clone(), message: "the site refused the token it had just given".into() },
+            Refused::Other(e) => e,
         })?;
-        let mut web = Web::fresh(&base, &req.login, &password);
+        let site = Site::of(&info);
+        // Read before any web login: with a concurrent-login limit, the login itself is what ends
+        // another browser session.
+        let may_log_in = req.allow_ending_sessions || !site.login_ends_a_session();
+        let mut web = Web::fresh(&base, &req.login, &password, may_log_in);
         let mut facts = mapping::site_facts(&info);
-        let mut stored = Stored { token, username: req.login.clone(), password, cookies: None };
+        let mut stored =
+            Stored { token, username: req.login.clone(), password, cookies: None, may_end_a_session: req.allow_ending_sessions };
         match web.login().await {
             Ok(()) => {
                 stored.set_cookies(web.session.cookies());
                 facts.push(Fact::new("Web pages", "signed in (browser sessions, security keys)"));
             }
             Err(WebError::Blocked(b)) => facts.push(Fact::new("Web pages", format!("not available: {}; push devices still work", b.0))),
+            Err(WebError::WouldEndASession) => facts.push(Fact::new(
+                "Web pages",
+                format!("not signed in: {}; push devices still work through the web service API", session::would_end_a_session()),
+            )),
             Err(WebError::Fatal(e)) => return Err(e),
         }
         Ok(SignedIn {
@@ -141,6 +152,7 @@ impl Provider for Moodle {
     }
 }
 
+/// token.php says the mobile web service is off.
 fn service_off(host: &str) -> Error {
     Error::Unsupported {
         message: format!(

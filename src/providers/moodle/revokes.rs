@@ -6,13 +6,16 @@
 //! reason, never "done". Moodle has no delete for web service tokens on its pages, only "Reset",
 //! which replaces the token with a new one for the same service; the new value it shows once is
 //! dropped unread. Tokens are reset last, since resetting Keyward's own ends its API access.
+//! Site info is read first: it renews an expired token on the way, and tells whether signing in
+//! to the pages again (when the kept web session has expired) would end another browser session.
 
 use url::Url;
 
-use super::api::{self, Api};
+use super::api::AccountApi;
 use super::mapping::{pat_id, token_id};
 use super::pages::{self, Unrecognised};
 use super::session::{unrecognised, Web};
+use super::site::Site;
 use super::stored::Stored;
 use super::{KEYS_PAGE, PATS_PAGE, SESSIONS_PAGE};
 use crate::error::{Error, Result};
@@ -21,14 +24,15 @@ use crate::provider::{Revoked, Session};
 pub(super) async fn revoke(s: &Session<'_>, ids: &[String]) -> Result<Vec<Revoked>> {
     let mut stored: Stored = s.load().await?;
     let base = s.base_url()?;
-    let mut web = Web::kept(&base, &stored);
+    let mut api = AccountApi::new(s, &mut stored)?;
+    let site = Site::of(&api.site_info().await?);
     let mut results = Vec::new();
     let push: Vec<String> = ids.iter().filter(|i| i.starts_with("push-")).cloned().collect();
     let sessions: Vec<String> = ids.iter().filter(|i| i.starts_with("session-")).cloned().collect();
     if !push.is_empty() {
-        let api = Api { http: s.http, base: &base, token: &stored.token };
-        results.extend(remove_devices(s, &api, &push).await?);
+        results.extend(remove_devices(&mut api, &push).await?);
     }
+    let mut web = Web::kept(&base, &stored, stored.may_end_a_session || !site.login_ends_a_session());
     if !sessions.is_empty() {
         results.extend(sign_out_sessions(&mut web, &sessions).await?);
     }
@@ -56,7 +60,8 @@ pub(super) async fn revoke(s: &Session<'_>, ids: &[String]) -> Result<Vec<Revoke
 pub(super) async fn all_others(s: &Session<'_>) -> Result<Vec<Revoked>> {
     let mut stored: Stored = s.load().await?;
     let base = s.base_url()?;
-    let mut web = Web::kept(&base, &stored);
+    let site = Site::of(&AccountApi::new(s, &mut stored)?.site_info().await?);
+    let mut web = Web::kept(&base, &stored, stored.may_end_a_session || !site.login_ends_a_session());
     let (page, at) = web.read(SESSIONS_PAGE, pages::sessions_page).await?;
     let others: Vec<String> =
         page.rows.iter().filter(|r| !r.current).filter_map(|r| r.id.clone()).map(|id| format!("session-{id}")).collect();
@@ -201,15 +206,15 @@ async fn revoke_pat(web: &mut Web, id: &str) -> Result<Revoked> {
 }
 
 /// Removes push devices through the API, each checked against the current device list.
-async fn remove_devices(s: &Session<'_>, api: &Api<'_>, ids: &[String]) -> Result<Vec<Revoked>> {
-    let answer = api.devices().await.map_err(|e| api::for_account(s, e))?;
+async fn remove_devices(api: &mut AccountApi<'_, '_>, ids: &[String]) -> Result<Vec<Revoked>> {
+    let answer = api.devices().await?;
     let mut results = Vec::new();
     for id in ids {
         let Some(d) = answer.devices.iter().find(|d| format!("push-{}", d.id) == *id) else {
             results.push(Revoked::failed(id, "it is already gone"));
             continue;
         };
-        results.push(match api.remove_device(d).await.map_err(|e| api::for_account(s, e)) {
+        results.push(match api.remove_device(d).await {
             Ok(a) if a.removed => Revoked::ok(id),
             Ok(a) => Revoked::failed(
                 id,

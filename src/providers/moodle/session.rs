@@ -5,14 +5,16 @@
 //! one browser-like session per account (its cookies in the keyring, see `stored.rs`) and reuses
 //! it; Moodle then lists it as "Current session". When the site will not let a password in through
 //! the form (single sign-on only, a second factor, a policy to accept, a password to change), that
-//! is [`Blocked`], a reason in words, never a guess. What the pages say is read in `pages.rs`; what
-//! is done on them, in `revokes.rs`.
+//! is [`Blocked`], a reason in words, never a guess. A login the user has not allowed because it
+//! would end another of their browser sessions (a concurrent-login limit, see `site.rs`) is not
+//! made at all: [`WebError::WouldEndASession`]. What the pages say is read in `pages.rs`; what is
+//! done on them, in `revokes.rs`.
 
 use url::Url;
 
 use super::pages::{self, Unrecognised};
 use super::stored::Stored;
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 use crate::net::http::{join, Response};
 use crate::net::web::{Followed, WebSession};
 use crate::provider::Session;
@@ -23,9 +25,12 @@ pub(super) const LOGIN_PAGE: &str = "login/index.php";
 /// Why the web pages cannot be used, in words for people ("the site asks for a second factor").
 pub(super) struct Blocked(pub String);
 
-/// A problem reaching a page: the pages cannot be used at all, or an ordinary error.
+/// A problem reaching a page: the pages cannot be used at all, a login the user has not allowed,
+/// or an ordinary error.
 pub(super) enum WebError {
     Blocked(Blocked),
+    /// Signing in would end another browser session of the user's, and they have not said yes.
+    WouldEndASession,
     Fatal(Error),
 }
 
@@ -46,32 +51,40 @@ pub(super) struct Web {
     pub base: Url,
     username: String,
     password: Secret,
+    /// A new web login is allowed now (no concurrent-login limit bites, or the user said yes).
+    may_log_in: bool,
 }
 
 impl Web {
-    /// The kept session of a stored account (it signs in again when the cookies no longer work).
-    pub fn kept(base: &Url, stored: &Stored) -> Self {
+    /// The kept session of a stored account. It signs in again when the cookies no longer work,
+    /// if `may_log_in`.
+    pub fn kept(base: &Url, stored: &Stored, may_log_in: bool) -> Self {
         Web {
             session: WebSession::new(base, stored.cookie_map()),
             base: base.clone(),
             username: stored.username.clone(),
             password: stored.password.clone(),
+            may_log_in,
         }
     }
 
     /// A session with no cookies yet, for a first sign-in.
-    pub fn fresh(base: &Url, username: &str, password: &Secret) -> Self {
+    pub fn fresh(base: &Url, username: &str, password: &Secret, may_log_in: bool) -> Self {
         Web {
             session: WebSession::new(base, Default::default()),
             base: base.clone(),
             username: username.to_string(),
             password: password.clone(),
+            may_log_in,
         }
     }
 
     /// Signs in through the login form. `Blocked` when the site will not let a password in
     /// through the form (SSO only, MFA, a policy to accept, a password to change, refused).
     pub async fn login(&mut self) -> Result<(), WebError> {
+        if !self.may_log_in {
+            return Err(WebError::WouldEndASession);
+        }
         let base = self.base.clone();
         let w = &mut self.session;
         w.clear();
@@ -149,6 +162,9 @@ impl Web {
             Ok(Some(r)) => Ok((read(&r.text(), &r.url).map_err(|u| unrecognised(&self.base, u))?, r.url.clone())),
             Ok(None) => Err(Error::unsupported(format!("this Moodle site has no page {path}"))),
             Err(WebError::Blocked(b)) => Err(Error::unsupported(format!("Keyward cannot use this site's web pages: {}", b.0))),
+            Err(WebError::WouldEndASession) => {
+                Err(Error::Refused { message: would_end_a_session(), remedy: Some(Remedy::AllowEndingSession) })
+            }
             Err(WebError::Fatal(e)) => Err(e),
         }
     }
@@ -162,6 +178,11 @@ impl Web {
         }
         Ok(())
     }
+}
+
+/// Why Keyward did not sign in to the pages, in one sentence.
+pub(super) fn would_end_a_session() -> String {
+    "this Moodle site limits how many browser sessions you may have at once, and signing Keyward in to its web pages now would sign you out of your oldest one; Keyward has not done it".into()
 }
 
 /// Does the site's login page offer no password form (single sign-on only)? Used to tell

@@ -7,6 +7,13 @@
 //! site's login form and `/login/token.php`. The cookies are kept so that each refresh reuses one
 //! web session (which the sessions page then shows as Keyward's own) instead of opening a new one
 //! every time. Nothing here is ever written to a file or shown.
+//!
+//! It also keeps the user's answer to one question: on a site that limits concurrent logins,
+//! may Keyward's web login end one of their other browser sessions? The yes is given when the
+//! account is added (`SignInRequest::allow_ending_sessions`) and holds for every later re-login of
+//! this account (the kept web session expires after hours, and signing in again is the same act
+//! the user agreed to), until the account is added again without it. Without the yes, Keyward
+//! signs in to the pages only while the site says that doing so ends nothing.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +31,9 @@ pub(super) struct Stored {
     /// `name=value; name=value` of the web session's cookies.
     #[serde(default, with = "secret::stored::option", skip_serializing_if = "Option::is_none")]
     pub cookies: Option<Secret>,
+    /// The user allowed web logins that end another browser session (see the module doc).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub may_end_a_session: bool,
 }
 
 impl Stored {

@@ -7,6 +7,14 @@
 //! unrestricted service the user has none for; and with `limitconcurrentlogins` set, every web
 //! login silently ends the user's oldest browser sessions beyond the limit. Deciding is here;
 //! saying it to the user is the listing's job (gaps) and the sign-in's (facts).
+//!
+//! Known limit, from Moodle's source rather than a real site: `user/managetoken.php` calls
+//! `webservice::generate_user_ws_tokens()` on every plain visit in 4.3 to 5.x too, for users who
+//! may create tokens. There it shows no token values, and on a usual site the only unrestricted
+//! service is the mobile one, which Keyward's own token already covers, so nothing is made; a site
+//! with another unrestricted service would get a token for it at the first listing. Keyward cannot
+//! tell such a site from site info. Opening the page also makes the RSS key of a user who has none
+//! (`rss_get_token()`), as any Moodle page with an RSS link does.
 
 use super::api::SiteInfo;
 

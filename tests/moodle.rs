@@ -90,6 +90,31 @@ fn row<'a>(rows: &'a [Value], id: &str) -> &'a Value {
     rows.iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("no {id} in {}", serde_json::to_string_pretty(rows).unwrap()))
 }
 
+fn account_id(cli: &Cli) -> String {
+    cli.run(&["accounts", "--json"], None).expect_ok().json()[0]["id"].as_str().unwrap().to_string()
+}
+
+/// A browser signed in to the simulator as alice (the test's own, not Keyward's).
+fn logged_in_client(sim: &SimMoodle) -> reqwest::Client {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let c = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let login = c.get(format!("{}/login/index.php", sim.url())).send().await.unwrap().text().await.unwrap();
+        let logintoken = regex::Regex::new(r#"name="logintoken" value="([^"]+)""#).unwrap().captures(&login).unwrap()[1].to_string();
+        c.post(format!("{}/login/index.php", sim.url()))
+            .form(&[("logintoken", logintoken.as_str()), ("username", "alice"), ("password", "alice-pass-1")])
+            .send()
+            .await
+            .unwrap();
+        c
+    })
+}
+
+fn sim_get(c: &reqwest::Client, sim: &SimMoodle, path: &str) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async { c.get(format!("{}{path}", sim.url())).send().await.unwrap().text().await.unwrap() })
+}
+
 fn gaps(cli: &Cli) -> String {
     cli.run(&["accounts", "--json"], None).expect_ok().json()[0]["gaps"].to_string()
 }
@@ -153,7 +178,9 @@ fn sign_in_lists_devices_sessions_and_tokens_and_keeps_secrets_in_the_keyring_on
     assert_eq!(created / 60, server7["timecreated"].as_i64().unwrap() / 60, "{other}");
     assert!(other["last_used"].is_string(), "{other}");
     let own = row(&rows, "session-current");
-    assert_eq!((own["current"].as_bool(), own["can_revoke"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(own["name"], "Keyward's own web session");
+    assert_eq!((own["current"].as_bool(), own["can_revoke"].as_bool()), (Some(false), Some(false)), "the token row is the current one");
+    assert_eq!(rows.iter().filter(|r| r["current"] == true).count(), 1, "one credential is Keyward's own");
 
     let tokens: Vec<&Value> = rows.iter().filter(|r| r["id"].as_str().unwrap().starts_with("wstoken-")).collect();
     assert_eq!(tokens.len(), 1, "token.php made exactly one token");
@@ -280,6 +307,7 @@ fn sign_out_all_others_uses_deleteall_on_5x() {
     let out = cli.run(&["revoke", &name, "--all-others", "--yes", "--json"], None).expect_ok().json();
     assert_eq!(out["results"][0]["id"], "session-7");
     assert_eq!(sim.session_ids().len(), 1);
+    assert_eq!(sim.state()["deleteall_used"], 1, "the page's own button, not one by one");
 }
 
 #[test]
@@ -410,14 +438,162 @@ fn expired_web_session_signs_in_again_with_the_kept_password() {
 }
 
 #[test]
-fn revoked_token_error_body_means_sign_in_again() {
+fn deleted_token_is_renewed_with_the_kept_password() {
     let sim = SimMoodle::start(&[]);
     let cli = Cli::new();
     let name = add(&cli, &sim);
     sim.request("POST", "/__sim/drop_tokens", None);
+    let rows = list(&cli, &name);
+    assert!(rows.iter().any(|r| r["id"] == "push-1"), "the listing went on");
+    let tokens = sim.state()["tokens"].as_array().unwrap().clone();
+    assert_eq!(tokens.len(), 1, "token.php made a new one");
+    let entry = cli.keyring_entry(&account_id(&cli)).unwrap();
+    assert!(entry.contains(tokens[0]["token"].as_str().unwrap()), "the new token is in the keyring");
+}
+
+#[test]
+fn expired_token_is_renewed_and_the_listing_goes_on() {
+    for answer in ["seen", "plain"] {
+        let sim = SimMoodle::start(&[&format!("--expired-answer={answer}")]);
+        let cli = Cli::new();
+        let name = add(&cli, &sim);
+        let old = sim.state()["tokens"][0]["token"].as_str().unwrap().to_string();
+        sim.request("POST", "/__sim/expire_tokens", None);
+        let out = cli.run(&["list", &name, "--json"], None);
+        assert!(out.ok(), "{answer}: {}", out.stderr);
+        assert!(out.json().as_array().unwrap().iter().any(|r| r["id"] == "push-1"), "{answer}");
+        let tokens = sim.state()["tokens"].as_array().unwrap().clone();
+        assert_eq!(tokens.len(), 1, "{answer}: Moodle deleted the expired token, token.php made one: {tokens:?}");
+        let new = tokens[0]["token"].as_str().unwrap();
+        assert_ne!(new, old, "{answer}");
+        let entry = cli.keyring_entry(&account_id(&cli)).unwrap();
+        assert!(entry.contains(new) && !entry.contains(&old), "{answer}: the keyring holds the new token only");
+        list(&cli, &name);
+        assert_eq!(sim.state()["tokens"].as_array().unwrap().len(), 1, "{answer}: renewed once, not at every listing");
+    }
+}
+
+#[test]
+fn expired_token_with_a_changed_password_means_sign_in_again() {
+    let sim = SimMoodle::start(&[]);
+    let cli = Cli::new();
+    let name = add(&cli, &sim);
+    sim.request("POST", "/__sim/expire_tokens", None);
+    sim.request("POST", "/__sim/set_password", Some(json!({"password": "changed-pass-2"})));
     let out = cli.run(&["list", &name], None);
     assert!(!out.ok());
-    assert!(out.stderr.contains("must sign in again"), "{}", out.stderr);
+    assert!(out.stderr.contains("must sign in again") && out.stderr.contains("expired"), "{}", out.stderr);
+    assert!(!out.stderr.contains("does not let the mobile service"), "not a permission problem: {}", out.stderr);
+    assert!(sim.state()["tokens"].as_array().unwrap().is_empty(), "no token was made with a wrong password");
+}
+
+#[test]
+fn with_a_login_limit_add_without_the_yes_keeps_every_browser_session() {
+    let sim = SimMoodle::start(&["--limit-concurrent-logins=1"]);
+    let before = sim.session_ids();
+    assert_eq!(before, vec![7], "the laptop's session");
+    let cli = Cli::new();
+    let name = add(&cli, &sim);
+    let rows = list(&cli, &name);
+    assert_eq!(sim.session_ids(), before, "every browser session is still there");
+    assert_eq!(sim.state()["logins"], 0, "Keyward made no web login");
+    assert!(sim.state()["ended_by_limit"].as_array().unwrap().is_empty());
+    assert!(rows.iter().any(|r| r["id"] == "push-1"), "push devices still listed");
+    assert!(!rows.iter().any(|r| r["kind"] == "session"));
+    let g = gaps(&cli);
+    assert!(g.contains("sign you out of your oldest") && g.contains("Push devices are still listed"), "{g}");
+    assert!(g.contains("allow_ending_session"), "the gap carries its remedy: {g}");
+    let human = cli.run(&["list", &name], None).expect_ok().stdout;
+    assert!(human.contains("--allow-ending-a-session"), "the CLI words the remedy: {human}");
+    cli.run(&["revoke", &name, "push-1", "--yes"], None).expect_ok();
+    assert!(sim.state()["devices"].as_array().unwrap().is_empty(), "push devices are removed through the API");
+    assert_eq!(sim.session_ids(), before, "and still no browser session was ended");
+    assert_eq!(sim.state()["logins"], 0);
+}
+
+#[test]
+fn with_the_yes_a_login_may_end_the_oldest_session_and_the_yes_is_kept() {
+    let sim = SimMoodle::start(&["--limit-concurrent-logins=1"]);
+    let cli = Cli::new();
+    let out = cli
+        .run(&["add", &sim.url(), "--user", "alice", "--password-stdin", "--allow-ending-a-session", "--json"], Some(PASSWORD))
+        .expect_ok();
+    let name = out.json()["name"].as_str().unwrap().to_string();
+    assert_eq!(sim.state()["ended_by_limit"], json!([7]), "the laptop's session, as the user allowed");
+    let rows = list(&cli, &name);
+    assert!(rows.iter().any(|r| r["id"] == "session-current"));
+    sim.request("POST", "/__sim/expire_web_sessions", None);
+    list(&cli, &name);
+    assert_eq!(sim.state()["logins"], 2, "a re-login honours the yes kept with the account");
+}
+
+#[test]
+fn a_login_limit_that_ends_nothing_needs_no_yes() {
+    let sim = SimMoodle::start(&["--limit-concurrent-logins=2"]);
+    let cli = Cli::new();
+    let name = add(&cli, &sim);
+    let rows = list(&cli, &name);
+    assert!(rows.iter().any(|r| r["id"] == "session-7") && rows.iter().any(|r| r["id"] == "session-current"));
+    assert!(sim.state()["ended_by_limit"].as_array().unwrap().is_empty());
+    sim.request("POST", "/__sim/add_session", Some(json!({"ip": "192.0.2.9"})));
+    sim.request("POST", "/__sim/expire_web_sessions", None);
+    sim.request("POST", "/__sim/add_session", Some(json!({"ip": "192.0.2.10"})));
+    sim.request("POST", "/__sim/add_session", Some(json!({"ip": "192.0.2.11"})));
+    let before = sim.session_ids();
+    list(&cli, &name);
+    assert_eq!(sim.session_ids(), before, "at the limit now: no re-login without the yes");
+}
+
+#[test]
+fn listing_before_4_3_never_opens_the_keys_page_that_makes_tokens() {
+    for version in ["4.1", "4.2"] {
+        let sim = SimMoodle::start(&[&format!("--version={version}"), "--createtoken", "--extra-service", "--rss"]);
+        let cli = Cli::new();
+        let name = add(&cli, &sim);
+        let tokens = |sim: &SimMoodle| -> Vec<(Value, Value)> {
+            sim.state()["tokens"].as_array().unwrap().iter().map(|t| (t["id"].clone(), t["token"].clone())).collect()
+        };
+        let tokens_after_add = tokens(&sim);
+        assert_eq!(tokens_after_add.len(), 1, "{version}: token.php's token");
+        let rows = list(&cli, &name);
+        list(&cli, &name);
+        assert_eq!(tokens(&sim), tokens_after_add, "{version}: the token table is unchanged");
+        assert_eq!(sim.state()["tokens_made_by_page"], 0, "{version}");
+        assert!(rows.iter().any(|r| r["id"] == "session-7"), "{version}: sessions are still listed");
+        assert!(!rows.iter().any(|r| r["id"].as_str().unwrap().starts_with("wstoken-") || r["id"] == "rsskey"));
+        let g = gaps(&cli);
+        assert!(g.contains("security keys page") && g.contains("/user/managetoken.php") && g.contains(version), "{version}: {g}");
+        // The simulated page does have the side effect, so the checks above can fail.
+        let c = logged_in_client(&sim);
+        let page = sim_get(&c, &sim, "/user/managetoken.php");
+        assert!(page.contains(">Key</th>"), "{version}: the pre-4.3 token table");
+        assert_eq!(sim.state()["tokens_made_by_page"], 1, "{version}: opening the page made the Grades sync token");
+    }
+}
+
+#[test]
+fn ipv6_last_address_as_moodle_prints_it_reads_as_an_address() {
+    let sim = SimMoodle::start(&[]);
+    let cli = Cli::new();
+    let name = add(&cli, &sim);
+    let added = sim.request("POST", "/__sim/add_session", Some(json!({"ip": "2001:db8:85a3::8a2e:370:7334", "ago": 600})));
+    let page = sim_get(&logged_in_client(&sim), &sim, "/report/usersessions/user.php");
+    assert!(page.contains(">2001:db8:85a3:0:0:8a2e:370:7334</td>"), "Moodle's own form, without a lookup link");
+    let rows = list(&cli, &name);
+    let r = row(&rows, &format!("session-{}", added["id"]));
+    assert_eq!(r["last_ip"], "2001:db8:85a3::8a2e:370:7334");
+}
+
+#[test]
+fn an_iphone_model_code_reads_as_its_name() {
+    let sim = SimMoodle::start(&[]);
+    let cli = Cli::new();
+    let name = add(&cli, &sim);
+    let d = sim.request("POST", "/__sim/add_device", Some(json!({"name": "Alice's iPhone", "model": "iPhone14,8", "platform": "ios"})));
+    let rows = list(&cli, &name);
+    let r = row(&rows, &format!("push-{}", d["id"]));
+    assert!(r["summary"].as_str().unwrap().contains("iPhone 14 Plus"), "{r}");
+    assert!(r["details"].to_string().contains("iPhone 14 Plus (iPhone14,8)"), "{r}");
 }
 
 #[test]

@@ -8,22 +8,40 @@ region is generated, in the exact markup of the captured tables, and the secrets
 sesskeys are filled in. State (users, sessions, tokens, devices, keys) lives in memory.
 
 Variants (command-line flags, or POST /__sim/config with a JSON object of the same names):
-  version="4.3"|"5.x"   5.x adds a "Log out of all other sessions" link on the sessions page and the
-                        personal access tokens page. Those two are NOT captured from a real server
-                        (no 5.x fixture exists): their markup follows Moodle's usual html_table and
-                        single_button output and may differ from a real 5.x.
+  version="4.3"|"4.1"|"4.2"|"5.x"
+                        site info's release and version follow it. 4.1 and 4.2 show the security keys
+                        page of Moodle before 4.3 (columns Key, Service, Valid until, Creator,
+                        Operation: the token itself in clear, no names, no last access; from the facts
+                        of a real 4.2 and webservice/renderer.php). 5.x adds the sessions page's
+                        "Log out of all other sessions" button (core single_button, POST with
+                        deleteall and sesskey, shown with more than one session; delete links carry
+                        lastip) and the personal access tokens page. Neither is captured from a real
+                        server: their markup follows Moodle's source and may differ from a real one.
   ws_off                the mobile web service is off (token.php answers servicenotavailable)
   sso_only              the login page has no password form, only identity providers
   mfa                   after the password, the site redirects to /admin/tool/mfa/auth.php
   policy                after the password, the site redirects to /user/policy.php
   unknown_layout        the sessions table has columns the provider does not know
-  createtoken           the user may create tokens: the token table is shown on managetoken.php
+  createtoken           the user may create tokens: the token table is shown on managetoken.php, and
+                        opening it (no action) makes a token for every unrestricted service the user
+                        has none for, as webservice::generate_user_ws_tokens() does in every version
+  extra_service         a second unrestricted service ("Grades sync") exists besides the mobile one
   rss                   RSS feeds are on: managetoken.php shows the RSS key box
   push_server=false     no push server: get_user_devices answers systemnotconfigured
   remove_device=false   core_user_remove_user_device is not in the mobile service
   stale_sesskey         the pages' action links carry an outdated sesskey (Moodle then ignores
                         the action silently and shows the list again)
   fixture_clock         the clock starts at 2026-11-22 13:04:00 UTC, as in the captured pages
+  limit_concurrent_logins=N
+                        $CFG->limitconcurrentlogins: site info says so (with usersessionscount), and a
+                        web login ends the user's oldest browser sessions beyond N
+                        (\core\session\manager::apply_concurrent_login_limit)
+  expired_answer="seen"|"plain"
+                        how the first call with an expired token is answered before Moodle deletes
+                        it (later calls: invalidtoken). "seen" (default): as on the real 4.2/4.4dev
+                        sites of the facts file, errorcode accessexception with "Invalid token - token
+                        expired" in the message. "plain": what webservice_access_exception gives
+                        without developer debugging, the same body as a function outside the service.
 
 Prints "PORT <n>" on stdout once listening. Test helpers, not Moodle:
   GET  /__sim/state     the state as JSON (for checks "on the server")
@@ -31,6 +49,10 @@ Prints "PORT <n>" on stdout once listening. Test helpers, not Moodle:
   POST /__sim/expire_web_sessions   ends every browser session (as a session timeout would)
   POST /__sim/add_token {"service","creator","validuntil"}   a web service token made by someone
   POST /__sim/drop_tokens            deletes every token (as an administrator could)
+  POST /__sim/expire_tokens          every token's validuntil passes (as 12 weeks would)
+  POST /__sim/set_password {"password"}   alice's password changes
+  POST /__sim/add_session {"ip","ago"}    another browser session of alice's, from ip, ago seconds old
+  POST /__sim/add_device {"name","model","platform","version"}   another push device of alice's
 """
 import html
 import json
@@ -43,6 +65,7 @@ import sys
 import threading
 import time
 import zoneinfo
+import ipaddress
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse, urlencode
@@ -52,6 +75,14 @@ CAPTURED_HOST = "127.0.0.1:18070"
 ZONE = zoneinfo.ZoneInfo("Europe/London")  # the captured user's time zone (M.cfg.usertimezone)
 MOBILE = "moodle_mobile_app"
 MOBILE_NAME = "Moodle mobile web service"
+EXTRA_SERVICE = "Grades sync"
+# site info's release and version per simulated line (4.3: the capture's own).
+RELEASES = {"4.1": ("4.1.6 (Build: 20231009)", "2022112806"), "4.2": ("4.2.3 (Build: 20231009)", "2023042403"),
+            "4.3": ("4.3 (Build: 20231009)", "2023100900"), "5.x": ("5.2dev (Build: 20251205)", "2025120500.00")}
+EXPIRED = {  # the first answer to an expired token (see the module doc)
+    "seen": '{"exception":"moodle_exception","errorcode":"accessexception","message":"Invalid token - token expired - check validuntil time for the token"}',
+    "plain": None,  # ERRORS["server.php function not in mobile service"], filled in below
+}
 TWELVE_WEEKS = 12 * 7 * 86400
 
 
@@ -62,6 +93,7 @@ def read(name):
 
 ERRORS = {k: v["body"] for k, v in json.loads(read("error_shapes.json")).items()}
 SITE_INFO = json.loads(read("site_info.json"))
+EXPIRED["plain"] = ERRORS["server.php function not in mobile service"]
 
 
 def split_main(page):
@@ -98,6 +130,21 @@ def ago(seconds):
     return f"{int(seconds / 3600)} hours ago"
 
 
+def stored_ip(ip):
+    """cleanremoteaddr(): IPv6 as eight groups without leading zeros and without '::'."""
+    a = ipaddress.ip_address(ip)
+    if a.version == 4:
+        return str(a)
+    return ":".join(g.lstrip("0") or "0" for g in a.exploded.split(":"))
+
+
+def format_ip(ip, www):
+    """report_usersessions_format_ip(): IPv4 links to the IP lookup, IPv6 does not."""
+    if ":" in ip:
+        return ip
+    return f'<a href="{www}/iplookup/index.php?ip={ip}">{ip}</a>'
+
+
 class Sim:
     def __init__(self, config):
         self.lock = threading.RLock()
@@ -115,6 +162,9 @@ class Sim:
         self.pats = {}
         self.next_pat = 1
         self.logins = 0
+        self.tokens_made_by_page = 0  # tokens created by merely opening managetoken.php
+        self.ended_by_limit = []      # ids of browser sessions a login ended (concurrent-login limit)
+        self.deleteall_used = 0       # times the 5.x "Log out of all other sessions" button was used
         # Another browser session of alice's (her laptop), active in the same minute.
         self.add_session(3, ip="127.0.0.1", created=self.now(), modified=self.now() + 30)
         if self.config.get("fixture_clock"):
@@ -126,6 +176,37 @@ class Sim:
 
     def now(self):
         return self.clock0 + int(time.time() - self.started)
+
+    def version(self):
+        return str(self.config.get("version") or "4.3")
+
+    def limit(self):
+        return int(self.config.get("limit_concurrent_logins") or 0)
+
+    def apply_concurrent_login_limit(self, userid, sid):
+        """\\core\\session\\manager::apply_concurrent_login_limit(): the newest sessions stay (the new
+        one counted first), every older one beyond the limit is ended."""
+        limit = self.limit()
+        mine = [(k, v) for k, v in self.sessions.items() if v["userid"] == userid]
+        if limit <= 0 or len(mine) <= limit:
+            return
+        others = sorted((kv for kv in mine if kv[0] != sid), key=lambda kv: (kv[1]["timecreated"], kv[1]["id"]), reverse=True)
+        for k, v in others[limit - 1:]:
+            self.ended_by_limit.append(v["id"])
+            del self.sessions[k]
+
+    def services(self):
+        """Unrestricted services (external_services.restrictedusers = 0)."""
+        return [MOBILE_NAME] + ([EXTRA_SERVICE] if self.config.get("extra_service") else [])
+
+    def generate_user_ws_tokens(self, userid):
+        """webservice::generate_user_ws_tokens(): a token for every unrestricted service the user has
+        none for (only for users who may create tokens, which the caller checks)."""
+        have = {t["service"] for t in self.tokens.values() if t["userid"] == userid}
+        for service in self.services():
+            if service not in have:
+                self.add_token(userid, service)
+                self.tokens_made_by_page += 1
 
     def add_session(self, userid, ip="127.0.0.1", created=None, modified=None):
         sid = rand(26, string.ascii_lowercase + string.digits)
@@ -149,16 +230,18 @@ class Sim:
         self.pats[pid] = {"id": pid, "userid": userid, "name": name, "description": description, "scopes": scopes,
                           "expires": expires, "lastaccess": 0, "secret": f"pat_{pid}_{secrets.token_hex(12)}"}
 
-    def valid_token(self, value):
-        for t in self.tokens.values():
-            if t["token"] == value and (not t["validuntil"] or t["validuntil"] > self.now()):
-                return t
-        return None
+    def token_of(self, value):
+        """The token record with this value, valid or expired; None when there is none."""
+        return next((t for t in self.tokens.values() if t["token"] == value), None)
+
+    def expired(self, t):
+        return bool(t["validuntil"]) and t["validuntil"] <= self.now()
 
     def state(self):
         return {"sessions": list(self.sessions.values()), "tokens": list(self.tokens.values()),
                 "devices": self.devices, "rsskey": self.rsskey, "pats": list(self.pats.values()),
-                "logins": self.logins, "config": self.config}
+                "logins": self.logins, "config": self.config, "tokens_made_by_page": self.tokens_made_by_page,
+                "ended_by_limit": self.ended_by_limit, "deleteall_used": self.deleteall_used}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -266,7 +349,9 @@ class Handler(BaseHTTPRequestHandler):
             routes = {
                 "/__sim/state": self.sim_state, "/__sim/config": self.sim_config,
                 "/__sim/expire_web_sessions": self.sim_expire, "/__sim/add_token": self.sim_add_token,
-                "/__sim/drop_tokens": self.sim_drop_tokens,
+                "/__sim/drop_tokens": self.sim_drop_tokens, "/__sim/expire_tokens": self.sim_expire_tokens,
+                "/__sim/set_password": self.sim_set_password, "/__sim/add_session": self.sim_add_session,
+                "/__sim/add_device": self.sim_add_device,
                 "/login/token.php": self.token_php, "/webservice/rest/server.php": self.server_php,
                 "/login/index.php": self.login, "/login/logout.php": self.logout, "/my/": self.dashboard,
                 "/report/usersessions/user.php": self.usersessions, "/user/managetoken.php": self.managetoken,
@@ -297,6 +382,31 @@ class Handler(BaseHTTPRequestHandler):
         self.sim.tokens = {}
         self.json({"ok": True})
 
+    def sim_expire_tokens(self, p):
+        for t in self.sim.tokens.values():
+            t["validuntil"] = self.sim.now() - 1
+        self.json({"ok": True})
+
+    def sim_set_password(self, p):
+        self.sim.users["alice"]["password"] = json.loads(p.get("__json") or "{}")["password"]
+        self.json({"ok": True})
+
+    def sim_add_session(self, p):
+        a = json.loads(p.get("__json") or "{}")
+        when = self.sim.now() - int(a.get("ago", 0))
+        sid = self.sim.add_session(3, ip=stored_ip(a.get("ip", "127.0.0.1")), created=when, modified=when)
+        self.json(self.sim.sessions[sid])
+
+    def sim_add_device(self, p):
+        a = json.loads(p.get("__json") or "{}")
+        s = self.sim
+        n = max([d["id"] for d in s.devices] + [0]) + 1
+        d = {"id": n, "appid": "com.moodle.moodlemobile", "name": a.get("name", f"Device{n}"), "model": a.get("model", ""),
+             "platform": a.get("platform", "ios"), "version": a.get("version", "17.4"), "pushid": f"FAKEPUSHID{n:04d}",
+             "uuid": f"fake-uuid-{n:04d}", "enable": 1, "timecreated": s.now(), "timemodified": s.now()}
+        s.devices.append(d)
+        self.json(d)
+
     def token_php(self, p):
         s, c = self.sim, self.sim.config
         if "appsitecheck" in p and self.command == "GET":
@@ -318,11 +428,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def server_php(self, p):
         s, c = self.sim, self.sim.config
-        tok = s.valid_token(p.get("wstoken", ""))
+        tok = s.token_of(p.get("wstoken", ""))
         if p.get("moodlewsrestformat") != "json":
             return self.json(ERRORS["server.php invalid token (default xml)"], "application/xml; charset=utf-8")
         if not tok:
             return self.json(ERRORS["server.php invalid token (json)"])
+        if s.expired(tok):
+            # webservice::authenticate_by_token(): the expired token is deleted, then refused.
+            del s.tokens[tok["id"]]
+            return self.json(EXPIRED[c.get("expired_answer") or "seen"])
         fn = p.get("wsfunction", "")
         known = {f["name"] for f in SITE_INFO["functions"]}
         if fn not in known:
@@ -335,6 +449,11 @@ class Handler(BaseHTTPRequestHandler):
         if fn == "core_webservice_get_site_info":
             info = json.loads(json.dumps(SITE_INFO).replace(CAPTURED_HOST, self.host()))
             info["functions"] = [f for f in info["functions"] if f["name"] in allowed]
+            info["release"], info["version"] = RELEASES[s.version()]
+            # core_webservice_external::get_site_info(): the count only when the limit is on.
+            info["limitconcurrentlogins"] = s.limit()
+            if s.limit():
+                info["usersessionscount"] = sum(1 for v in s.sessions.values() if v["userid"] == userid)
             return self.json(info)
         if fn == "message_airnotifier_get_user_devices":
             if "appid" not in p:
@@ -371,8 +490,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.login_page(sess, wrong=True)
         # complete_user_login(): a new session id for the signed-in user.
         del s.sessions[sid]
-        new = s.add_session(user["id"], ip=self.client_address[0])
+        new = s.add_session(user["id"], ip=stored_ip(self.client_address[0]))
         s.logins += 1
+        s.apply_concurrent_login_limit(user["id"], new)
         pending = "mfa" if c.get("mfa") else "policy" if c.get("policy") else None
         s.sessions[new]["pending"] = pending
         cookies = [("Set-Cookie", f"MoodleSession={new}; path=/; HttpOnly"),
@@ -412,8 +532,9 @@ class Handler(BaseHTTPRequestHandler):
             if target and target != sid:
                 del s.sessions[target]
             return self.redirect(self.www() + "/report/usersessions/user.php")
-        if p.get("deleteall") and ok and s.config.get("version") == "5.x":
+        if p.get("deleteall") and ok and s.version() == "5.x":
             s.sessions = {k: v for k, v in s.sessions.items() if v["userid"] != sess["userid"] or k == sid}
+            s.deleteall_used += 1
             return self.redirect(self.www() + "/report/usersessions/user.php")
         self.page("usersessions_two_sessions", self.sessions_table(sid, sess), sess)
 
@@ -431,8 +552,9 @@ class Handler(BaseHTTPRequestHandler):
                 last, action = "Current session", ""
             else:
                 last = ago(s.now() - v["timemodified"])
-                action = f'<a href="{www}/report/usersessions/user.php?delete={v["id"]}&amp;sesskey={key}">Log out</a>'
-            ip = f'<a href="{www}/iplookup/index.php?ip={v["lastip"]}">{v["lastip"]}</a>'
+                lastip = f'&amp;lastip={v["lastip"]}' if s.version() == "5.x" else ""
+                action = f'<a href="{www}/report/usersessions/user.php?delete={v["id"]}&amp;sesskey={key}{lastip}">Log out</a>'
+            ip = format_ip(v["lastip"], www)
             cls = "lastrow" if i == len(mine) - 1 else ""
             rows.append(f'<tr class="{cls}">\n'
                         f'<td class="cell c0" style="text-align:left;">{userdate(v["timecreated"])}</td>\n'
@@ -445,9 +567,14 @@ class Handler(BaseHTTPRequestHandler):
                f'<th class="header c2" style="text-align:left;" scope="col">{heads[2]}</th>\n'
                f'<th class="header c3 lastcol" style="text-align:right;" scope="col">{heads[3]}</th>\n'
                '</tr>\n</thead>\n<tbody>' + "".join(rows) + '</tbody>\n</table>\n</div>')
-        if s.config.get("version") == "5.x":
-            out += ('<div class="singlebutton"><a class="btn btn-secondary" '
-                    f'href="{www}/report/usersessions/user.php?deleteall=1&amp;sesskey={key}">Log out of all other sessions</a></div>')
+        if s.version() == "5.x" and len(mine) > 1:
+            # $OUTPUT->single_button(new url($PAGE->url, ['deleteall' => true]), ...): a POST form.
+            out += ('<div class="singlebutton">\n'
+                    f'    <form method="post" action="{www}/report/usersessions/user.php" >\n'
+                    '            <input type="hidden" name="deleteall" value="1">\n'
+                    f'        <input type="hidden" name="sesskey" value="{key}">\n'
+                    '        <button type="submit" class="btn btn-secondary" id="single_button1" title="" >'
+                    'Log out of all other sessions</button>\n    </form>\n</div>')
         return out
 
     def managetoken(self, p):
@@ -474,6 +601,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self.page("managetoken_reset_confirm", self.rss_confirm(sess), sess)
             if ok and self.command == "POST":
                 s.rsskey = rand(32, "0123456789abcdef")
+        if c.get("createtoken"):
+            # user/managetoken.php, every version: no confirmation screen shown, so the tokens
+            # "that need to be generated" are made before the table is drawn.
+            s.generate_user_ws_tokens(sess["userid"])
         template = "managetoken_with_createtoken_cap" if c.get("createtoken") else "managetoken_default_no_createtoken_cap"
         self.page(template, self.keys_boxes(sess), sess)
 
@@ -482,30 +613,29 @@ class Handler(BaseHTTPRequestHandler):
         out = ""
         if s.config.get("createtoken"):
             mine = [t for t in s.tokens.values() if t["userid"] == sess["userid"]]
+            before_4_3 = s.version() in ("4.1", "4.2")
             rows = []
             for i, t in enumerate(mine):
                 creator = s.users["alice"]["fullname"] if t["creatorid"] == sess["userid"] else "Admin User"
                 reset = (f'<a href="{www}/user/managetoken.php?action=resetwstoken&amp;tokenid={t["id"]}">Reset</a>'
                          if t["creatorid"] == sess["userid"] else "")
                 cls = "lastrow" if i == len(mine) - 1 else ""
-                rows.append(f'<tr class="{cls}">\n'
-                            f'<td class="cell c0" style="text-align:left;">{html.escape(t["name"])}</td>\n'
-                            f'<td class="cell c1" style="text-align:left;">{t["service"]}</td>\n'
-                            f'<td class="cell c2" style="text-align:left;">{userdate(t["validuntil"], False) if t["validuntil"] else ""}</td>\n'
-                            f'<td class="cell c3" style="text-align:center;">{userdate(t["lastaccess"], False) if t["lastaccess"] else ""}</td>\n'
-                            f'<td class="cell c4" style="text-align:center;"><a href="{www}/user/view.php?id={t["creatorid"]}">{creator}</a></td>\n'
-                            f'<td class="cell c5 lastcol" style="text-align:left;">{reset}</td>\n</tr>\n')
+                valid = userdate(t["validuntil"], False) if t["validuntil"] else ""
+                creator_cell = f'<a href="{www}/user/view.php?id={t["creatorid"]}">{creator}</a>'
+                if before_4_3:
+                    # Before 4.3 the first column is the token itself, in clear.
+                    cells = [t["token"], t["service"], valid, creator_cell, reset]
+                else:
+                    cells = [html.escape(t["name"]), t["service"], valid,
+                             userdate(t["lastaccess"], False) if t["lastaccess"] else "", creator_cell, reset]
+                rows.append(f'<tr class="{cls}">\n' + self.cells(cells) + '</tr>\n')
             out += ('<h3 id="1" class="main">Security keys</h3><div class="box py-3 generalbox webservicestokenui">'
                     'The keys are used to access your Moodle account from external applications.')
             if rows:
+                heads = (["Key", "Service", "Valid until", "Creator", "Operation"] if before_4_3
+                         else ["Name", "Service", "Valid until", "Last access", "Creator", "Operation"])
                 out += ('<div class="table-responsive"><table class="generaltable" width="100%">\n<thead>\n<tr>\n'
-                        '<th class="header c0" style="text-align:left;" scope="col">Name</th>\n'
-                        '<th class="header c1" style="text-align:left;" scope="col">Service</th>\n'
-                        '<th class="header c2" style="text-align:left;" scope="col">Valid until</th>\n'
-                        '<th class="header c3" style="text-align:center;" scope="col">Last access</th>\n'
-                        '<th class="header c4" style="text-align:center;" scope="col">Creator</th>\n'
-                        '<th class="header c5 lastcol" style="text-align:left;" scope="col">Operation</th>\n'
-                        '</tr>\n</thead>\n<tbody>' + "".join(rows) + '</tbody>\n</table>\n</div>')
+                        + self.cells(heads, tag="th") + '</tr>\n</thead>\n<tbody>' + "".join(rows) + '</tbody>\n</table>\n</div>')
             else:
                 out += "No tokens"
             out += "</div>"
@@ -519,6 +649,19 @@ class Handler(BaseHTTPRequestHandler):
                     f'<td class="cell c0" style="text-align:left;">{s.rsskey}</td>\n'
                     f'<td class="cell c1 lastcol" style="text-align:center;"><a href="{www}/user/managetoken.php?sesskey={sess["sesskey"]}&amp;action=resetrsstoken">Reset</a></td>\n'
                     '</tr>\n</tbody>\n</table>\n</div></div>')
+        return out
+
+    @staticmethod
+    def cells(values, tag="td"):
+        """html_table cells as Moodle writes them in the token table (alignments as captured)."""
+        align = {"Last access": "center", "Creator": "center"}
+        n, out = len(values), ""
+        heads = ["Name", "Service", "Valid until", "Last access", "Creator", "Operation"] if n == 6 else \
+            ["Key", "Service", "Valid until", "Creator", "Operation"]
+        for j, v in enumerate(values):
+            cls = ("header" if tag == "th" else "cell") + f" c{j}" + (" lastcol" if j == n - 1 else "")
+            scope = ' scope="col"' if tag == "th" else ""
+            out += f'<{tag} class="{cls}" style="text-align:{align.get(heads[j], "left")};"{scope}>{v}</{tag}>\n'
         return out
 
     def reset_confirm(self, tok, sess):
@@ -561,6 +704,14 @@ class Handler(BaseHTTPRequestHandler):
         self.page("managetoken_default_no_createtoken_cap", content, sess, body_id="page-user-personalaccesstokens")
 
 
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A test's client that goes away mid keep-alive is not an error of the simulated site.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 def main():
     config = {}
     for arg in sys.argv[1:]:
@@ -568,7 +719,7 @@ def main():
         k = k.replace("-", "_")
         config[k] = {"": True, "true": True, "false": False}.get(v, v)
     Handler.sim = Sim(config)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", 0), Handler)
     print(f"PORT {server.server_address[1]}", flush=True)
     try:
         server.serve_forever()

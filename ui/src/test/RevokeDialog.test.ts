@@ -66,4 +66,22 @@ describe('RevokeDialog', () => {
     await fireEvent.click(screen.getByTestId('revoke-confirm'));
     await waitFor(() => expect(api.revoke).toHaveBeenCalledWith('a', ['ME'], 'pa', true));
   });
+
+  it('calls an item the core did not report a failure, never done', async () => {
+    // The core answers for A1 only: A2's fate is unknown, so it must not read as done.
+    const api = fakeApi({
+      revoke: vi.fn(async (accountId: string) => ({
+        report: { account: accountId, results: [{ id: 'A1', error: null }], signed_out: false },
+        listing: listing(accountId, accountId, []),
+      })),
+    });
+    render(RevokeDialog, { props: { rows: a.rows, listings: [a], onlisting() {}, onclose() {}, api } });
+    await fireEvent.input(screen.getByTestId('revoke-password'), { target: { value: 'pa' } });
+    await fireEvent.click(screen.getByTestId('revoke-confirm'));
+    await waitFor(() => expect(screen.getAllByTestId('revoke-result').length).toBe(2));
+    const [first, second] = screen.getAllByTestId('revoke-result');
+    expect(first.textContent).toBe('Done');
+    expect(second.textContent).toMatch(/^Failed/);
+    expect(second.closest('li')?.dataset.credId).toBe('A2');
+  });
 });

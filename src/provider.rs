@@ -18,6 +18,7 @@ use crate::vault::Vault;
 
 /// How an account can sign in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum SignInMethod {
     /// Username and password; the app makes its own credential on the server.
@@ -87,6 +88,7 @@ pub struct Found {
 
 /// The result of revoking one credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Revoked {
     pub id: String,
     /// `None` when it is gone; else why not, in one sentence.
@@ -100,6 +102,13 @@ impl Revoked {
     pub fn failed(id: impl Into<String>, why: impl std::fmt::Display) -> Self {
         Revoked { id: id.into(), error: Some(why.to_string()) }
     }
+}
+
+/// The ids "sign out all other sessions" covers in a listing: every session that is not the
+/// app's own and can be revoked. The one rule for it: the default `revoke_all_others` and every
+/// face use this.
+pub fn other_sessions(credentials: &[Credential]) -> Vec<String> {
+    credentials.iter().filter(|c| c.kind == crate::model::CredentialKind::Session && !c.current && c.actions.revoke).map(|c| c.id.clone()).collect()
 }
 
 /// The handle a provider gets for one signed-in account: the account, the HTTP client, and its
@@ -220,12 +229,7 @@ pub trait Provider: Send + Sync {
     /// By default: every session but the app's own that can be revoked, through `revoke`.
     async fn revoke_all_others(&self, s: &Session<'_>, password: Option<&Secret>) -> Result<Vec<Revoked>> {
         let found = self.list(s).await?;
-        let ids: Vec<String> = found
-            .credentials
-            .iter()
-            .filter(|c| c.kind == crate::model::CredentialKind::Session && !c.current && c.actions.revoke)
-            .map(|c| c.id.clone())
-            .collect();
+        let ids = other_sessions(&found.credentials);
         if ids.is_empty() {
             return Ok(Vec::new());
         }

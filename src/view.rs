@@ -165,7 +165,9 @@ fn plural(kind: CredentialKind) -> &'static str {
 }
 
 fn revoke_verb(c: &Credential) -> RevokeVerb {
-    if c.kind == CredentialKind::Session {
+    if c.actions.revoke_replaces {
+        RevokeVerb::Replace
+    } else if c.kind == CredentialKind::Session {
         RevokeVerb::SignOut
     } else {
         RevokeVerb::Revoke

@@ -7,7 +7,7 @@
 //! command ends. Nothing a command returns ever holds a secret. Nothing here logs arguments.
 
 use keyward::model::Kind;
-use keyward::provider::SignInSecret;
+use keyward::provider::{Proof, SignInSecret};
 use keyward::secret::Secret;
 use keyward::service::{AddAccount, RevokeReport};
 use keyward::view::{AccountListing, KindView};
@@ -96,10 +96,8 @@ pub struct AddRequest {
 #[specta::specta]
 pub async fn add_account(kw: State<'_, Keyward>, request: AddRequest) -> Answer<AccountListing> {
     let AddRequest { url, kind, login, secret, secret_is_token, label, code, allow_insecure, allow_ending_sessions } = request;
-    // TODO(core merge): pass code, allow_insecure and allow_ending_sessions to AddAccount.
-    let _ = (code, allow_insecure, allow_ending_sessions);
     let secret = if secret_is_token { SignInSecret::Token(secret) } else { SignInSecret::Password(secret) };
-    let account = kw.add(AddAccount { url, kind, login, secret, label }).await?;
+    let account = kw.add(AddAccount { kind, label, code, allow_insecure, allow_ending_sessions, ..AddAccount::new(url, login, secret) }).await?;
     Ok(kw.show_cached(&account)?)
 }
 
@@ -115,7 +113,7 @@ pub async fn remove_account(kw: State<'_, Keyward>, account_id: String, sign_out
 #[tauri::command]
 #[specta::specta]
 pub async fn rename(kw: State<'_, Keyward>, account_id: String, credential_id: String, name: String) -> Answer<AccountListing> {
-    kw.rename(&account_id, &credential_id, &name).await?;
+    kw.rename(&account_id, &credential_id, &name, &Proof::default()).await?;
     Ok(kw.show_cached(&kw.find(&account_id)?)?)
 }
 
@@ -146,8 +144,8 @@ pub struct RevokeAnswer {
 #[tauri::command]
 #[specta::specta]
 pub async fn revoke(kw: State<'_, Keyward>, request: RevokeRequest) -> Answer<RevokeAnswer> {
-    let _ = &request.code; // TODO(core merge): a Proof with the code.
-    let report = kw.revoke(&request.account_id, &request.ids, request.password.as_ref(), request.include_own).await?;
+    let proof = Proof { password: request.password, code: request.code };
+    let report = kw.revoke(&request.account_id, &request.ids, &proof, request.include_own).await?;
     let listing = kw.show_cached(&kw.find(&request.account_id)?)?;
     Ok(RevokeAnswer { report, listing })
 }
@@ -155,7 +153,8 @@ pub async fn revoke(kw: State<'_, Keyward>, request: RevokeRequest) -> Answer<Re
 #[tauri::command]
 #[specta::specta]
 pub async fn revoke_all_others(kw: State<'_, Keyward>, request: RevokeRequest) -> Answer<RevokeAnswer> {
-    let report = kw.revoke_all_others(&request.account_id, request.password.as_ref()).await?;
+    let proof = Proof { password: request.password, code: request.code };
+    let report = kw.revoke_all_others(&request.account_id, &proof).await?;
     let listing = kw.show_cached(&kw.find(&request.account_id)?)?;
     Ok(RevokeAnswer { report, listing })
 }

@@ -262,6 +262,8 @@ export type Form = "browser" | "desktop_app" | "mobile_app" |
 export type Gap = {
 	message: string,
 	url?: string | null,
+	/**  What the user can do to see it, when there is something (each face words it). */
+	remedy?: Remedy | null,
 };
 
 /**  One kind of server as the add-account form shows it: its name and what it can do. */
@@ -297,8 +299,40 @@ export type Moment = {
 	absolute: string,
 };
 
-/**  What the user can do about an error (CORE-SHAPE.md `Remedy`). */
-export type Remedy = { remedy: "use_token"; label: string; page: string | null } | { remedy: "give_password" } | { remedy: "give_code" } | { remedy: "sign_in_again" } | { remedy: "choose_kind"; kinds: string[] } | { remedy: "include_own_session" } | { remedy: "allow_insecure" } | { remedy: "allow_ending_session" } | { remedy: "open_page"; url: string } | { remedy: "ask_admin" } | { remedy: "wait"; secs: number } | { remedy: "list_accounts" } | { remedy: "list_credentials"; account: string };
+/**
+ *  What the user can do about an error (or about a gap in a listing). Faces word these; the core
+ *  never does, so no face shows another face's words.
+ */
+export type Remedy = 
+/**
+ *  Sign in with a token (or app password) instead of a password; `label` names it ("access
+ *  token"), `page` is where the user makes one.
+ */
+{ remedy: "use_token"; label: string; page: string | null } | 
+/**  The account's password is needed for this. */
+{ remedy: "give_password" } | 
+/**  A one-time code from the account's second factor is needed for this. */
+{ remedy: "give_code" } | 
+/**  Sign the account in to Keyward again. */
+{ remedy: "sign_in_again" } | 
+/**  Name the kind of server (detection could not tell); one of `kinds`. */
+{ remedy: "choose_kind"; kinds: string[] } | 
+/**  Say explicitly that Keyward's own session is to go too. */
+{ remedy: "include_own_session" } | 
+/**  Say explicitly that plain http to this host is acceptable. */
+{ remedy: "allow_insecure" } | 
+/**  Say yes to a sign-in that ends another of the user's sessions (a concurrent-login limit). */
+{ remedy: "allow_ending_session" } | 
+/**  The server does this on its own page. */
+{ remedy: "open_page"; url: string } | 
+/**  A site administrator must change a setting. */
+{ remedy: "ask_admin" } | 
+/**  Try again after this many seconds. */
+{ remedy: "wait"; secs: number } | 
+/**  See which accounts there are. */
+{ remedy: "list_accounts" } | 
+/**  See the credential ids of this account. */
+{ remedy: "list_credentials"; account: string };
 
 /**  One result per credential, and the account as listed right after. */
 export type RevokeAnswer = {
@@ -341,6 +375,8 @@ export type Revoked = {
 	id: string,
 	/**  `None` when it is gone; else why not, in one sentence. */
 	error: string | null,
+	/**  The server replaced it with a new value (the old one no longer works). */
+	replaced?: boolean,
 };
 
 /**  How an account can sign in. */

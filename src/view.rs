@@ -120,9 +120,9 @@ fn row(account: &Account, c: &Credential, now: DateTime<Utc>) -> CredentialRow {
         title: title(c),
         client: s.client.as_ref().map(|cl| cl.name.clone()),
         client_info: s.client,
-        summary: s.line,
+        summary: line(&s.line),
         badges: s.badges,
-        times: s.times,
+        times: s.times.into_iter().map(|t| Moment { label: line(&t.label).into(), ..t }).collect(),
         created: c.created,
         last_used: c.last_used,
         last_used_meaning: c.last_used_meaning,
@@ -133,8 +133,8 @@ fn row(account: &Account, c: &Credential, now: DateTime<Utc>) -> CredentialRow {
         can_revoke: c.actions.revoke && account.signed_in,
         revoke_needs_password: c.actions.revoke_needs_password,
         revoke_verb: revoke_verb(c),
-        revoke_warning: c.actions.revoke_warning.clone(),
-        why_not: c.actions.why_not.clone(),
+        revoke_warning: c.actions.revoke_warning.as_deref().map(line),
+        why_not: c.actions.why_not.as_deref().map(line),
         manage_url: c.manage_url.clone(),
         restrictions: c.restrictions.clone(),
         usage: c.usage.clone(),
@@ -142,6 +142,14 @@ fn row(account: &Account, c: &Credential, now: DateTime<Utc>) -> CredentialRow {
         details: c.details.clone(),
         sort: SortKeys::default(),
     }
+}
+
+/// A line the core wrote around server text (a summary, a warning, a gap), without the bidi
+/// controls that server text may carry: a U+202E in a device name must not reverse the words
+/// after it ("active 2 hours ago"). Fields that are only server text (names, ids) keep every
+/// character; faces isolate those whole (the app in `<bdi>`).
+fn line(s: &str) -> String {
+    s.chars().filter(|c| !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')).collect()
 }
 
 /// The credential's name, or "Unnamed API token".
@@ -247,7 +255,10 @@ pub struct AccountView {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CapabilitiesView {
-    pub sign_in: Vec<SignInMethod>,
+    /// "password", "token" (the CLI prints these as they are; the same words `SignInMethod`
+    /// serialises to, which is what the UI's type says).
+    #[cfg_attr(feature = "specta", specta(type = Vec<SignInMethod>))]
+    pub sign_in: Vec<String>,
     pub token_label: String,
     pub token_page: Option<String>,
     pub rename: bool,
@@ -258,10 +269,17 @@ pub struct CapabilitiesView {
     pub sign_out: bool,
 }
 
+fn sign_in_name(m: SignInMethod) -> &'static str {
+    match m {
+        SignInMethod::Password => "password",
+        SignInMethod::Token => "token",
+    }
+}
+
 impl From<&Capabilities> for CapabilitiesView {
     fn from(c: &Capabilities) -> Self {
         CapabilitiesView {
-            sign_in: c.sign_in.to_vec(),
+            sign_in: c.sign_in.iter().map(|m| sign_in_name(*m).to_string()).collect(),
             token_label: c.token_label.to_string(),
             token_page: c.token_page.map(str::to_string),
             rename: c.rename,
@@ -299,7 +317,10 @@ pub struct AccountListing {
 }
 
 pub fn account_listing(account: &Account, listing: Option<&Listing>, caps: &Capabilities, now: DateTime<Utc>) -> AccountListing {
-    AccountListing { account: account_view_at(account, listing, caps, now), rows: listing.map(|l| rows(account, l, now)).unwrap_or_default() }
+    AccountListing {
+        account: account_view_at(account, listing, caps, now),
+        rows: listing.map(|l| rows(account, l, now)).unwrap_or_default(),
+    }
 }
 
 pub fn account_view(account: &Account, listing: Option<&Listing>, caps: &Capabilities) -> AccountView {
@@ -326,7 +347,7 @@ fn account_view_at(account: &Account, listing: Option<&Listing>, caps: &Capabili
         server_facts: account.server_facts.clone(),
         fetched: listing.map(|l| l.fetched),
         listed: listing.map(|l| moment("Listed", l.fetched, now)),
-        gaps: listing.map(|l| l.gaps.clone()).unwrap_or_default(),
+        gaps: listing.map(|l| l.gaps.iter().map(|g| Gap { message: line(&g.message), ..g.clone() }).collect()).unwrap_or_default(),
         account_actions: actions,
         all_others,
         capabilities: caps.into(),
@@ -426,6 +447,26 @@ mod tests {
         let caps = crate::providers::all().next().unwrap().capabilities();
         let view = account_view(&account(), Some(&l), &caps);
         assert_eq!(view.all_others, ["a", "b"]);
+    }
+
+    #[test]
+    fn a_bidi_override_in_a_name_cannot_reverse_the_line_around_it() {
+        let mut c = cred("x", Some("evil\u{202E}gnp.exe"), Some(1), false);
+        c.hints.device_name = c.name.clone();
+        c.actions.why_not = Some("the server says \u{2067}no\u{2069}".into());
+        let rows = rows(&account(), &listing(vec![c]), Utc::now());
+        for text in [&rows[0].summary, rows[0].why_not.as_ref().unwrap()] {
+            assert!(!text.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')), "{text:?}");
+        }
+        assert!(rows[0].summary.contains("evilgnp.exe"), "{}", rows[0].summary);
+        assert_eq!(rows[0].name.as_deref(), Some("evil\u{202E}gnp.exe"), "the name itself is kept whole");
+    }
+
+    #[test]
+    fn sign_in_methods_are_named_as_they_serialise() {
+        for m in [SignInMethod::Password, SignInMethod::Token] {
+            assert_eq!(serde_json::to_value(m).unwrap(), sign_in_name(m));
+        }
     }
 
     #[test]

@@ -97,7 +97,8 @@ pub struct AddRequest {
 pub async fn add_account(kw: State<'_, Keyward>, request: AddRequest) -> Answer<AccountListing> {
     let AddRequest { url, kind, login, secret, secret_is_token, label, code, allow_insecure, allow_ending_sessions } = request;
     let secret = if secret_is_token { SignInSecret::Token(secret) } else { SignInSecret::Password(secret) };
-    let account = kw.add(AddAccount { kind, label, code, allow_insecure, allow_ending_sessions, ..AddAccount::new(url, login, secret) }).await?;
+    let account =
+        kw.add(AddAccount { kind, label, code, allow_insecure, allow_ending_sessions, ..AddAccount::new(url, login, secret) }).await?;
     Ok(kw.show_cached(&account)?)
 }
 

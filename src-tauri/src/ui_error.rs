@@ -67,7 +67,10 @@ mod tests {
             Error::PasswordNeeded { account: "alice@x.example".into(), server: "Matrix" },
             Error::SignInAgain { account: "alice@x.example".into(), why: "the token expired".into() },
             Error::Deactivated { account: "alice@x.example".into() },
-            Error::OpenInBrowser { message: "this server manages sessions on its account page".into(), url: "https://x.example/account".into() },
+            Error::OpenInBrowser {
+                message: "this server manages sessions on its account page".into(),
+                url: "https://x.example/account".into(),
+            },
             Error::NoKeyring("no secret service".into()),
             Error::KeyringTimeout(20),
             Error::Keyring("locked".into()),

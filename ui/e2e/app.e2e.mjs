@@ -397,10 +397,14 @@ test('a long hostile name is cut on one line, isolated, and moves nothing sidewa
       isolated: !!name.querySelector('bdi') && name.getAttribute('dir') === 'auto',
       overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
       details: document.querySelector('[data-testid=details-title] bdi').textContent,
+      summary: arguments[0].querySelector('[data-testid=credential-summary]').textContent,
     };
   `, [{ [ELEMENT]: row }]);
-  assert.deepEqual({ ...layout, details: undefined }, { cut: true, inside: true, oneLine: true, isolated: true, overflow: 0, details: undefined }, JSON.stringify(layout));
-  assert.equal(layout.details, HOSTILE, 'the details pane has the whole name');
+  const { details, summary, ...box } = layout;
+  assert.deepEqual(box, { cut: true, inside: true, oneLine: true, isolated: true, overflow: 0 }, JSON.stringify(layout));
+  assert.equal(details, HOSTILE, 'the details pane has the whole name');
+  assert.ok(!/[\u202A-\u202E\u2066-\u2069]/.test(summary), `the line under it carries no bidi control: ${JSON.stringify(summary)}`);
+  assert.match(summary, /active just now · 203\.0\.113\.99/, 'the words after the name read in order');
 });
 
 test('the web view opens no page but its accounts’ servers’, and cannot use the opener itself', async () => {

@@ -105,6 +105,10 @@ export type Badge = "this_app" | "inactive" | "never_used" | "expires_soon" | "e
 
 /**  The provider's capabilities, as data. */
 export type CapabilitiesView = {
+	/**
+	 *  "password", "token" (the CLI prints these as they are; the same words `SignInMethod`
+	 *  serialises to, which is what the UI's type says).
+	 */
 	sign_in: SignInMethod[],
 	token_label: string,
 	token_page: string | null,

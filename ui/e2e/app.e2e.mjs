@@ -352,6 +352,8 @@ test('seed a real Synapse with devices', async () => {
 test('add the account through the UI and see every device with its summary', async () => {
   d = new Driver({});
   await d.start();
+  await d.waitFor('[data-testid="welcome-add"]');
+  await d.until('the welcome names the kinds', async () => /Matrix/.test((await d.textOf('[data-testid="welcome-text"]')) ?? ''));
   const welcome = await d.textOf('[data-testid="welcome-text"]');
   for (const kind of ['Matrix', 'JupyterHub', 'Home Assistant', 'WordPress', 'Moodle']) assert.ok(welcome.includes(kind), `the welcome names ${kind}: ${welcome}`);
   await d.click(await d.waitFor('[data-testid="welcome-add"]'));

@@ -1,5 +1,6 @@
-//! Declares the app's own commands, so the capability files must grant each one by name: a
-//! command missing from `capabilities/` cannot be called from the web view.
+//! Declares the app's own commands (the one list, `src/command_list.in`), so the capability files
+//! must grant each one by name: a command missing from `capabilities/` cannot be called from the
+//! web view.
 //!
 //! The web UI is built by npm (`scripts/build-app.sh`), not here. So that `cargo build
 //! --workspace` works before it has been built, a missing `ui/dist` gets a one-page placeholder
@@ -7,19 +8,13 @@
 
 use std::path::Path;
 
-const COMMANDS: &[&str] = &[
-    "accounts",
-    "refresh_account",
-    "kinds",
-    "detect",
-    "add_account",
-    "remove_account",
-    "rename",
-    "revoke",
-    "revoke_all_others",
-    "set_label",
-    "ui_settings",
-];
+macro_rules! commands {
+    ($($command:ident),* $(,)?) => {
+        &[$(stringify!($command)),*]
+    };
+}
+
+const COMMANDS: &[&str] = include!("src/command_list.in");
 
 const PLACEHOLDER: &str = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Keyward</title>\
 <body><p>This build of Keyward has no user interface: build it with <code>bash scripts/build-app.sh</code> \
@@ -32,6 +27,7 @@ fn main() {
         std::fs::write(dist.join("index.html"), PLACEHOLDER).expect("cannot write ui/dist/index.html");
     }
     println!("cargo:rerun-if-changed=../ui/dist");
+    println!("cargo:rerun-if-changed=src/command_list.in");
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)))
         .expect("tauri-build failed");
 }

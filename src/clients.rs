@@ -27,6 +27,7 @@ use crate::model::ClientHints;
 
 /// What kind of program a client is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Form {
     Browser,
@@ -58,6 +59,7 @@ impl Form {
 
 /// The client behind a credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Client {
     /// "Element Desktop", "Firefox", "DAVx5"; or the server's raw text when not recognised.
     pub name: String,

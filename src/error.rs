@@ -15,6 +15,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// What the user can do about an error (or about a gap in a listing). Faces word these; the core
 /// never does, so no face shows another face's words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "remedy", rename_all = "snake_case")]
 pub enum Remedy {
     /// Sign in with a token (or app password) instead of a password; `label` names it ("access

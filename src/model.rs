@@ -141,6 +141,7 @@ pub fn host_of(url: &str) -> String {
 
 /// A labelled value shown as it is ("Release" → "4.3").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Fact {
     pub label: String,
     pub value: String,
@@ -154,6 +155,7 @@ impl Fact {
 
 /// What sort of thing a credential is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialKind {
     /// A signed-in client: a Matrix device, a Home Assistant refresh token, a browser session.
@@ -218,6 +220,7 @@ impl std::str::FromStr for CredentialKind {
 /// What the server's "last used" time really records. Words differ: "active 2 hours ago" versus
 /// "last refreshed 2 hours ago".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum LastUsedMeaning {
     /// The last request made with it (within the server's recording granularity).
@@ -234,6 +237,7 @@ pub enum LastUsedMeaning {
 /// Everything a server tells about who or what is behind a credential. The client recogniser
 /// (`clients.rs`) reads these; none of them is trusted text.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ClientHints {
     /// An HTTP user agent string.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -275,6 +279,7 @@ impl ClientHints {
 /// One use of a credential by one client, where the server records use per client
 /// (Synapse's admin `whois`: per IP and user agent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Usage {
     pub hints: ClientHints,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -379,6 +384,7 @@ impl Credential {
 /// A note about what a listing could not show, in one sentence, with the page that can
 /// ("Browser sessions cannot be listed by Hypothesis: see your account page").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Gap {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -416,6 +422,7 @@ pub struct Listing {
 
 /// Account-wide actions.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AccountActions {
     /// "Sign out all other sessions" applies.
     pub revoke_all_others: bool,

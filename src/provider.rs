@@ -20,6 +20,7 @@ use crate::vault::Vault;
 
 /// How an account can sign in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum SignInMethod {
     /// Username and password; the app makes its own credential on the server.
@@ -138,6 +139,7 @@ pub struct Found {
 
 /// The result of revoking one credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Revoked {
     pub id: String,
     /// `None` when it is gone; else why not, in one sentence.

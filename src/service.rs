@@ -56,6 +56,7 @@ impl AddAccount {
 
 /// The outcome of a revoke: one result per credential, and whether the app signed itself out.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RevokeReport {
     pub account: String,
     pub results: Vec<Revoked>,
@@ -131,7 +132,7 @@ impl Keyward {
         let typed = crate::net::http::parse_server_url(&req.url)?;
         let login = req.login.trim().to_string();
         if login.is_empty() {
-            return Err(Error::input("give the user name to sign in with (--user)"));
+            return Err(Error::input("the user name to sign in with is empty"));
         }
         let secret_empty = match &req.secret {
             SignInSecret::Password(s) | SignInSecret::Token(s) => s.is_empty(),
@@ -314,6 +315,14 @@ impl Keyward {
         providers::all().map(|p| KindView::from(&p.capabilities())).collect()
     }
 
+    /// The page `url` names, when a face may open it: an http(s) page, with no user info, on the
+    /// server of one of the accounts (same scheme, host and port as its base URL). Anything else
+    /// (a link a server sent to somewhere else) is refused, so that opening a page never takes
+    /// the user away from their own servers.
+    pub fn own_page(&self, url: &str) -> Result<Url> {
+        own_page_of(&self.accounts()?, url)
+    }
+
     /// Refreshes many accounts at once; each gets its own result, in the order given.
     pub async fn refresh_many(&self, accounts: &[Account]) -> Vec<Result<Listing>> {
         futures::future::join_all(accounts.iter().map(|a| self.refresh(a))).await
@@ -482,6 +491,21 @@ impl Keyward {
     }
 }
 
+/// [`Keyward::own_page`] over these accounts.
+fn own_page_of(accounts: &[Account], url: &str) -> Result<Url> {
+    let refuse = |why: &str| Error::Refused { message: format!("Keyward opens only pages of your accounts' servers; {why}"), remedy: None };
+    let page = Url::parse(url.trim()).map_err(|_| refuse("this is not a web address"))?;
+    if !matches!(page.scheme(), "http" | "https") || !page.username().is_empty() || page.password().is_some() {
+        return Err(refuse("this is not a plain web page"));
+    }
+    let own = accounts.iter().filter_map(|a| Url::parse(&a.base_url).ok()).any(|base| base.origin() == page.origin());
+    if own {
+        Ok(page)
+    } else {
+        Err(refuse(&format!("{} is not one of them", crate::model::host_of(page.as_str()))))
+    }
+}
+
 /// Is this secret a way of signing in this kind offers? Refused before anything is sent, with the
 /// way that works as the remedy.
 fn check_sign_in_method(caps: &Capabilities, secret: &SignInSecret, url: &Url) -> Result<()> {
@@ -548,4 +572,39 @@ pub fn client_name() -> String {
 
 fn new_account_id() -> String {
     format!("{:016x}", rand::random::<u64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(base_url: &str) -> Account {
+        serde_json::from_value(serde_json::json!({
+            "id": "a1", "kind": "matrix", "base_url": base_url, "login": "alice",
+            "user_id": "@alice:example.org", "added": "2026-01-01T00:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_pages_of_the_accounts_own_servers_may_be_opened() {
+        let accounts = [account("https://matrix.example.org"), account("http://127.0.0.1:8008")];
+        assert!(own_page_of(&accounts, "https://matrix.example.org/_matrix/client/account?x=1").is_ok());
+        assert!(own_page_of(&accounts, "http://127.0.0.1:8008/").is_ok());
+        for other in [
+            "https://evil.example/",
+            "http://matrix.example.org/",
+            "https://matrix.example.org:8443/",
+            "https://matrix.example.org.evil.example/",
+            "https://alice:pw@matrix.example.org/",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "http://127.0.0.1:8009/",
+            "not a url",
+        ] {
+            let e = own_page_of(&accounts, other).unwrap_err().to_string();
+            assert!(e.starts_with("Keyward opens only pages of your accounts' servers"), "{other}: {e}");
+            assert!(!e.contains("pw") && !e.contains("?"), "{e}");
+        }
+    }
 }

@@ -26,6 +26,7 @@ pub const INACTIVE_AFTER_DAYS: i64 = 90;
 pub const EXPIRES_SOON_DAYS: i64 = 7;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Badge {
     ThisApp,
@@ -40,6 +41,7 @@ pub enum Badge {
 
 /// A time the line speaks of, in both forms ("2 hours ago" beside "22 Nov 2026, 14:05").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Moment {
     /// "Last active", "Last refreshed", "Updated", "Last used", "Created", "Expires", "Expired",
     /// or "Used by <client>".

@@ -605,7 +605,7 @@ impl Provider for Matrix {
             SignInSecret::Password(password) => {
                 if let Some(m) = &next_gen {
                     return Err(Error::OpenInBrowser {
-                        message: "this server signs in through its own account page (next-gen auth): make an access token there, or in a Matrix client, and add the account with --token-stdin".into(),
+                        message: "this server signs in through its own account page (next-gen auth): make an access token there, or in a Matrix client, and sign in with that token".into(),
                         url: m.uri.clone(),
                     });
                 }

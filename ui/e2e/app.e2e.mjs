@@ -4,7 +4,9 @@
 //
 // It adds the account through the UI, checks the seeded devices and their summary lines, renames
 // one and revokes one with the password (checking both on the server), checks that a hostile
-// device name renders as text, and takes the screenshots in docs/. Then, after every screenshot,
+// device name renders as isolated text that breaks no layout, that the web view can open no page
+// but its accounts' servers', that nothing the app receives names a CLI flag, that a second launch
+// leaves the first alone, and takes the screenshots in docs/. Then, after every screenshot,
 // the steps that empty the window: it labels the account, signs out all other sessions, and
 // removes the account with Keyward's own session, checking each on the server.
 
@@ -29,7 +31,8 @@ const LOGS = env('KEYWARD_E2E_LOGS');
 // Screenshots for looking at, not for docs/ (200% zoom, the account heading): with the logs, or
 // in KEYWARD_E2E_SHOTS when set.
 const SHOTS = process.env.KEYWARD_E2E_SHOTS ?? LOGS;
-const HOSTILE = '<img src=x onerror=alert(1)>';
+// Markup, a right-to-left override and a long unbroken run: shown as text, isolated, cut on one line.
+const HOSTILE = `<img src=x onerror=alert(1)>\u202E${'W'.repeat(64)}`;
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
 const user = `e2e${randomBytes(4).toString('hex')}`;
@@ -349,6 +352,10 @@ test('seed a real Synapse with devices', async () => {
 test('add the account through the UI and see every device with its summary', async () => {
   d = new Driver({});
   await d.start();
+  await d.waitFor('[data-testid="welcome-add"]');
+  await d.until('the welcome names the kinds', async () => /Matrix/.test((await d.textOf('[data-testid="welcome-text"]')) ?? ''));
+  const welcome = await d.textOf('[data-testid="welcome-text"]');
+  for (const kind of ['Matrix', 'JupyterHub', 'Home Assistant', 'WordPress', 'Moodle']) assert.ok(welcome.includes(kind), `the welcome names ${kind}: ${welcome}`);
   await d.click(await d.waitFor('[data-testid="welcome-add"]'));
   await d.type(await d.waitFor('[data-testid="add-url"]'), SYNAPSE);
   await d.click(await d.find('[data-testid="add-continue"]'));
@@ -377,6 +384,78 @@ test('a hostile device name renders as text and runs nothing', async () => {
   assert.equal(nameEl, HOSTILE);
   assert.equal(await d.exec('return document.querySelectorAll("img[src=x]").length'), 0);
   assert.ok(await noAlertOpen(d), 'no alert was opened');
+});
+
+test('a long hostile name is cut on one line, isolated, and moves nothing sideways', async () => {
+  const row = await rowOf(d, HOSTILE);
+  await d.click(row);
+  await d.waitFor('[data-testid="details-title"]');
+  const layout = await d.exec(`
+    const name = arguments[0].querySelector('[data-testid=credential-name]');
+    const list = document.querySelector('[data-testid=credential-list]').getBoundingClientRect();
+    const box = name.getBoundingClientRect();
+    return {
+      cut: name.scrollWidth > name.clientWidth,
+      inside: box.right <= list.right + 1,
+      oneLine: box.height < 30,
+      isolated: !!name.querySelector('bdi') && name.getAttribute('dir') === 'auto',
+      overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      details: document.querySelector('[data-testid=details-title] bdi').textContent,
+      summary: arguments[0].querySelector('[data-testid=credential-summary]').textContent,
+    };
+  `, [{ [ELEMENT]: row }]);
+  const { details, summary, ...box } = layout;
+  assert.deepEqual(box, { cut: true, inside: true, oneLine: true, isolated: true, overflow: 0 }, JSON.stringify(layout));
+  assert.equal(details, HOSTILE, 'the details pane has the whole name');
+  assert.ok(!/[\u202A-\u202E\u2066-\u2069]/.test(summary), `the line under it carries no bidi control: ${JSON.stringify(summary)}`);
+  assert.match(summary, /active just now · 203\.0\.113\.99/, 'the words after the name read in order');
+});
+
+test('the web view opens no page but its accounts’ servers’, and cannot use the opener itself', async () => {
+  const call = (cmd, args) =>
+    d.cmd('POST', '/execute/async', {
+      script: `const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then(() => done({ ok: true }), (e) => done({ ok: false, e: typeof e === 'string' ? e : JSON.stringify(e) }));`,
+      args: [cmd, args],
+    });
+  const elsewhere = await call('open_page', { url: 'https://evil.example/phish' });
+  assert.equal(elsewhere.ok, false);
+  assert.match(elsewhere.e, /only pages of your accounts' servers/);
+  const direct = await call('plugin:opener|open_url', { url: 'https://evil.example/' });
+  assert.equal(direct.ok, false, 'the opener plugin is not callable from the web view');
+});
+
+test('nothing the app receives names a CLI flag', async () => {
+  const call = (cmd, args) =>
+    d.cmd('POST', '/execute/async', {
+      script: `const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then((v) => done(JSON.stringify(v)), (e) => done(JSON.stringify(e)));`,
+      args: [cmd, args],
+    }, 60000);
+  const accountId = await d.exec('return document.querySelector("[data-testid=credential-row]").dataset.accountId');
+  const received = [
+    await call('accounts', {}),
+    await call('refresh_account', { accountId }),
+    await call('kinds', {}),
+    // Errors: a revoke without the password the server needs, an unknown account, a bad address.
+    await call('revoke', { request: { account_id: accountId, ids: [seeded['Element Desktop: macOS'].device_id], password: null, include_own: false } }),
+    await call('refresh_account', { accountId: 'no-such-account' }),
+    await call('detect', { request: { url: 'http://', kind: null } }),
+  ];
+  for (const text of received) assert.doesNotMatch(text, /--[a-z]/, text.slice(0, 300));
+  assert.match(received[3], /"remedy":\{"remedy":"give_password"/, received[3]);
+  assert.equal((await serverDevices()).length, 5, 'the revoke without a password changed nothing');
+});
+
+test('a second launch leaves the running app alone and exits', async () => {
+  const second = spawn(APP, [], { env: process.env, stdio: 'ignore' });
+  const code = await Promise.race([
+    new Promise((resolve) => second.once('exit', (c) => resolve(c))),
+    sleep(30000).then(() => 'still running'),
+  ]);
+  if (code === 'still running') second.kill('SIGKILL');
+  assert.equal(code, 0, 'the second instance handed over to the first and exited');
+  assert.equal(await d.exec('return document.querySelectorAll("[data-testid=credential-row]").length'), 5, 'the first is still there');
 });
 
 test('details pane and the main window screenshot (light)', async () => {

@@ -119,7 +119,7 @@ pub(super) fn session_credential(row: pages::SessionRow, i: usize, zone: Option<
     c.actions = match (row.current, &row.logout_href) {
         (true, _) => Actions {
             revoke: false,
-            why_not: Some("Moodle's sessions page cannot sign out the session it is viewed with: this is Keyward's own, which ends when you remove the account with --sign-out".into()),
+            why_not: Some("Moodle's sessions page cannot sign out the session it is viewed with: this is Keyward's own, which ends when you remove the account and sign Keyward out of it".into()),
             ..Default::default()
         },
         (false, Some(_)) => Actions { revoke: true, why_not: Some(rename), ..Default::default() },

@@ -1,11 +1,12 @@
-// Filtering, sorting and grouping of credential rows for the list, as pure functions (tested in
+// Filtering, ordering and grouping of credential rows for the list, as pure functions (tested in
 // listing.test.ts). The list is flattened into headers and rows of fixed heights so it can be
-// virtualised.
+// virtualised. No rule lives here: a filter only tests a badge the core gave, an order only reads
+// the rank the core gave each row (`row.sort`), and group titles are the core's words.
 
-import type { AccountListing, CredentialRow } from './types';
-import { kindPlural } from './words';
+import type { AccountListing, CredentialRow, SortKeys } from './bindings';
 
-export type SortOrder = 'recent' | 'oldest' | 'name';
+/** The orders the core ranks rows in. */
+export type SortOrder = keyof SortKeys;
 
 export interface Filters {
   query: string;
@@ -35,28 +36,23 @@ export function matches(r: CredentialRow, f: Filters): boolean {
   if (f.kind && r.kind !== f.kind) return false;
   if (f.inactive && !r.badges.includes('inactive')) return false;
   if (f.neverUsed && !r.badges.includes('never_used')) return false;
-  if (f.unrecognised && r.client_info?.recognised && !r.badges.includes('unrecognised')) return false;
+  if (f.unrecognised && !r.badges.includes('unrecognised')) return false;
   const q = f.query.trim().toLowerCase();
   if (q) {
-    const hay = [r.name, r.summary, r.client, r.id, r.last_ip, r.account].filter(Boolean).join('\n').toLowerCase();
+    const hay = [r.title, r.summary, r.client, r.id, r.last_ip, r.account].filter(Boolean).join('\n').toLowerCase();
     if (!q.split(/\s+/).every((word) => hay.includes(word))) return false;
   }
   return true;
 }
 
-function lastUsed(r: CredentialRow): number {
-  return r.last_used ? new Date(r.last_used).getTime() : -Infinity;
+/** Any filter but the account is on. */
+export function isFiltered(f: Filters): boolean {
+  return f.query !== '' || f.kind !== '' || f.inactive || f.neverUsed || f.unrecognised;
 }
 
+/** Rows in the core's order: each row carries its rank within its account for every order. */
 export function compare(order: SortOrder): (a: CredentialRow, b: CredentialRow) => number {
-  return (a, b) => {
-    // The app's own session stays on top of its group, as Element pins the current session.
-    if (a.current !== b.current) return a.current ? -1 : 1;
-    if (order === 'name') return (a.name ?? a.id).localeCompare(b.name ?? b.id);
-    const d = order === 'recent' ? lastUsed(b) - lastUsed(a) : lastUsed(a) - lastUsed(b);
-    if (d !== 0 && !Number.isNaN(d)) return d;
-    return (a.name ?? a.id).localeCompare(b.name ?? b.id);
-  };
+  return (a, b) => a.sort[order] - b.sort[order];
 }
 
 export type Item =
@@ -80,7 +76,7 @@ export function flatten(listings: AccountListing[], f: Filters, order: SortOrder
       byKind.set(r.kind, list);
     }
     for (const [kind, list] of byKind) {
-      items.push({ type: 'kind', key: `k:${l.account.id}:${kind}`, accountId: l.account.id, title: kindPlural(kind), count: list.length });
+      items.push({ type: 'kind', key: `k:${l.account.id}:${kind}`, accountId: l.account.id, title: list[0].kind_plural, count: list.length });
       for (const r of list.sort(cmp)) items.push({ type: 'row', key: rowKey(r), row: r });
     }
   }

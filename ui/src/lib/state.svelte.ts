@@ -3,13 +3,13 @@
 // command per account, so each shows its own progress and a failing one blocks nothing.
 
 import { api as realApi, asApiError, type Api } from './api';
-import type { AccountListing } from './types';
+import type { AccountListing, Remedy } from './bindings';
 
 export type AccountStatus =
   | { state: 'idle' }
   | { state: 'refreshing' }
   | { state: 'needs_sign_in'; message: string }
-  | { state: 'error'; message: string };
+  | { state: 'error'; message: string; remedy: Remedy | null };
 
 export class KeywardState {
   /** Replaced whole on every change (raw: thousands of rows need no deep reactivity). */
@@ -47,9 +47,11 @@ export class KeywardState {
       this.status[accountId] = { state: 'idle' };
     } catch (e) {
       const err = asApiError(e);
-      this.status[accountId] =
-        err.code === 'sign_in_again' ? { state: 'needs_sign_in', message: err.message } : { state: 'error', message: err.message };
-      if (err.code === 'sign_in_again') {
+      const signIn = err.remedy?.remedy === 'sign_in_again';
+      this.status[accountId] = signIn
+        ? { state: 'needs_sign_in', message: err.message }
+        : { state: 'error', message: err.message, remedy: err.remedy };
+      if (signIn) {
         this.listings = this.listings.map((l) =>
           l.account.id === accountId ? { ...l, account: { ...l.account, signed_in: false } } : l,
         );

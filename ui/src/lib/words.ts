@@ -1,7 +1,10 @@
-// Words the UI puts around the core's data: badge labels, kind names, time stamps.
-// The plain-words summary of each credential comes from the core; nothing here decides meaning.
+// The app's own labels for what the core sends as data: badge names, the names of the orders,
+// the verbs of the revoke buttons, and the remedies worded as this app's buttons. Nothing here
+// decides anything: which badge a row has, how rows sort, what a time says, what a kind of
+// credential is called, all come from the core.
 
-import type { Badge, CredentialKind, LastUsedMeaning } from './types';
+import type { Badge, Remedy, RevokeVerb } from './bindings';
+import type { SortOrder } from './listing';
 
 export const BADGE_LABELS: Record<Badge, string> = {
   this_app: 'This app',
@@ -13,68 +16,66 @@ export const BADGE_LABELS: Record<Badge, string> = {
   unrecognised: 'Unrecognised',
 };
 
-export const KIND_PLURALS: Record<CredentialKind, string> = {
-  session: 'Sessions',
-  api_token: 'API tokens',
-  oauth_grant: 'App authorisations',
-  app_password: 'App passwords',
-  push_registration: 'Push registrations',
-  key: 'Keys',
+export function badgeLabel(b: Badge): string {
+  return BADGE_LABELS[b] ?? b;
+}
+
+export const SORT_LABELS: Record<SortOrder, string> = {
+  recent: 'Recent first',
+  oldest: 'Oldest first',
+  name: 'By name',
 };
 
-export const KIND_NOUNS: Record<CredentialKind, string> = {
-  session: 'session',
-  api_token: 'API token',
-  oauth_grant: 'app authorisation',
-  app_password: 'app password',
-  push_registration: 'push registration',
-  key: 'key',
+/** The button for revoking one credential, by what revoking does to it (the core says which). */
+export const REVOKE_VERBS: Record<RevokeVerb, string> = {
+  sign_out: 'Sign out',
+  revoke: 'Revoke',
+  replace: 'Replace',
 };
 
-export const LAST_USED_LABELS: Record<LastUsedMeaning, string> = {
-  used: 'Last used',
-  refreshed: 'Last refreshed',
-  modified: 'Last changed',
-  used_day: 'Last used (day)',
-};
-
-export function kindPlural(k: string): string {
-  return (KIND_PLURALS as Record<string, string>)[k] ?? k;
+/** A remedy in this app's words: the button that does it (when one does) and a sentence. */
+export interface RemedyWords {
+  /** The label of the button that does it, where the app has one. */
+  button: string | null;
+  /** What to do, in one sentence naming this app's buttons, never a command-line flag. */
+  hint: string;
 }
 
-export function kindNoun(k: string): string {
-  return (KIND_NOUNS as Record<string, string>)[k] ?? k;
+export function remedyWords(r: Remedy | null | undefined): RemedyWords | null {
+  if (!r) return null;
+  switch (r.remedy) {
+    case 'use_token':
+      return {
+        button: 'Paste a token instead',
+        hint: `Choose “Paste a token instead” and paste ${article(r.label)} ${r.label}${r.page ? `, made on ${r.page}` : ''}.`,
+      };
+    case 'give_password':
+      return { button: 'Enter the password', hint: 'Enter the account’s password and try again.' };
+    case 'give_code':
+      return { button: 'Enter the code', hint: 'Enter the one-time code from your second factor and try again.' };
+    case 'sign_in_again':
+      return { button: 'Sign in again', hint: 'Choose “Sign in again”.' };
+    case 'choose_kind':
+      return { button: null, hint: 'Choose the kind of server in “Kind of server”.' };
+    case 'include_own_session':
+      return { button: null, hint: 'Select Keyward’s own session too if it is meant to go.' };
+    case 'allow_insecure':
+      return { button: null, hint: 'Tick “Use plain http anyway” if this is really what you want.' };
+    case 'allow_ending_session':
+      return { button: null, hint: 'Tick “Sign in even if it ends another session” to go on.' };
+    case 'open_page':
+      return { button: 'Open the page ↗', hint: 'The server does this on its own page: choose “Open the page”.' };
+    case 'ask_admin':
+      return { button: null, hint: 'A site administrator must change a setting on the server.' };
+    case 'wait':
+      return { button: null, hint: `Try again in ${r.secs} seconds.` };
+    case 'list_accounts':
+      return { button: null, hint: 'The accounts on the left are the ones Keyward knows.' };
+    case 'list_credentials':
+      return { button: 'Refresh', hint: 'Choose “Refresh” to see what the account has now.' };
+  }
 }
 
-export function badgeLabel(b: string): string {
-  return (BADGE_LABELS as Record<string, string>)[b] ?? b;
-}
-
-/** "22 Nov 2026, 14:05" in the user's locale. */
-export function absoluteTime(iso: string | null | undefined): string {
-  if (!iso) return '';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-}
-
-/** "3 days ago", "in 2 hours". */
-export function relativeTime(iso: string | null | undefined, now: Date = new Date()): string {
-  if (!iso) return '';
-  const t = new Date(iso).getTime();
-  if (Number.isNaN(t)) return '';
-  const secs = Math.round((t - now.getTime()) / 1000);
-  const abs = Math.abs(secs);
-  const fmt = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
-  if (abs < 60) return secs <= 0 ? 'just now' : 'in a moment';
-  if (abs < 3600) return fmt.format(Math.round(secs / 60), 'minute');
-  if (abs < 86400) return fmt.format(Math.round(secs / 3600), 'hour');
-  if (abs < 86400 * 30) return fmt.format(Math.round(secs / 86400), 'day');
-  if (abs < 86400 * 365) return fmt.format(Math.round(secs / (86400 * 30)), 'month');
-  return fmt.format(Math.round(secs / (86400 * 365)), 'year');
-}
-
-/** What to call revoking: sessions are signed out, everything else is revoked. */
-export function revokeVerb(kind: string): string {
-  return kind === 'session' ? 'Sign out' : 'Revoke';
+function article(word: string): string {
+  return /^[aeiou]/i.test(word) ? 'an' : 'a';
 }

@@ -12,7 +12,7 @@ const matrix = {
 function fakeApi(over: Record<string, unknown> = {}) {
   return {
     kinds: vi.fn(async () => [matrix]),
-    detect: vi.fn(async () => ({ ...matrix, base_url: 'http://127.0.0.1:8008' })),
+    detect: vi.fn(async () => ({ kind: matrix, base_url: 'http://127.0.0.1:8008', insecure: false })),
     addAccount: vi.fn(async () => listing('new', 'alice@127.0.0.1:8008', [])),
     ...over,
   } as any;
@@ -26,7 +26,7 @@ describe('AddAccountDialog', () => {
     await fireEvent.input(screen.getByTestId('add-url'), { target: { value: '127.0.0.1:8008' } });
     await fireEvent.click(screen.getByTestId('add-continue'));
     await waitFor(() => screen.getByTestId('add-login'));
-    expect(api.detect).toHaveBeenCalledWith('127.0.0.1:8008');
+    expect(api.detect).toHaveBeenCalledWith({ url: '127.0.0.1:8008', kind: null });
     await fireEvent.input(screen.getByTestId('add-login'), { target: { value: 'alice' } });
     await fireEvent.input(screen.getByTestId('add-secret'), { target: { value: 'hunter2' } });
     await fireEvent.click(screen.getByTestId('add-submit'));
@@ -38,6 +38,9 @@ describe('AddAccountDialog', () => {
       secret: 'hunter2',
       secret_is_token: false,
       label: null,
+      code: null,
+      allow_insecure: false,
+      allow_ending_sessions: false,
     });
     expect((screen.getByTestId('add-secret') as HTMLInputElement).value).toBe('');
   });
@@ -69,6 +72,61 @@ describe('AddAccountDialog', () => {
     await fireEvent.input(screen.getByTestId('add-secret'), { target: { value: 'nope' } });
     await fireEvent.click(screen.getByTestId('add-submit'));
     expect((await screen.findByTestId('add-secret-error')).textContent).toMatch(/^wrong username or password/);
+  });
+});
+
+describe('AddAccountDialog, remedies in the app’s own words', () => {
+  async function toSignIn(api: any) {
+    render(AddAccountDialog, { props: { onadded() {}, onclose() {}, api } });
+    await fireEvent.input(screen.getByTestId('add-url'), { target: { value: 'matrix.example.org' } });
+    await fireEvent.click(screen.getByTestId('add-continue'));
+    await fireEvent.input(await screen.findByTestId('add-login'), { target: { value: 'alice' } });
+  }
+
+  it('warns about plain http to another computer and sends allow_insecure only when ticked', async () => {
+    const api = fakeApi({ detect: vi.fn(async () => ({ kind: matrix, base_url: 'http://matrix.example.org', insecure: true })) });
+    await toSignIn(api);
+    expect(screen.getByTestId('add-insecure').textContent).toMatch(/plain http/);
+    await fireEvent.input(screen.getByTestId('add-secret'), { target: { value: 'pw' } });
+    await fireEvent.click(screen.getByTestId('add-submit'));
+    expect(api.addAccount).not.toHaveBeenCalled();
+    expect(screen.getByTestId('add-error').textContent).toMatch(/Use plain http anyway/);
+    await fireEvent.click(screen.getByTestId('add-allow-insecure'));
+    await fireEvent.input(screen.getByTestId('add-secret'), { target: { value: 'pw' } });
+    await fireEvent.click(screen.getByTestId('add-submit'));
+    await waitFor(() => expect(api.addAccount).toHaveBeenCalledWith(expect.objectContaining({ allow_insecure: true })));
+  });
+
+  it('offers "Paste a token instead" when the core says a token is the way, and never shows a flag', async () => {
+    const api = fakeApi({
+      addAccount: vi.fn(async () => {
+        throw {
+          code: 'sign_in_method',
+          message: 'alice@matrix.example.org signs in with single sign-on only',
+          remedy: { remedy: 'use_token', label: 'access token', page: null },
+        };
+      }),
+    });
+    await toSignIn(api);
+    await fireEvent.input(screen.getByTestId('add-secret'), { target: { value: 'pw' } });
+    await fireEvent.click(screen.getByTestId('add-submit'));
+    const box = await screen.findByTestId('add-error');
+    expect(box.textContent).toMatch(/Paste a token instead/);
+    expect(box.textContent).not.toMatch(/--/);
+    await fireEvent.click(screen.getByTestId('add-use-token'));
+    expect(document.querySelector('label[for="add-secret"]')?.textContent).toBe('access token');
+  });
+
+  it('points at the kind of server when the core cannot tell it', async () => {
+    const api = fakeApi({
+      detect: vi.fn(async () => {
+        throw { code: 'unknown_kind', message: 'could not tell what kind of server x is', remedy: { remedy: 'choose_kind', kinds: ['matrix'] } };
+      }),
+    });
+    render(AddAccountDialog, { props: { onadded() {}, onclose() {}, api } });
+    await fireEvent.input(screen.getByTestId('add-url'), { target: { value: 'x' } });
+    await fireEvent.click(screen.getByTestId('add-continue'));
+    expect((await screen.findByTestId('add-kind-hint')).textContent).toMatch(/Kind of server/);
   });
 });
 

@@ -18,8 +18,17 @@ describe('CredentialRow', () => {
     expect(screen.getByText('No expiry')).toBeTruthy();
   });
 
-  it('names an unnamed credential by its kind', () => {
-    render(CredentialRow, { props: { row: row({ name: null, kind: 'api_token' }) } });
+  it('shows the title the core gave', () => {
+    render(CredentialRow, { props: { row: row({ name: null, title: 'Unnamed API token', kind: 'api_token' }) } });
     expect(screen.getByTestId('credential-name').textContent).toBe('Unnamed API token');
+  });
+
+  it('isolates a name with a right-to-left override and cuts it on one line', () => {
+    const hostile = '\u202Egnp.exe' + 'x'.repeat(10_000);
+    render(CredentialRow, { props: { row: row({ name: hostile }) } });
+    const name = screen.getByTestId('credential-name');
+    expect(name.querySelector('bdi')?.textContent).toBe(hostile);
+    expect(name.getAttribute('dir')).toBe('auto');
+    expect(name.className).toContain('name');
   });
 });

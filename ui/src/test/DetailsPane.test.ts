@@ -9,7 +9,14 @@ describe('DetailsPane', () => {
   it('shows every field with absolute and relative times', () => {
     render(DetailsPane, {
       props: {
-        row: row({ created: '2026-01-02T03:04:05Z', details: [{ label: 'User', value: '@alice:localhost' }] }),
+        row: row({
+          created: '2026-01-02T03:04:05Z',
+          times: [
+            { label: 'Last active', at: '2026-11-22T12:00:00Z', relative: '2 hours ago', absolute: '22 Nov 2026, 12:00' },
+            { label: 'Created', at: '2026-01-02T03:04:05Z', relative: '10 months ago', absolute: '2 Jan 2026, 03:04' },
+          ],
+          details: [{ label: 'User', value: '@alice:localhost' }],
+        }),
         onrename: async () => {},
         onrevoke: noop,
         onopenurl: noop,
@@ -53,7 +60,40 @@ describe('DetailsPane', () => {
   });
 });
 
-describe('DetailsPane with the core’s own wording of times', () => {
+describe('DetailsPane with the core’s own words', () => {
+  it('lists who used it as the core words them', () => {
+    render(DetailsPane, {
+      props: {
+        row: row({
+          used_by: [
+            { who: 'Firefox on Linux', ip: '198.51.100.4', last_used: { label: 'Last used', at: '2026-11-21T12:00:00Z', relative: 'yesterday', absolute: '21 Nov 2026, 12:00' } },
+            { who: 'Unknown client', ip: null, last_used: null },
+          ],
+        }),
+        onrename: async () => {},
+        onrevoke: noop,
+        onopenurl: noop,
+        onclose: noop,
+      },
+    });
+    expect(screen.getByText('Firefox on Linux')).toBeTruthy();
+    expect(screen.getByText(/yesterday \(21 Nov 2026, 12:00\)/)).toBeTruthy();
+    expect(screen.getByText('Unknown client')).toBeTruthy();
+  });
+
+  it('names the revoke button by what the core says revoking does', () => {
+    render(DetailsPane, { props: { row: row({ kind: 'api_token', revoke_verb: 'replace' }), onrename: async () => {}, onrevoke: noop, onopenurl: noop, onclose: noop } });
+    expect(screen.getByTestId('revoke-one').textContent).toBe('Replace…');
+  });
+
+  it('isolates server text and keeps all of a long name', () => {
+    const long = '\u202Eevil' + 'x'.repeat(10_000);
+    render(DetailsPane, { props: { row: row({ name: long }), onrename: async () => {}, onrevoke: noop, onopenurl: noop, onclose: noop } });
+    const title = screen.getByTestId('details-title');
+    expect(title.querySelector('bdi')?.textContent).toBe(long);
+    expect(title.getAttribute('dir')).toBe('auto');
+  });
+
   it('shows each time as the core words it, relative beside absolute', () => {
     render(DetailsPane, {
       props: {

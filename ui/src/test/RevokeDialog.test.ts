@@ -5,9 +5,9 @@ import { listing, row } from './fixtures';
 
 function fakeApi(over: Record<string, unknown> = {}) {
   return {
-    revoke: vi.fn(async (accountId: string, ids: string[]) => ({
-      report: { account: accountId, results: ids.map((id) => ({ id, error: null })), signed_out: false },
-      listing: listing(accountId, accountId, []),
+    revoke: vi.fn(async ({ account_id, ids }: { account_id: string; ids: string[] }) => ({
+      report: { account: account_id, results: ids.map((id) => ({ id, error: null, replaced: false })), signed_out: false },
+      listing: listing(account_id, account_id, []),
     })),
     revokeAllOthers: vi.fn(),
     ...over,
@@ -29,8 +29,8 @@ describe('RevokeDialog', () => {
     await fireEvent.input(pws[1], { target: { value: 'pb' } });
     await fireEvent.click(screen.getByTestId('revoke-confirm'));
     await waitFor(() => expect(screen.getAllByTestId('revoke-result').length).toBe(3));
-    expect(api.revoke).toHaveBeenCalledWith('a', ['A1', 'A2'], 'pa', false);
-    expect(api.revoke).toHaveBeenCalledWith('b', ['B1'], 'pb', false);
+    expect(api.revoke).toHaveBeenCalledWith({ account_id: 'a', ids: ['A1', 'A2'], password: 'pa', code: null, include_own: false });
+    expect(api.revoke).toHaveBeenCalledWith({ account_id: 'b', ids: ['B1'], password: 'pb', code: null, include_own: false });
     expect(screen.getAllByTestId('revoke-result').map((r) => r.textContent)).toEqual(['Done', 'Done', 'Done']);
   });
 
@@ -64,6 +64,69 @@ describe('RevokeDialog', () => {
     expect(screen.getByText(/Keyward will be signed out of alice/)).toBeTruthy();
     await fireEvent.input(screen.getByTestId('revoke-password'), { target: { value: 'pa' } });
     await fireEvent.click(screen.getByTestId('revoke-confirm'));
-    await waitFor(() => expect(api.revoke).toHaveBeenCalledWith('a', ['ME'], 'pa', true));
+    await waitFor(() => expect(api.revoke).toHaveBeenCalledWith(expect.objectContaining({ account_id: 'a', ids: ['ME'], include_own: true })));
+  });
+
+  it('calls an item the core did not report a failure, never done', async () => {
+    // The core answers for A1 only: A2's fate is unknown, so it must not read as done.
+    const api = fakeApi({
+      revoke: vi.fn(async ({ account_id }: { account_id: string }) => ({
+        report: { account: account_id, results: [{ id: 'A1', error: null, replaced: false }], signed_out: false },
+        listing: listing(account_id, account_id, []),
+      })),
+    });
+    render(RevokeDialog, { props: { rows: a.rows, listings: [a], onlisting() {}, onclose() {}, api } });
+    await fireEvent.input(screen.getByTestId('revoke-password'), { target: { value: 'pa' } });
+    await fireEvent.click(screen.getByTestId('revoke-confirm'));
+    await waitFor(() => expect(screen.getAllByTestId('revoke-result').length).toBe(2));
+    const [first, second] = screen.getAllByTestId('revoke-result');
+    expect(first.textContent).toBe('Done');
+    expect(second.textContent).toMatch(/^Failed/);
+    expect(second.closest('li')?.dataset.credId).toBe('A2');
+  });
+
+  it('signs out exactly the sessions the core says "all others" covers, and fails what it did not report', async () => {
+    const l = listing('a', 'alice', [
+      row({ id: 'ME', current: true }),
+      row({ id: 'S1', name: 'Phone' }),
+      row({ id: 'S2', name: 'Tablet' }),
+      row({ id: 'T1', kind: 'api_token', kind_noun: 'API token', kind_plural: 'API tokens', name: 'CI', revoke_verb: 'revoke' }),
+    ]);
+    // The core's rule picked S2 only (say, S1 cannot be signed out on this server).
+    l.account.all_others = ['S2'];
+    const api = fakeApi({
+      revokeAllOthers: vi.fn(async () => ({
+        report: { account: 'a', results: [{ id: 'S9', error: null, replaced: false }], signed_out: false },
+        listing: l,
+      })),
+    });
+    render(RevokeDialog, { props: { rows: [], allOthersOf: 'a', listings: [l], onlisting() {}, onclose() {}, api } });
+    expect(screen.getAllByTestId('revoke-item').map((li) => li.dataset.credId)).toEqual(['S2']);
+    await fireEvent.input(screen.getByTestId('revoke-password'), { target: { value: 'pa' } });
+    await fireEvent.click(screen.getByTestId('revoke-confirm'));
+    await waitFor(() => expect(screen.getAllByTestId('revoke-result').length).toBe(2));
+    expect(api.revokeAllOthers).toHaveBeenCalledWith(expect.objectContaining({ account_id: 'a', password: 'pa' }));
+    const results = Object.fromEntries(screen.getAllByTestId('revoke-item').map((li) => [li.dataset.credId, li.querySelector('[data-testid="revoke-result"]')?.textContent]));
+    expect(results.S2).toMatch(/^Failed/);
+    expect(results.S9).toBe('Done');
+  });
+
+  it('asks for a one-time code when the core says the server wants one, and sends it', async () => {
+    let calls = 0;
+    const api = fakeApi({
+      revoke: vi.fn(async ({ account_id, ids, code }: { account_id: string; ids: string[]; code: string | null }) => {
+        calls++;
+        if (!code) throw { code: 'code_needed', message: 'alice asks for a one-time code from its second factor', remedy: { remedy: 'give_code' } };
+        return { report: { account: account_id, results: ids.map((id) => ({ id, error: null, replaced: false })), signed_out: false }, listing: listing(account_id, account_id, []) };
+      }),
+    });
+    const one = [row({ id: 'A1', revoke_needs_password: false, account_id: 'a', account: 'alice' })];
+    render(RevokeDialog, { props: { rows: one, listings: [a], onlisting() {}, onclose() {}, api } });
+    await fireEvent.click(screen.getByTestId('revoke-confirm'));
+    await fireEvent.input(await screen.findByTestId('revoke-code'), { target: { value: '123456' } });
+    await fireEvent.click(screen.getByTestId('revoke-confirm'));
+    await waitFor(() => expect(screen.getByTestId('revoke-result').textContent).toBe('Done'));
+    expect(calls).toBe(2);
+    expect(api.revoke).toHaveBeenLastCalledWith(expect.objectContaining({ code: '123456', password: null }));
   });
 });

@@ -1,18 +1,23 @@
-// Rows and listings shaped like the core's (src/view.rs), for component tests.
-import type { AccountListing, CredentialRow } from '../lib/types';
+// Rows and listings shaped like the core's (src/view.rs, typed by the generated bindings), for
+// component tests.
+import type { AccountListing, CredentialRow } from '../lib/bindings';
 
 export function row(over: Partial<CredentialRow> = {}): CredentialRow {
-  return {
+  const base: CredentialRow = {
     account: 'alice@127.0.0.1:8008',
     account_id: 'acc1',
     account_kind: 'matrix',
     id: 'DEV1',
     kind: 'session',
+    kind_noun: 'session',
+    kind_plural: 'Sessions',
     name: 'Element Desktop: macOS',
+    title: 'Element Desktop: macOS',
     client: 'Element Desktop',
     client_info: { name: 'Element Desktop', os: 'macOS', form: 'desktop_app', recognised: true },
     summary: 'Element Desktop on macOS · active 2 hours ago · 203.0.113.7',
     badges: [],
+    times: [],
     created: null,
     last_used: '2026-11-22T12:00:00Z',
     last_used_meaning: 'used',
@@ -22,14 +27,20 @@ export function row(over: Partial<CredentialRow> = {}): CredentialRow {
     can_rename: true,
     can_revoke: true,
     revoke_needs_password: true,
+    revoke_verb: 'sign_out',
     revoke_warning: null,
     why_not: null,
     manage_url: null,
     restrictions: [],
     usage: [],
+    used_by: [],
     details: [],
-    ...over,
-  };
+    // -1: `listing` gives the row its position in the list it is made for.
+    sort: { recent: -1, oldest: -1, name: -1 },
+  } as CredentialRow;
+  const r = { ...base, ...over };
+  if (over.name !== undefined && over.title === undefined) r.title = over.name ?? `Unnamed ${r.kind_noun}`;
+  return r;
 }
 
 export function listing(id: string, name: string, rows: CredentialRow[]): AccountListing {
@@ -41,13 +52,16 @@ export function listing(id: string, name: string, rows: CredentialRow[]): Accoun
       kind: 'matrix',
       kind_name: 'Matrix',
       base_url: 'http://127.0.0.1:8008',
+      insecure: false,
       login: 'alice',
       user_id: '@alice:localhost',
       signed_in: true,
       server_facts: [],
       fetched: '2026-11-22T12:00:00Z',
+      listed: { label: 'Listed', at: '2026-11-22T12:00:00Z', relative: '5 minutes ago', absolute: '22 Nov 2026, 12:00' },
       gaps: [],
       account_actions: { revoke_all_others: true, revoke_all_others_needs_password: true },
+      all_others: [],
       capabilities: {
         sign_in: ['password', 'token'],
         token_label: 'access token',
@@ -60,6 +74,6 @@ export function listing(id: string, name: string, rows: CredentialRow[]): Accoun
         sign_out: true,
       },
     },
-    rows: rows.map((r) => ({ ...r, account_id: id, account: name })),
-  };
+    rows: rows.map((r, i) => ({ ...r, account_id: id, account: name, sort: r.sort.recent < 0 ? { recent: i, oldest: i, name: i } : r.sort })),
+  } as AccountListing;
 }

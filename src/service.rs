@@ -13,8 +13,9 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::model::{Account, Kind, Listing};
-use crate::provider::{Provider, Revoked, Session, SignInRequest, SignInSecret};
+use crate::net;
 use crate::net::http::Http;
+use crate::provider::{Provider, Revoked, Session, SignInRequest, SignInSecret};
 use crate::providers;
 use crate::secret::Secret;
 use crate::store::Store;

@@ -183,6 +183,14 @@ pub trait Provider: Send + Sync {
         self.capabilities().kind
     }
 
+    /// The rules that recognise this kind's own clients (its apps, bridges, integrations) from
+    /// a credential's hints, declared in the provider's module as `CLIENT_RULES`. The engine in
+    /// `crate::clients` tries them after Keyward's own rule and before the shared ones, in the
+    /// order of the registry. None by default.
+    fn client_rules(&self) -> &'static [crate::clients::Rule] {
+        &[]
+    }
+
     /// Is there a server of this kind at `url`? `Ok(Some(base))` with the URL to use from now on,
     /// `Ok(None)` when something answers but is not this kind, `Err` when nothing answers.
     async fn probe(&self, http: &Http, url: &Url) -> Result<Option<Url>>;
@@ -192,11 +200,9 @@ pub trait Provider: Send + Sync {
     async fn require(&self, http: &Http, url: &Url) -> Result<Url> {
         match self.probe(http, url).await? {
             Some(base) => Ok(base),
-            None => Err(Error::NotThisKind {
-                url: crate::net::http::base_string(url),
-                kind: self.capabilities().display_name,
-                detail: None,
-            }),
+            None => {
+                Err(Error::NotThisKind { url: crate::net::http::base_string(url), kind: self.capabilities().display_name, detail: None })
+            }
         }
     }
 

@@ -23,9 +23,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use url::Url;
 
-use crate::net::http::{base_string, join, one_line, Http, Response};
+use crate::clients::{rule, Rule, ANDROID, APP_ID, BROWSER, DESKTOP, INTEGRATION, IOS, MACOS, MOBILE, NAMES, OAUTH, UA};
 use crate::error::{Error, Result};
 use crate::model::{host_of, Actions, ClientHints, Credential, CredentialKind, Fact, Kind, LastUsedMeaning};
+use crate::net::http::{base_string, join, one_line, Http, Response};
 use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
 use crate::secret::{self, Secret};
 
@@ -453,6 +454,10 @@ impl HomeAssistant {
 
 #[async_trait]
 impl Provider for HomeAssistant {
+    fn client_rules(&self) -> &'static [Rule] {
+        CLIENT_RULES
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             kind: Kind::Homeassistant,
@@ -599,6 +604,27 @@ impl Provider for HomeAssistant {
         }
     }
 }
+
+// ---- recognising this kind's clients ----
+
+/// The Home Assistant companion apps, the web interface and the server itself, by the OAuth
+/// client ids, token names and user agents Home Assistant keeps. Tried in order, after Keyward's own rule and
+/// before the shared ones (see `crate::clients`); each has cases in `tests/data/clients/`.
+pub(crate) const CLIENT_RULES: &[Rule] = &[
+    rule("Home Assistant for Android", MOBILE, ANDROID, OAUTH, r"^https://home-assistant\.io/android/?$"),
+    rule("Home Assistant for iOS", MOBILE, IOS, OAUTH, r"^https://home-assistant\.io/ios/?$"),
+    rule("Home Assistant for macOS", DESKTOP, MACOS, OAUTH, r"^https://home-assistant\.io/mac/?$"),
+    rule("Home Assistant for Android", MOBILE, ANDROID, NAMES, r"^Home ?Assistant (?:Companion )?(?:for |app for )?Android\b"),
+    rule("Home Assistant for iOS", MOBILE, IOS, NAMES, r"^Home ?Assistant (?:Companion )?(?:for |app for )?(?:iOS|iPhone|iPad)\b"),
+    rule("Home Assistant for macOS", DESKTOP, MACOS, NAMES, r"^Home ?Assistant (?:Companion )?(?:for |app for )?macOS\b"),
+    rule("Home Assistant web interface", BROWSER, None, NAMES, r"^Home Assistant web interface$"),
+    rule("Home Assistant server", INTEGRATION, None, UA, r"^HomeAssistant/(?P<v>[\d.]+\S*) aiohttp/"),
+    rule("Home Assistant for Android", MOBILE, ANDROID, UA, r"\bHome ?Assistant/(?P<v>[\w.+-]+) \(Android [\d.]+(?:; (?P<dev>[^;)]+))?"),
+    rule("Home Assistant for macOS", DESKTOP, MACOS, UA, r"\bHome ?Assistant/(?P<v>[\w.+-]+) \(io\.robbie\.HomeAssistant[^)]*; macOS\b"),
+    rule("Home Assistant for iOS", MOBILE, IOS, UA, r"\bHome ?Assistant/(?P<v>[\w.+-]+) \((?:io\.robbie\.HomeAssistant|iOS\b|iPadOS\b)"),
+    rule("Home Assistant for Android", MOBILE, ANDROID, APP_ID, r"^io\.homeassistant\.companion\.android\b"),
+    rule("Home Assistant for iOS", MOBILE, IOS, APP_ID, r"^io\.robbie\.HomeAssistant\b"),
+];
 
 #[cfg(test)]
 mod tests {

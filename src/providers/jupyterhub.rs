@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use url::Url;
 
-use crate::net::http::{base_string, join, one_line, Http, Response};
+use crate::clients::{rule, Rule, BROWSER, INTEGRATION, NAMES_AND_UA, OAUTH};
 use crate::error::{Error, Result};
 use crate::model::{Actions, ClientHints, Credential, CredentialKind, Fact, Kind};
+use crate::net::http::{base_string, join, one_line, Http, Response};
 use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
 use crate::secret::{self, Secret};
 
@@ -212,6 +213,10 @@ async fn send(http: &Http, base: &Url, token: &Secret, method: Method, path: &st
 
 #[async_trait]
 impl Provider for JupyterHub {
+    fn client_rules(&self) -> &'static [Rule] {
+        CLIENT_RULES
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             kind: Kind::Jupyterhub,
@@ -376,6 +381,24 @@ impl Provider for JupyterHub {
         }
     }
 }
+
+// ---- recognising this kind's clients ----
+
+/// JupyterHub's own clients: notebook servers, hub services and the browser, by OAuth client id,
+/// token note or user agent. Tried in order, after Keyward's own rule and
+/// before the shared ones (see `crate::clients`); each has cases in `tests/data/clients/`.
+pub(crate) const CLIENT_RULES: &[Rule] = &[
+    rule("JupyterHub notebook server", INTEGRATION, None, OAUTH, r"^jupyterhub-user-(?P<x>.+)$"),
+    rule("JupyterHub service {x}", INTEGRATION, None, OAUTH, r"^service-(?P<x>.+)$"),
+    rule("JupyterHub in the browser", BROWSER, None, OAUTH, r"^jupyterhub$"),
+    rule(
+        "JupyterHub notebook server",
+        INTEGRATION,
+        None,
+        NAMES_AND_UA,
+        r"^(?:Server at /user/\S+|jupyterhub-singleuser\b(?:/(?P<v>[\w.+-]+))?)",
+    ),
+];
 
 #[cfg(test)]
 mod tests {

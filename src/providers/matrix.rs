@@ -20,9 +20,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::net::http::{join, one_line, Http, Response};
+use crate::clients::{rule, Rule, ANDROID, APP_ID, BROWSER, BY_OS, DESKTOP, INTEGRATION, IOS, MOBILE, NAMES, NAMES_AND_UA, SCRIPT, UA};
 use crate::error::{Error, Result};
 use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap};
+use crate::net::http::{join, one_line, Http, Response};
 use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
 use crate::secret::{self, Secret};
 
@@ -542,6 +543,10 @@ fn pusher_credential(p: Pusher) -> Credential {
 
 #[async_trait]
 impl Provider for Matrix {
+    fn client_rules(&self) -> &'static [Rule] {
+        CLIENT_RULES
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             kind: crate::model::Kind::Matrix,
@@ -749,6 +754,84 @@ impl Provider for Matrix {
         }
     }
 }
+
+// ---- recognising this kind's clients ----
+
+/// The Matrix clients, bridges and bots, by the device names, user agents and push app ids a
+/// homeserver keeps. Tried in order, after Keyward's own rule and
+/// before the shared ones (see `crate::clients`); each has cases in `tests/data/clients/`.
+pub(crate) const CLIENT_RULES: &[Rule] = &[
+    // Element and its relatives (Matrix).
+    rule("{x} Desktop", DESKTOP, None, UA, r"\b(?P<x>Element|Riot|SchildiChat)(?:-?Nightly)?/(?P<v>[\d.]+\S*) .*\bElectron/"),
+    rule("{x} Desktop", DESKTOP, None, NAMES, r"^(?P<x>Element|Riot|SchildiChat)(?: Nightly)? Desktop(?: Nightly)?: (?P<os>.+)$"),
+    rule("Element X", MOBILE, None, UA, r"^Element ?X(?: dbg)?/(?P<v>[^\s(]+)(?: \((?P<dev>[^;]+); (?P<os>Android|iOS|iPadOS)\b)?"),
+    rule("Element X", MOBILE, None, NAMES, r"^Element X (?:on|for) (?P<dev>.+)$"),
+    rule("Element X", MOBILE, None, NAMES, r"^Element X(?: \(?(?P<os>Android|iOS)\)?)?$"),
+    rule("Element X", MOBILE, None, APP_ID, r"^io\.element\.(?:elementx|android\.x)\b"),
+    rule(
+        "SchildiChat Android",
+        MOBILE,
+        ANDROID,
+        UA,
+        r"^SchildiChat(?: dbg)?/(?P<v>[^\s(]+) \((?:Linux; (?:U; )?Android [\d.]+; (?P<dev2>[^;]+?) Build/|(?P<dev>[^;]+); Android\b)",
+    ),
+    rule("SchildiChat Android", MOBILE, ANDROID, APP_ID, r"^de\.spiritcroc\.riotx\b"),
+    rule("SchildiChat Web", BROWSER, None, NAMES, r"^[\w.-]*schildi[\w.-]*(?::\d+)?(?:/\S*)?(?::| via) (?P<browser>.+?) on (?P<os>.+)$"),
+    rule(
+        "Element Android",
+        MOBILE,
+        ANDROID,
+        UA,
+        r"^(?:Element|Riot\.im|RiotX)(?: dbg)?/(?P<v>[^\s(]+) \((?:Linux; (?:U; )?Android [\d.]+; (?P<dev2>[^;]+?) Build/|(?P<dev>[^;]+); Android\b)",
+    ),
+    rule(
+        "Element iOS",
+        MOBILE,
+        IOS,
+        UA,
+        r"^(?:Element|Riot\.im|Riot)/(?P<v>[^\s(]+) \((?P<dev>(?:iPhone|iPad|iPod)[^;]*); (?:iOS|iPadOS)\b",
+    ),
+    rule("Element Android", MOBILE, ANDROID, NAMES, r"^(?:Element|Riot|RiotX)(?: for|:)? Android$"),
+    rule("Element iOS", MOBILE, IOS, NAMES, r"^(?:Element|Riot)(?: for|:)? iOS$"),
+    rule("Element Android", MOBILE, ANDROID, APP_ID, r"^im\.vector\.(?:app\.android|alpha|riotx)\b"),
+    rule("Element iOS", MOBILE, IOS, APP_ID, r"^im\.vector\.app\.ios\b"),
+    // Element Web names its sessions "<host[/path]>: <browser> on <os>" (older: " via ").
+    rule(
+        "Element Web",
+        BROWSER,
+        None,
+        NAMES,
+        r"^(?:https?://)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?(?:/[^\s:]*)?(?::| via) (?P<browser>[^:]+?) on (?P<os>[^:]+)$",
+    ),
+    rule(
+        "Element Web",
+        BROWSER,
+        None,
+        NAMES,
+        r"^(?:localhost|127\.0\.0\.1)(?::\d+)?(?:/[^\s:]*)?(?::| via) (?P<browser>[^:]+?) on (?P<os>[^:]+)$",
+    ),
+    rule("FluffyChat", MOBILE, None, APP_ID, r"^chat\.fluffy\.fluffychat\b"),
+    rule("FluffyChat", BY_OS, None, NAMES, r"^FluffyChat(?: (?P<os>android|ios|linux|macos|windows|web|fuchsia))?(?:Debug)?$"),
+    rule("Nheko", DESKTOP, None, NAMES_AND_UA, r"^nheko(?:/(?P<v>[\w.+-]+))?(?: on (?P<os>.+))?$"),
+    rule("Cinny Desktop", DESKTOP, None, NAMES, r"^Cinny Desktop\b"),
+    rule("Cinny", BROWSER, None, NAMES, r"^Cinny(?: Web)?$"),
+    rule("NeoChat", DESKTOP, None, NAMES, r"^NeoChat\b(?: (?:on|-) (?P<os>.+))?"),
+    rule("NeoChat", DESKTOP, None, APP_ID, r"^org\.kde\.neochat\b"),
+    rule("Fractal", DESKTOP, Some("Linux"), NAMES, r"^Fractal\b"),
+    rule("Hydrogen", BROWSER, None, NAMES, r"^Hydrogen(?: Web)?$"),
+    // Matrix bridges and bots.
+    rule("mautrix-python bot", SCRIPT, None, UA, r"^mautrix-python/(?P<v>[\w.+-]+)"),
+    rule("mautrix-{x} bridge", INTEGRATION, None, UA, r"^mautrix-(?P<x>[a-z]+)/v?(?P<v>[\w.+-]+)"),
+    rule("Hookshot", INTEGRATION, None, NAMES_AND_UA, r"^matrix-hookshot\b(?:/(?P<v>[\w.+-]+))?"),
+    rule("Heisenbridge", INTEGRATION, None, NAMES_AND_UA, r"^heisenbridge\b(?:/(?P<v>[\w.+-]+))?"),
+    rule("matrix-appservice-{x} bridge", INTEGRATION, None, NAMES_AND_UA, r"^matrix-appservice-(?P<x>[a-z]+)\b(?:/(?P<v>[\w.+-]+))?"),
+    rule("maubot", SCRIPT, None, NAMES_AND_UA, r"^maubot\b(?:/(?P<v>[\w.+-]+))?"),
+    rule("Draupnir", SCRIPT, None, NAMES_AND_UA, r"^draupnir\b(?:/(?P<v>[\w.+-]+))?"),
+    rule("Mjolnir", SCRIPT, None, NAMES_AND_UA, r"^mjolnir\b(?:/(?P<v>[\w.+-]+))?"),
+    rule("matrix-commander", SCRIPT, None, NAMES_AND_UA, r"^matrix-commander\b(?:/(?P<v>[\w.+-]+))?"),
+    rule("matrix-bot-sdk bot", SCRIPT, None, UA, r"^matrix-bot-sdk/(?P<v>[\w.+-]+)"),
+    rule("matrix-nio bot", SCRIPT, None, UA, r"^matrix-nio(?:/(?P<v>[\w.+-]+))?(?:\s|$)"),
+];
 
 #[cfg(test)]
 mod tests {

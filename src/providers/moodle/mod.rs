@@ -27,6 +27,7 @@
 //! devices of branded Moodle apps (only the official app's `com.moodle.moodlemobile` is asked
 //! for), pages in languages other than English (times then stay in the page's words).
 
+mod client_rules;
 mod pages;
 
 use std::collections::{BTreeMap, HashSet};
@@ -37,10 +38,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
-use crate::net::http::{base_string, join, one_line, Http, Response};
-use crate::net::web::{Followed, WebSession};
 use crate::error::{Error, Result};
 use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, LastUsedMeaning};
+use crate::net::http::{base_string, join, one_line, Http, Response};
+use crate::net::web::{Followed, WebSession};
 use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
 use crate::secret::{self, Secret};
 use pages::Unrecognised;
@@ -774,6 +775,10 @@ fn pat_credential(r: pages::PatRow, i: usize, zone: Option<&str>, url: &str) -> 
 
 #[async_trait]
 impl Provider for Moodle {
+    fn client_rules(&self) -> &'static [crate::clients::Rule] {
+        client_rules::CLIENT_RULES
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             kind: crate::model::Kind::Moodle,

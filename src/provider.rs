@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::model::{Account, AccountActions, Credential, Fact, Gap, Kind};
 use crate::net::http::Http;
 use crate::secret::Secret;
+use crate::store::AccountLock;
 use crate::vault::Vault;
 
 /// How an account can sign in.
@@ -147,6 +148,19 @@ impl<'a> Session<'a> {
             },
         };
         serde_json::from_str(raw.expose()).map_err(|_| self.sign_in_again("the keyring entry is unreadable"))
+    }
+
+    /// Holds this account exclusively, across every Keyward process (two CLIs, the CLI beside
+    /// the app), until the returned guard is dropped, and forgets the secret read so far so that
+    /// the next [`Session::load`] reads the keyring afresh: another process may have changed it
+    /// while this one waited. For read-modify-write of the stored secret, such as a refresh token
+    /// that rotates (take it, load, refresh only if still needed, save, drop it).
+    pub async fn exclusive(&self) -> Result<AccountLock> {
+        match &self.secret {
+            SecretSource::Vault(v) => v.lock(&self.account.id).await,
+            // Not in the keyring: no other process can see it.
+            SecretSource::Given(_) => Ok(AccountLock::unshared()),
+        }
     }
 
     /// Replaces the stored secret (for example right after a token refresh, before the new

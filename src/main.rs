@@ -3,7 +3,9 @@
 //!
 //! Secrets are read from standard input (`--password-stdin`, `--token-stdin`) or from a prompt
 //! that does not echo, never from arguments. Every failure prints one line on stderr and exits
-//! non-zero; nothing is changed by a command that fails.
+//! non-zero; nothing is changed by a command that fails. Everything a server said (ids, names,
+//! user ids, notes, error text) goes through `keyward::text` before the terminal sees it; the
+//! full values are in `--json`.
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -15,7 +17,7 @@ use keyward::provider::SignInSecret;
 use keyward::secret::Secret;
 use keyward::service::{AddAccount, Keyward, RevokeReport};
 use keyward::view::{self, CredentialRow};
-use keyward::{providers, Error};
+use keyward::{providers, text, Error};
 
 #[derive(Parser)]
 #[command(name = "keyward", version, about = "See everyone who can get into your accounts, and throw them out.")]
@@ -99,6 +101,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    keyward::process::harden();
+    keyward::process::one_line_panics("keyward");
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG").unwrap_or_else(|_| "off".into()))
         .with_writer(io::stderr)
@@ -108,7 +112,7 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("keyward: {e}");
+            eprintln!("keyward: {}", text::line(&e.to_string(), text::LINE_MAX));
             ExitCode::FAILURE
         }
     }
@@ -127,7 +131,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             if json {
                 print_json(&account_json(&kw, &account));
             } else {
-                println!("Added {} ({} at {})", account.name(), account.kind.display_name(), account.base_url);
+                println!("Added {} ({} at {})", text::field(&account.name()), account.kind.display_name(), text::field(&account.base_url));
             }
         }
         Command::Accounts { json } => {
@@ -141,10 +145,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                     .iter()
                     .map(|a| {
                         vec![
-                            a.name(),
+                            text::field(&a.name()),
                             a.kind.display_name().to_string(),
-                            a.base_url.clone(),
-                            a.user_id.clone(),
+                            text::field(&a.base_url),
+                            text::field(&a.user_id),
                             if a.signed_in { "signed in".into() } else { "needs sign-in".into() },
                         ]
                     })
@@ -155,9 +159,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Remove { account, sign_out } => {
             let a = kw.remove(&account, sign_out).await?;
             if sign_out {
-                println!("Signed Keyward out of {} and forgot the account", a.name());
+                println!("Signed Keyward out of {} and forgot the account", text::field(&a.name()));
             } else {
-                println!("Forgot {} (Keyward's session on the server stays until it expires or you sign it out)", a.name());
+                println!("Forgot {} (Keyward's session on the server stays until it expires or you sign it out)", text::field(&a.name()));
             }
         }
         Command::List { account, json, cached } => {
@@ -182,13 +186,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                     Ok(listing) => {
                         rows.extend(view::rows(a, &listing, now));
                         notes.extend(listing.gaps.iter().map(|g| match &g.url {
-                            Some(u) => format!("{}: {} ({u})", a.name(), g.message),
-                            None => format!("{}: {}", a.name(), g.message),
+                            Some(u) => format!("{}: {} ({})", text::field(&a.name()), text::field(&g.message), text::field(u)),
+                            None => format!("{}: {}", text::field(&a.name()), text::field(&g.message)),
                         }));
                     }
                     Err(e) => {
                         failed += 1;
-                        eprintln!("keyward: {}: {e}", a.name());
+                        eprintln!("keyward: {}: {}", text::field(&a.name()), text::line(&e.to_string(), text::LINE_MAX));
                     }
                 }
             }
@@ -199,11 +203,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                     .iter()
                     .map(|r| {
                         vec![
-                            r.account.clone(),
-                            r.id.clone(),
+                            text::field(&r.account),
+                            text::field(&r.id),
                             r.kind.noun().to_string(),
-                            r.name.clone().map(|n| one_line_text(&n)).unwrap_or_default(),
-                            one_line_text(&r.summary),
+                            r.name.as_deref().map(text::field).unwrap_or_default(),
+                            text::field(&r.summary),
                         ]
                     })
                     .collect();
@@ -222,7 +226,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Rename { account, credential_id, new_name } => {
             kw.rename(&account, &credential_id, &new_name).await?;
-            println!("Renamed {credential_id} to {new_name:?}");
+            println!("Renamed {} to {:?}", text::field(&credential_id), text::field(&new_name));
         }
         Command::Revoke { account, credential_ids, all_others, password_stdin, include_this_app, yes, json } => {
             if !yes {
@@ -255,11 +259,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Detect { url } => {
             let (kind, base) = kw.detect(&url).await?;
-            println!("{} at {}", kind, base.as_str().trim_end_matches('/'));
+            println!("{} at {}", kind, text::field(base.as_str().trim_end_matches('/')));
         }
         Command::Label { account, label } => {
             let a = kw.set_label(&account, Some(&label))?;
-            println!("{} is now named {}", a.default_name(), a.name());
+            println!("{} is now named {}", text::field(&a.default_name()), text::field(&a.name()));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -272,7 +276,7 @@ fn revoke_warnings(kw: &Keyward, account: &Account, ids: &[String]) -> Vec<Strin
         .credentials
         .iter()
         .filter(|c| ids.contains(&c.id))
-        .filter_map(|c| c.actions.revoke_warning.as_ref().map(|w| format!("{}: {}", c.id, one_line_text(w))))
+        .filter_map(|c| c.actions.revoke_warning.as_ref().map(|w| format!("{}: {}", text::field(&c.id), text::field(w))))
         .collect()
 }
 
@@ -281,28 +285,27 @@ fn print_report(report: &RevokeReport, json: bool) {
         print_json(report);
         return;
     }
+    let account = text::field(&report.account);
     if report.results.is_empty() {
-        println!("Nothing to revoke on {}", report.account);
+        println!("Nothing to revoke on {account}");
     }
     for r in &report.results {
         match &r.error {
-            None => println!("revoked {}", r.id),
-            Some(e) => println!("failed  {}: {e}", r.id),
+            None => println!("revoked {}", text::field(&r.id)),
+            Some(e) => println!("failed  {}: {}", text::field(&r.id), text::line(e, text::LINE_MAX)),
         }
     }
     if report.signed_out {
-        println!("Keyward is now signed out of {}; `keyward add` signs in again", report.account);
+        println!("Keyward is now signed out of {account}; `keyward add` signs in again");
     }
 }
 
 /// One secret: from stdin when asked, else a prompt without echo when there is a terminal.
 fn read_secret(from_stdin: bool, prompt: &str) -> Result<Secret, Error> {
     let secret = if from_stdin {
-        Secret::read_line(io::stdin().lock()).map_err(|e| Error::input(format!("cannot read standard input: {e}")))?
+        Secret::read_stdin_line().map_err(|e| Error::input(format!("cannot read standard input: {e}")))?
     } else if io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("{prompt}: "))
-            .map(Secret::new)
-            .map_err(|e| Error::input(format!("cannot read the password: {e}")))?
+        Secret::prompt(&format!("{prompt}: ")).map_err(|e| Error::input(format!("cannot read the password: {e}")))?
     } else {
         return Err(Error::input("no terminal to ask for the secret: pipe it in with --password-stdin or --token-stdin"));
     };
@@ -325,12 +328,6 @@ fn print_json<T: serde::Serialize + ?Sized>(v: &T) {
     let mut out = io::stdout().lock();
     let _ = serde_json::to_writer_pretty(&mut out, v);
     let _ = writeln!(out);
-}
-
-/// Server text on one line, with control characters shown as spaces (a device name cannot move
-/// the cursor or recolour the terminal).
-fn one_line_text(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 fn print_table(headers: &[&str], rows: &[Vec<String>]) {

@@ -20,6 +20,8 @@
 //! answer is `None`, and when only raw text is known it is returned as it is with
 //! `recognised: false`.
 
+#[cfg(test)]
+mod proptests;
 mod rules;
 
 use std::collections::HashMap;

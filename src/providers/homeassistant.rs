@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::model::{host_of, Actions, ClientHints, Credential, CredentialKind, Fact, Kind, LastUsedMeaning};
 use crate::net::http::{base_string, join, one_line, Http, Response};
 use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
-use crate::secret::{self, Secret};
+use crate::secret::{self, Secret, SecretBody};
 
 pub struct HomeAssistant;
 
@@ -81,6 +81,15 @@ struct FlowStep {
     /// The authorisation code, when `type` is `create_entry`.
     result: Option<Value>,
     reason: Option<String>,
+}
+
+/// The answer to the login flow's form step. Borrowed fields: built straight into a wiped buffer
+/// (see `secret::SecretBody`).
+#[derive(Serialize)]
+struct LoginFlowAnswer<'a> {
+    client_id: &'a str,
+    username: &'a str,
+    password: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -263,8 +272,10 @@ fn server_error(r: &Response) -> Error {
     r.unexpected()
 }
 
+/// When an access token that lives `expires_in` seconds from now expires; `None` for a number
+/// no clock can hold.
 fn expiry(expires_in: Option<i64>) -> Option<DateTime<Utc>> {
-    expires_in.map(|s| Utc::now() + chrono::Duration::seconds(s))
+    Utc::now().checked_add_signed(chrono::TimeDelta::try_seconds(expires_in?)?)
 }
 
 /// What the app calls Home Assistant's own web interface (its client id is the server's origin).
@@ -347,7 +358,7 @@ impl HomeAssistant {
             return Err(s.sign_in_again("the server no longer accepts its long-lived token"));
         };
         let form = [("grant_type", "refresh_token"), ("refresh_token", refresh.expose()), ("client_id", stored.client_id.as_str())];
-        let r = s.http.send(s.http.post(join(&s.base_url(), "auth/token")).form(&form)).await?;
+        let r = s.http.send(s.http.post(join(&s.base_url(), "auth/token")).secret_form(&form)).await?;
         if matches!(r.status, StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
             return Err(s.sign_in_again("its session was revoked or expired"));
         }
@@ -402,8 +413,8 @@ impl HomeAssistant {
         let Some(flow_id) = step.flow_id.filter(|_| step.step_type == "form") else {
             return Err(Error::bad_response(r.host(), "expected a login form"));
         };
-        let answer = json!({ "client_id": CLIENT_ID, "username": login, "password": password.expose() });
-        let r = http.send(http.post(join(base, &format!("auth/login_flow/{flow_id}"))).json(&answer)).await?;
+        let answer = LoginFlowAnswer { client_id: CLIENT_ID, username: login, password: password.expose() };
+        let r = http.send(http.post(join(base, &format!("auth/login_flow/{flow_id}"))).secret_json(&answer)).await?;
         if !r.is_success() {
             return Err(server_error(&r));
         }
@@ -443,7 +454,7 @@ impl HomeAssistant {
 
     /// Revokes a refresh token with itself (`/auth/revoke` always answers 200).
     async fn revoke_refresh_token(&self, http: &Http, base: &Url, refresh: &Secret) -> Result<()> {
-        let r = http.send(http.post(join(base, "auth/revoke")).form(&[("token", refresh.expose())])).await?;
+        let r = http.send(http.post(join(base, "auth/revoke")).secret_form(&[("token", refresh.expose())])).await?;
         if r.is_success() {
             Ok(())
         } else {
@@ -625,6 +636,9 @@ pub(crate) const CLIENT_RULES: &[Rule] = &[
     rule("Home Assistant for Android", MOBILE, ANDROID, APP_ID, r"^io\.homeassistant\.companion\.android\b"),
     rule("Home Assistant for iOS", MOBILE, IOS, APP_ID, r"^io\.robbie\.HomeAssistant\b"),
 ];
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

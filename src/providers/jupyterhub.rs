@@ -12,7 +12,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use url::Url;
 
 use crate::clients::{rule, Rule, BROWSER, INTEGRATION, NAMES_AND_UA, OAUTH};
@@ -20,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::model::{Actions, ClientHints, Credential, CredentialKind, Fact, Kind};
 use crate::net::http::{base_string, join, one_line, Http, Response};
 use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
-use crate::secret::{self, Secret};
+use crate::secret::{self, Secret, SecretBody};
 
 pub struct JupyterHub;
 
@@ -48,6 +47,20 @@ struct ApiRoot {
 struct UserModel {
     name: String,
     token_id: Option<String>,
+}
+
+/// `POST /users/{name}/tokens` with the user's password. Borrowed fields: built straight into
+/// a wiped buffer (see `secret::SecretBody`).
+#[derive(Serialize)]
+struct NewTokenRequest<'a> {
+    auth: PasswordAuth<'a>,
+    note: &'a str,
+}
+
+#[derive(Serialize)]
+struct PasswordAuth<'a> {
+    username: &'a str,
+    password: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -248,12 +261,10 @@ impl Provider for JupyterHub {
             .map(|v| v.version);
         let stored = match req.secret {
             SignInSecret::Password(password) => {
-                let body = json!({
-                    "auth": { "username": req.login, "password": password.expose() },
-                    "note": req.client_name,
-                });
+                let body =
+                    NewTokenRequest { auth: PasswordAuth { username: &req.login, password: password.expose() }, note: &req.client_name };
                 let path = format!("hub/api/users/{}/tokens", enc(&req.login));
-                let r = http.send(http.post(join(&base, &path)).json(&body)).await?;
+                let r = http.send(http.post(join(&base, &path)).secret_json(&body)).await?;
                 // 403 (with no message): the password is wrong, or the hub has no such user.
                 if matches!(r.status, StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND) {
                     return Err(Error::WrongPassword { account: account_name });
@@ -401,7 +412,12 @@ pub(crate) const CLIENT_RULES: &[Rule] = &[
 ];
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

@@ -11,7 +11,6 @@
 //! actions (only its read-only user agents are used, when the account is a server admin).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex as StdMutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
@@ -25,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap};
 use crate::net::http::{join, one_line, Http, Response};
 use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
-use crate::secret::{self, Secret};
+use crate::secret::{self, Secret, SecretBody};
 
 pub struct Matrix;
 
@@ -56,6 +55,53 @@ struct WellKnown {
 #[derive(Deserialize)]
 struct WellKnownHomeserver {
     base_url: String,
+}
+
+/// `POST /login` with a password. Borrowed fields: the body is built straight into a wiped
+/// buffer (see `secret::SecretBody`), with no copy of the password left behind.
+#[derive(Serialize)]
+struct LoginRequest<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    identifier: UserIdentifier<'a>,
+    password: &'a str,
+    initial_device_display_name: &'a str,
+    refresh_token: bool,
+}
+
+#[derive(Serialize)]
+struct UserIdentifier<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    user: &'a str,
+}
+
+impl<'a> UserIdentifier<'a> {
+    fn user(user: &'a str) -> Self {
+        UserIdentifier { kind: "m.id.user", user }
+    }
+}
+
+/// `POST /refresh`.
+#[derive(Serialize)]
+struct RefreshRequest<'a> {
+    refresh_token: &'a str,
+}
+
+/// `POST /delete_devices` with the password stage of user-interactive auth.
+#[derive(Serialize)]
+struct DeleteDevicesRequest<'a> {
+    devices: &'a [String],
+    auth: PasswordAuth<'a>,
+}
+
+#[derive(Serialize)]
+struct PasswordAuth<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    identifier: UserIdentifier<'a>,
+    password: &'a str,
+    session: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -237,14 +283,6 @@ fn pusher_id(app_id: &str, pushkey: &str) -> String {
     format!("push-{h:016x}")
 }
 
-/// One lock per account around token refresh, so that two calls that both find the access token
-/// expired refresh it once (a second refresh with the same, now used, refresh token would fail).
-fn refresh_lock(account_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-    static LOCKS: StdMutex<Option<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = StdMutex::new(None);
-    let mut g = LOCKS.lock().unwrap_or_else(|p| p.into_inner());
-    g.get_or_insert_with(HashMap::new).entry(account_id.to_string()).or_default().clone()
-}
-
 impl Matrix {
     /// The homeserver base URL for what the user typed: the well-known's `m.homeserver`, else
     /// the URL itself; `None` when neither serves `/_matrix/client/versions`.
@@ -298,7 +336,7 @@ impl Matrix {
 
     /// An authenticated request. When the access token has expired and a refresh token is kept,
     /// refreshes once (saving the new tokens before using them) and repeats the request.
-    async fn call(&self, s: &Session<'_>, method: Method, path: &str, body: Option<&Value>) -> Result<Response> {
+    async fn call<B: Serialize + Sync + ?Sized>(&self, s: &Session<'_>, method: Method, path: &str, body: Option<&B>) -> Result<Response> {
         let stored: Stored = s.load().await?;
         let r = self.send_with(s, &stored.access_token, method.clone(), path, body).await?;
         if r.status != StatusCode::UNAUTHORIZED || errcode(&r) != "M_UNKNOWN_TOKEN" {
@@ -309,18 +347,30 @@ impl Matrix {
         self.send_with(s, &fresh, method, path, body).await
     }
 
-    async fn send_with(&self, s: &Session<'_>, token: &Secret, method: Method, path: &str, body: Option<&Value>) -> Result<Response> {
+    /// One authenticated request; a body goes in a wiped buffer (some carry the password).
+    async fn send_with<B: Serialize + Sync + ?Sized>(
+        &self,
+        s: &Session<'_>,
+        token: &Secret,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Response> {
         let mut req = s.http.request(method, join(&s.base_url(), path)).bearer_auth(token.expose());
         if let Some(b) = body {
-            req = req.json(b);
+            req = req.secret_json(b);
         }
         s.http.send(req).await
     }
 
     /// A working access token after `failed` was refused: someone else's refresh, or our own.
+    ///
+    /// Refreshing uses up the refresh token, so only one refresh of an account may run at a
+    /// time across every Keyward process: the account is held exclusively, the keyring read
+    /// afresh inside (another process may have refreshed while this one waited, and its tokens
+    /// are then the ones to use), and the new tokens saved before the lock is let go.
     async fn refreshed(&self, s: &Session<'_>, failed: &Secret) -> Result<Secret> {
-        let lock = refresh_lock(&s.account.id);
-        let _guard = lock.lock().await;
+        let _held = s.exclusive().await?;
         let stored: Stored = s.load().await?;
         if stored.access_token != *failed {
             return Ok(stored.access_token);
@@ -330,7 +380,11 @@ impl Matrix {
         };
         let r = s
             .http
-            .send(s.http.post(join(&s.base_url(), "_matrix/client/v3/refresh")).json(&json!({ "refresh_token": refresh_token.expose() })))
+            .send(
+                s.http
+                    .post(join(&s.base_url(), "_matrix/client/v3/refresh"))
+                    .secret_json(&RefreshRequest { refresh_token: refresh_token.expose() }),
+            )
             .await?;
         if !r.is_success() {
             return Err(match r.status {
@@ -353,7 +407,7 @@ impl Matrix {
 
     /// A checked JSON answer of an authenticated call.
     async fn get_json<T: for<'de> Deserialize<'de>>(&self, s: &Session<'_>, path: &str, what: &str) -> Result<T> {
-        let r = self.call(s, Method::GET, path, None).await?;
+        let r = self.call(s, Method::GET, path, None::<&Value>).await?;
         if r.status == StatusCode::UNAUTHORIZED {
             return Err(s.sign_in_again("the server no longer accepts its access token"));
         }
@@ -374,7 +428,7 @@ impl Matrix {
         });
         let mut path = String::from("_matrix/client/v3/sync?timeout=0&set_presence=offline&filter=");
         path.push_str(&enc(&filter.to_string()));
-        let Ok(r) = self.call(s, Method::GET, &path, None).await else { return HashMap::new() };
+        let Ok(r) = self.call(s, Method::GET, &path, None::<&Value>).await else { return HashMap::new() };
         if !r.is_success() {
             return HashMap::new();
         }
@@ -393,7 +447,7 @@ impl Matrix {
     /// Server admins see each device's user agent through the Synapse admin API; others get 403.
     async fn admin_user_agents(&self, s: &Session<'_>, user_id: &str) -> HashMap<String, String> {
         let path = format!("_synapse/admin/v2/users/{}/devices", enc(user_id));
-        let Ok(r) = self.call(s, Method::GET, &path, None).await else { return HashMap::new() };
+        let Ok(r) = self.call(s, Method::GET, &path, None::<&Value>).await else { return HashMap::new() };
         if !r.is_success() {
             return HashMap::new();
         }
@@ -432,15 +486,15 @@ impl Matrix {
                 "the server asks for the account's password before it signs devices out: give it with --password-stdin".into(),
             ));
         };
-        let body = json!({
-            "devices": devices,
-            "auth": {
-                "type": "m.login.password",
-                "identifier": { "type": "m.id.user", "user": user_id },
-                "password": password.expose(),
-                "session": session,
-            }
-        });
+        let body = DeleteDevicesRequest {
+            devices,
+            auth: PasswordAuth {
+                kind: "m.login.password",
+                identifier: UserIdentifier::user(user_id),
+                password: password.expose(),
+                session: &session,
+            },
+        };
         let second = self.call(s, Method::POST, "_matrix/client/v3/delete_devices", Some(&body)).await?;
         if second.is_success() {
             return Ok(());
@@ -579,14 +633,14 @@ impl Provider for Matrix {
                         url: m.uri.clone(),
                     });
                 }
-                let body = json!({
-                    "type": "m.login.password",
-                    "identifier": { "type": "m.id.user", "user": req.login },
-                    "password": password.expose(),
-                    "initial_device_display_name": req.client_name,
-                    "refresh_token": true,
-                });
-                let r = http.send(http.post(join(&base, "_matrix/client/v3/login")).json(&body)).await?;
+                let body = LoginRequest {
+                    kind: "m.login.password",
+                    identifier: UserIdentifier::user(&req.login),
+                    password: password.expose(),
+                    initial_device_display_name: &req.client_name,
+                    refresh_token: true,
+                };
+                let r = http.send(http.post(join(&base, "_matrix/client/v3/login")).secret_json(&body)).await?;
                 if r.status == StatusCode::FORBIDDEN && errcode(&r) == "M_FORBIDDEN" {
                     return Err(Error::WrongPassword { account: account_name });
                 }
@@ -832,6 +886,9 @@ pub(crate) const CLIENT_RULES: &[Rule] = &[
     rule("matrix-bot-sdk bot", SCRIPT, None, UA, r"^matrix-bot-sdk/(?P<v>[\w.+-]+)"),
     rule("matrix-nio bot", SCRIPT, None, UA, r"^matrix-nio(?:/(?P<v>[\w.+-]+))?(?:\s|$)"),
 ];
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

@@ -581,6 +581,9 @@ pub(crate) const CLIENT_RULES: &[Rule] = &[
 ];
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -29,6 +29,8 @@
 
 mod client_rules;
 mod pages;
+#[cfg(test)]
+mod proptests;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -43,7 +45,7 @@ use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialK
 use crate::net::http::{base_string, join, one_line, Http, Response};
 use crate::net::web::{Followed, WebSession};
 use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
-use crate::secret::{self, Secret};
+use crate::secret::{self, Secret, SecretBody};
 use pages::Unrecognised;
 
 pub struct Moodle;
@@ -244,7 +246,9 @@ impl Moodle {
         body.retain(|(k, _)| k != "username" && k != "password");
         body.push(("username".into(), username.to_string()));
         body.push(("password".into(), password.expose().to_string()));
-        let r = w.post_form(action, &body).await?;
+        let r = w.post_form(action, &body).await;
+        body.iter_mut().for_each(|(_, v)| zeroize::Zeroize::zeroize(v));
+        let r = r?;
         let done = w.follow(r).await?;
         if let Some(b) = blocked_by_redirect(base, &done) {
             return Err(WebError::Blocked(b));
@@ -814,7 +818,7 @@ impl Provider for Moodle {
         let host = crate::model::host_of(base.as_str());
         let account_name = format!("{}@{host}", req.login);
         let form = [("username", req.login.as_str()), ("password", password.expose()), ("service", SERVICE)];
-        let r = http.send(http.post(join(&base, "login/token.php")).form(&form)).await?;
+        let r = http.send(http.post(join(&base, "login/token.php")).secret_form(&form)).await?;
         let answer: TokenAnswer = match serde_json::from_slice(&r.body) {
             Ok(a) if r.is_success() => a,
             _ => {

@@ -35,8 +35,9 @@ const LISTINGS_DIR: &str = "listings";
 const LOCK_FILE: &str = ".lock";
 /// One lock file per account, for [`Store::lock_account`].
 const ACCOUNT_LOCKS_DIR: &str = "locks";
-/// The longest a change waits for another process's change (which takes milliseconds).
-const STORE_LOCK_WAIT: Duration = Duration::from_secs(10);
+/// The longest a change waits for other processes' changes (each takes milliseconds; a busy
+/// machine with many Keyward processes queued may take seconds).
+const STORE_LOCK_WAIT: Duration = Duration::from_secs(30);
 /// The longest a provider waits for another process to finish with an account (a token refresh:
 /// one bounded HTTP exchange, with its rate-limit waits).
 const ACCOUNT_LOCK_WAIT: Duration = Duration::from_secs(120);

@@ -252,7 +252,9 @@ impl<'a> Session<'a> {
 
 /// Serialises a provider's stored-secret value for the keyring.
 pub fn to_stored<T: Serialize>(value: &T) -> Result<Secret> {
-    serde_json::to_string(value).map(Secret::new).map_err(|e| Error::Keyring(format!("cannot encode the credential: {e}")))
+    // Measured and written once into a wiped buffer: a growing String would leave copies behind.
+    let bytes = crate::secret::json_bytes(value).map_err(|e| Error::Keyring(format!("cannot encode the credential: {e}")))?;
+    Secret::from_utf8(bytes).ok_or_else(|| Error::Keyring("cannot encode the credential".into()))
 }
 
 /// One kind of server. Implementations are stateless; everything per account comes in through

@@ -26,6 +26,12 @@ impl Secret {
         &self.0
     }
 
+    /// The secret in `bytes`, without a copy; `None` (and the bytes wiped) when they are not
+    /// UTF-8.
+    pub fn from_utf8(bytes: Zeroizing<Vec<u8>>) -> Option<Secret> {
+        SecretBuf(bytes).into_secret().ok()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.trim().is_empty()
     }

@@ -379,7 +379,10 @@ impl HomeAssistant {
     async fn connect(&self, s: &Session<'_>) -> Result<Box<Ws>> {
         let mut stored: Stored = s.load().await?;
         let stale = stored.refresh_token.is_some()
-            && stored.access_expires.map(|e| e - chrono::Duration::seconds(ACCESS_MARGIN_SECS) < Utc::now()).unwrap_or(true);
+            && stored
+                .access_expires
+                .map(|e| e.checked_sub_signed(chrono::Duration::seconds(ACCESS_MARGIN_SECS)).is_none_or(|t| t < Utc::now()))
+                .unwrap_or(true);
         let mut minted = false;
         if stale {
             stored = self.mint(s, stored).await?;

@@ -3,19 +3,24 @@
 //! The faces (the `keyward` CLI in `main.rs`, the desktop app in `src-tauri/`) call
 //! [`service::Keyward`]; it uses the store, the vault and the providers. Layers, top to bottom:
 //! faces → `service`, `view`, `summary`, `clients` → `provider`, `model`, `store`, `vault` →
-//! `providers::*`.
+//! `providers::*`. Beside them, for every layer: `secret` (zeroising secrets), `text` (server
+//! text made safe for a terminal), `process` (the hardening every face does first).
 
 pub mod clients;
 pub mod error;
 pub mod insight;
 pub mod model;
 pub mod net;
+pub mod process;
 pub mod provider;
 pub mod providers;
 pub mod secret;
 pub mod service;
 pub mod store;
 pub mod summary;
+#[cfg(test)]
+mod testing;
+pub mod text;
 pub mod vault;
 pub mod view;
 

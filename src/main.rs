@@ -5,7 +5,8 @@
 //! per line in that order) or from a prompt that does not echo, never from arguments. Every
 //! failure prints one line on stderr — the core's sentence, then what to do in this CLI's own
 //! words (its flags; the core's errors never name them) — and exits non-zero; nothing is changed
-//! by a command that fails.
+//! by a command that fails. Everything a server said (ids, names, user ids, notes, error text)
+//! goes through `keyward::text` before the terminal sees it; the full values are in `--json`.
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -18,7 +19,7 @@ use keyward::provider::{Proof, SignInSecret};
 use keyward::secret::Secret;
 use keyward::service::{AddAccount, Keyward, RevokeReport};
 use keyward::view::{self, CredentialRow};
-use keyward::{providers, Error};
+use keyward::{providers, text, Error};
 
 #[derive(Parser)]
 #[command(name = "keyward", version, about = "See everyone who can get into your accounts, and throw them out.")]
@@ -183,9 +184,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    keyward::process::harden();
+    keyward::process::one_line_panics("keyward");
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG").unwrap_or_else(|_| "off".into()))
         .with_writer(io::stderr)
+        // Colours only for a person at a terminal: a log file or a test reads plain text.
         .with_ansi(io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
@@ -193,7 +197,7 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("keyward: {}", say(&e));
+            eprintln!("keyward: {}", text::line(&say(&e), text::LINE_MAX));
             ExitCode::FAILURE
         }
     }
@@ -227,7 +231,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             if json {
                 print_json(&account_json(&kw, &account));
             } else {
-                println!("Added {} ({} at {})", account.name(), account.kind.display_name(), account.base_url);
+                println!("Added {} ({} at {})", text::field(&account.name()), account.kind.display_name(), text::field(&account.base_url));
             }
         }
         Command::Kinds { json } => {
@@ -251,10 +255,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                     .iter()
                     .map(|a| {
                         vec![
-                            a.name(),
+                            text::field(&a.name()),
                             a.kind.display_name().to_string(),
-                            a.base_url.clone(),
-                            a.user_id.clone(),
+                            text::field(&a.base_url),
+                            text::field(&a.user_id),
                             if a.signed_in { "signed in".into() } else { "needs sign-in".into() },
                         ]
                     })
@@ -265,9 +269,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Remove { account, sign_out } => {
             let a = kw.remove(&account, sign_out).await?;
             if sign_out {
-                println!("Signed Keyward out of {} and forgot the account", a.name());
+                println!("Signed Keyward out of {} and forgot the account", text::field(&a.name()));
             } else {
-                println!("Forgot {} (Keyward's session on the server stays until it expires or you sign it out)", a.name());
+                println!("Forgot {} (Keyward's session on the server stays until it expires or you sign it out)", text::field(&a.name()));
             }
         }
         Command::List { account, json, cached } => {
@@ -291,11 +295,16 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 match r {
                     Ok(listing) => {
                         rows.extend(view::rows(a, &listing, now));
-                        notes.extend(listing.gaps.iter().map(|g| format!("{}: {}", a.name(), gap_words(g))));
+                        notes.extend(
+                            listing
+                                .gaps
+                                .iter()
+                                .map(|g| format!("{}: {}", text::field(&a.name()), text::line(&gap_words(g), text::LINE_MAX))),
+                        );
                     }
                     Err(e) => {
                         failed += 1;
-                        eprintln!("keyward: {}: {}", a.name(), say(&e));
+                        eprintln!("keyward: {}: {}", text::field(&a.name()), text::line(&say(&e), text::LINE_MAX));
                     }
                 }
             }
@@ -306,11 +315,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                     .iter()
                     .map(|r| {
                         vec![
-                            r.account.clone(),
-                            r.id.clone(),
+                            text::field(&r.account),
+                            text::field(&r.id),
                             r.kind.noun().to_string(),
-                            r.name.clone().map(|n| one_line_text(&n)).unwrap_or_default(),
-                            one_line_text(&r.summary),
+                            r.name.as_deref().map(text::field).unwrap_or_default(),
+                            text::field(&r.summary),
                         ]
                     })
                     .collect();
@@ -330,7 +339,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Rename { account, credential_id, new_name, code_stdin } => {
             let proof = Proof { password: None, code: if code_stdin { Some(read_secret(true, "One-time code")?) } else { None } };
             kw.rename(&account, &credential_id, &new_name, &proof).await?;
-            println!("Renamed {credential_id} to {new_name:?}");
+            println!("Renamed {} to {:?}", text::field(&credential_id), text::field(&new_name));
         }
         Command::Revoke { account, credential_ids, all_others, password_stdin, code_stdin, include_this_app, yes, json } => {
             if !yes {
@@ -371,7 +380,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 };
                 for (a, r) in accounts.iter().zip(kw.refresh_many(&accounts).await) {
                     if let Err(e) = r {
-                        eprintln!("keyward: {}: {} (the checkup uses its last listing)", a.name(), say(&e));
+                        eprintln!("keyward: {}: {} (the checkup uses its last listing)", text::field(&a.name()), text::line(&say(&e), text::LINE_MAX));
                     }
                 }
             }
@@ -384,7 +393,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 let rows: Vec<Vec<String>> = findings
                     .iter()
                     .map(|f| {
-                        vec![f.account.clone(), one_line_text(&f.credential_id), f.code.as_str().to_string(), one_line_text(&f.reason)]
+                        vec![f.account.clone(), text::field(&f.credential_id), f.code.as_str().to_string(), text::line(&f.reason, text::LINE_MAX)]
                     })
                     .collect();
                 print_table(&["ACCOUNT", "ID", "FINDING", "WHY"], &rows);
@@ -396,7 +405,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 .find(|c| c.as_str() == code.trim())
                 .ok_or_else(|| Error::input(format!("unknown finding code {code:?}")))?;
             let f = kw.dismiss(&account, &credential_id, code)?;
-            println!("{}: {} is fine; the checkup will not raise it again unless it changes", f.account, one_line_text(&f.credential_id));
+            println!("{}: {} is fine; the checkup will not raise it again unless it changes", f.account, text::field(&f.credential_id));
         }
         Command::Changes { account, json } => {
             let accounts = match &account {
@@ -407,7 +416,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             for (a, r) in accounts.iter().zip(kw.refresh_many(&accounts).await) {
                 if let Err(e) = r {
                     failed = true;
-                    eprintln!("keyward: {}: {}", a.name(), say(&e));
+                    eprintln!("keyward: {}: {}", text::field(&a.name()), text::line(&say(&e), text::LINE_MAX));
                 }
             }
             let changes = kw.changes(account.as_deref())?;
@@ -417,7 +426,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 println!("Nothing changed since you last looked.");
             } else {
                 for c in &changes {
-                    println!("{}: {}", c.account, one_line_text(&c.words));
+                    println!("{}: {}", text::field(&c.account), text::line(&c.words, text::LINE_MAX));
                 }
             }
             kw.mark_changes_seen(account.as_deref())?;
@@ -453,10 +462,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 };
                 match (&id.account, &id.credential_id) {
                     (Some(a), Some(c)) => {
-                        let what = id.name.clone().map(|n| format!("{} ({c})", one_line_text(&n))).unwrap_or_else(|| c.clone());
+                        let what = id.name.clone().map(|n| format!("{} ({c})", text::field(&n))).unwrap_or_else(|| c.clone());
                         println!("A {} of {a}: {what}", id.what);
                         if let Some(s) = &id.summary {
-                            println!("  {}", one_line_text(s));
+                            println!("  {}", text::field(s));
                         }
                         println!("  {validity}{}", if id.revoked { "; revoked now" } else { "" });
                     }
@@ -478,9 +487,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                         vec![
                             e.at.format("%Y-%m-%d %H:%M").to_string(),
                             e.account.clone(),
-                            one_line_text(e.name.as_deref().unwrap_or(&e.credential_id)),
+                            text::field(e.name.as_deref().unwrap_or(&e.credential_id)),
                             e.action.past_tense().to_string(),
-                            if e.ok { "done".into() } else { one_line_text(e.error.as_deref().unwrap_or("failed")) },
+                            if e.ok { "done".into() } else { text::field(e.error.as_deref().unwrap_or("failed")) },
                         ]
                     })
                     .collect();
@@ -500,11 +509,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Detect { url } => {
             let (kind, base) = kw.detect(&url).await?;
-            println!("{} at {}", kind, base.as_str().trim_end_matches('/'));
+            println!("{} at {}", kind, text::field(base.as_str().trim_end_matches('/')));
         }
         Command::Label { account, label } => {
             let a = kw.set_label(&account, Some(&label))?;
-            println!("{} is now named {}", a.default_name(), a.name());
+            println!("{} is now named {}", text::field(&a.default_name()), text::field(&a.name()));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -517,7 +526,7 @@ fn revoke_warnings(kw: &Keyward, account: &Account, ids: &[String]) -> Vec<Strin
         .credentials
         .iter()
         .filter(|c| ids.contains(&c.id))
-        .filter_map(|c| c.actions.revoke_warning.as_ref().map(|w| format!("{}: {}", c.id, one_line_text(w))))
+        .filter_map(|c| c.actions.revoke_warning.as_ref().map(|w| format!("{}: {}", text::field(&c.id), text::field(w))))
         .collect()
 }
 
@@ -526,18 +535,19 @@ fn print_report(report: &RevokeReport, json: bool) {
         print_json(report);
         return;
     }
+    let account = text::field(&report.account);
     if report.results.is_empty() {
-        println!("Nothing to revoke on {}", report.account);
+        println!("Nothing to revoke on {account}");
     }
     for r in &report.results {
         match &r.error {
-            None if r.replaced => println!("replaced {} (the old value no longer works)", r.id),
-            None => println!("revoked {}", r.id),
-            Some(e) => println!("failed  {}: {e}", r.id),
+            None if r.replaced => println!("replaced {} (the old value no longer works)", text::field(&r.id)),
+            None => println!("revoked {}", text::field(&r.id)),
+            Some(e) => println!("failed  {}: {}", text::field(&r.id), text::line(e, text::LINE_MAX)),
         }
     }
     if report.signed_out {
-        println!("Keyward is now signed out of {}; `keyward add` signs in again", report.account);
+        println!("Keyward is now signed out of {account}; `keyward add` signs in again");
     }
 }
 
@@ -590,11 +600,9 @@ fn remedy_words(r: &Remedy) -> Option<String> {
 /// One secret: from stdin when asked, else a prompt without echo when there is a terminal.
 fn read_secret(from_stdin: bool, prompt: &str) -> Result<Secret, Error> {
     let secret = if from_stdin {
-        Secret::read_line(io::stdin().lock()).map_err(|e| Error::input(format!("cannot read standard input: {e}")))?
+        Secret::read_stdin_line().map_err(|e| Error::input(format!("cannot read standard input: {e}")))?
     } else if io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("{prompt}: "))
-            .map(Secret::new)
-            .map_err(|e| Error::input(format!("cannot read the password: {e}")))?
+        Secret::prompt(&format!("{prompt}: ")).map_err(|e| Error::input(format!("cannot read the password: {e}")))?
     } else {
         return Err(Error::input("no terminal to ask for the secret: pipe it in with --password-stdin or --token-stdin"));
     };
@@ -617,12 +625,6 @@ fn print_json<T: serde::Serialize + ?Sized>(v: &T) {
     let mut out = io::stdout().lock();
     let _ = serde_json::to_writer_pretty(&mut out, v);
     let _ = writeln!(out);
-}
-
-/// Server text on one line, with control characters shown as spaces (a device name cannot move
-/// the cursor or recolour the terminal).
-fn one_line_text(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 fn print_table(headers: &[&str], rows: &[Vec<String>]) {

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::model::{Account, AccountActions, Credential, CredentialKind, Fact, Gap, Kind};
 use crate::net::http::Http;
 use crate::secret::Secret;
+use crate::store::AccountLock;
 use crate::vault::Vault;
 
 /// How an account can sign in.
@@ -230,6 +231,21 @@ impl<'a> Session<'a> {
         serde_json::from_str(raw.expose()).map_err(|_| self.sign_in_again("the keyring entry is unreadable"))
     }
 
+    /// Holds this account exclusively, across every Keyward process (two CLIs, the CLI beside
+    /// the app), until the returned guard is dropped, and forgets the secret read so far so that
+    /// the next [`Session::load`] reads the keyring afresh: another process may have changed it
+    /// while this one waited. For read-modify-write of the stored secret, such as a refresh token
+    /// that rotates (take it, load, refresh only if still needed, save, drop it).
+    pub async fn exclusive(&self) -> Result<AccountLock> {
+        let held = match &self.secret {
+            SecretSource::Vault(v) => v.lock(&self.account.id).await?,
+            // Not in the keyring: no other process can see it.
+            SecretSource::Given(_) => AccountLock::unshared(),
+        };
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(held)
+    }
+
     /// Reads the stored secret from the keyring again, past this session's copy: for a provider
     /// that must see what another process may have just written (a rotated refresh token).
     pub async fn reload<T: DeserializeOwned>(&self) -> Result<T> {
@@ -260,7 +276,9 @@ impl<'a> Session<'a> {
 
 /// Serialises a provider's stored-secret value for the keyring.
 pub fn to_stored<T: Serialize>(value: &T) -> Result<Secret> {
-    serde_json::to_string(value).map(Secret::new).map_err(|e| Error::Keyring(format!("cannot encode the credential: {e}")))
+    // Measured and written once into a wiped buffer: a growing String would leave copies behind.
+    let bytes = crate::secret::json_bytes(value).map_err(|e| Error::Keyring(format!("cannot encode the credential: {e}")))?;
+    Secret::from_utf8(bytes).ok_or_else(|| Error::Keyring("cannot encode the credential".into()))
 }
 
 /// One kind of server. Implementations are stateless; everything per account comes in through
@@ -271,6 +289,14 @@ pub trait Provider: Send + Sync {
 
     fn kind(&self) -> Kind {
         self.capabilities().kind
+    }
+
+    /// The rules that recognise this kind's own clients (its apps, bridges, integrations) from
+    /// a credential's hints, declared in the provider's module as `CLIENT_RULES`. The engine in
+    /// `crate::clients` tries them after Keyward's own rule and before the shared ones, in the
+    /// order of the registry. None by default.
+    fn client_rules(&self) -> &'static [crate::clients::Rule] {
+        &[]
     }
 
     /// Is there a server of this kind at `url`? `Ok(Some(base))` with the URL to use from now on,

@@ -5,7 +5,6 @@
 //! explicitly, listings of many accounts run concurrently and one failure never stops the others,
 //! and a secret never leaves the keyring except to go to its server.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -74,8 +73,6 @@ pub struct Keyward {
     store: Store,
     vault: Vault,
     http: Http,
-    /// Serialises read-modify-write of the accounts file between concurrent refreshes.
-    accounts_lock: Mutex<()>,
 }
 
 impl Keyward {
@@ -85,7 +82,8 @@ impl Keyward {
     }
 
     pub fn with(store: Store, vault: Vault) -> Self {
-        Keyward { store, vault, http: Http::new(), accounts_lock: Mutex::new(()) }
+        // The vault takes its per-account locks in the store's directory, across processes.
+        Keyward { vault: vault.locking_in(&store), store, http: Http::new() }
     }
 
     pub fn store(&self) -> &Store {
@@ -483,11 +481,9 @@ impl Keyward {
         Ok(updated)
     }
 
+    /// A read-modify-write of the accounts under the store's cross-process lock.
     fn update_accounts(&self, f: impl FnOnce(&mut Vec<Account>)) -> Result<()> {
-        let _guard = self.accounts_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut accounts = self.store.accounts()?;
-        f(&mut accounts);
-        self.store.save_accounts(&accounts)
+        self.store.update_accounts(f)
     }
 }
 

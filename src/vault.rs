@@ -5,11 +5,16 @@
 //! unlock window and wait forever. When there is no keyring the error says so plainly; nothing
 //! ever falls back to a file or to memory. Entries are keyed by the account's random id under the
 //! service name `keyward` (or `$KEYWARD_KEYRING_SERVICE`, which tests use to stay apart).
+//!
+//! An entry that is read, changed and written back (a rotating refresh token) is changed under
+//! [`Vault::lock`], a per-account lock that holds across processes (it lives in the store's
+//! directory, see `Store::lock_account`).
 
 use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::store::{AccountLock, Store};
 
 const DEFAULT_TIMEOUT_SECS: u64 = 15;
 
@@ -17,6 +22,8 @@ const DEFAULT_TIMEOUT_SECS: u64 = 15;
 pub struct Vault {
     service: String,
     timeout: Duration,
+    /// Where the per-account locks live; the default store's directory when not set.
+    locks: Option<Store>,
 }
 
 impl Default for Vault {
@@ -29,7 +36,23 @@ impl Vault {
     pub fn new() -> Self {
         let service = std::env::var("KEYWARD_KEYRING_SERVICE").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "keyward".into());
         let secs = std::env::var("KEYWARD_KEYRING_TIMEOUT_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_TIMEOUT_SECS);
-        Vault { service, timeout: Duration::from_secs(secs) }
+        Vault { service, timeout: Duration::from_secs(secs), locks: None }
+    }
+
+    /// The same vault, taking its per-account locks in `store`'s directory.
+    pub fn locking_in(mut self, store: &Store) -> Self {
+        self.locks = Some(store.clone());
+        self
+    }
+
+    /// Holds the entry `key` exclusively across every Keyward process until the guard drops
+    /// (see `Store::lock_account`). Read the entry again after taking it: another process may
+    /// have changed it meanwhile.
+    pub async fn lock(&self, key: &str) -> Result<AccountLock> {
+        match &self.locks {
+            Some(store) => store.lock_account(key).await,
+            None => Store::open_default()?.lock_account(key).await,
+        }
     }
 
     pub fn service(&self) -> &str {

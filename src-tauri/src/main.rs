@@ -13,6 +13,7 @@ use keyward::Keyward;
 use tauri::Manager;
 
 fn main() {
+    keyward::process::harden();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("KEYWARD_LOG").unwrap_or_else(|_| "off".into()))
         .with_writer(std::io::stderr)

@@ -61,10 +61,7 @@ impl Keyward {
     // ---- hooks (called by refresh, rename, revoke, remove) ----
 
     pub(crate) fn watch(&self, account: &Account, previous: Option<&Listing>, next: &Listing) {
-        let name = watch_doc(&account.id);
-        let mut w: Watch = self.store().doc(&name).ok().flatten().unwrap_or_default();
-        w.record(previous, next);
-        if let Err(e) = self.store().save_doc(&name, &w) {
+        if let Err(e) = self.store().update_doc(&watch_doc(&account.id), |w: &mut Watch| w.record(previous, next)) {
             tracing::warn!(account = %account.id, "cannot keep the changes: {e}");
         }
     }
@@ -112,11 +109,12 @@ impl Keyward {
     }
 
     fn record(&self, entries: Vec<Entry>) {
-        let mut h: History = self.store().doc(HISTORY_DOC).ok().flatten().unwrap_or_default();
-        for e in entries {
-            h.push(e);
-        }
-        if let Err(e) = self.store().save_doc(HISTORY_DOC, &h) {
+        let kept = self.store().update_doc(HISTORY_DOC, |h: &mut History| {
+            for e in entries {
+                h.push(e);
+            }
+        });
+        if let Err(e) = kept {
             tracing::warn!("cannot keep the history: {e}");
         }
     }
@@ -158,15 +156,15 @@ impl Keyward {
             self.checkup(Some(&account.id))?.into_iter().find(|f| f.credential_id == credential_id && f.code == code).ok_or_else(|| {
                 Error::input(format!("the checkup has no {} finding for {credential_id} on {}", code.as_str(), account.name()))
             })?;
-        let mut state = self.checkup_state()?;
-        state.dismissed.retain(|d| !(d.account_id == finding.account_id && d.credential_id == finding.credential_id && d.code == code));
-        state.dismissed.push(Dismissal {
-            account_id: finding.account_id.clone(),
-            credential_id: finding.credential_id.clone(),
-            code,
-            fingerprint: finding.fingerprint.clone(),
-        });
-        self.store().save_doc(CHECKUP_DOC, &state)?;
+        self.store().update_doc(CHECKUP_DOC, |state: &mut CheckupState| {
+            state.dismissed.retain(|d| !(d.account_id == finding.account_id && d.credential_id == finding.credential_id && d.code == code));
+            state.dismissed.push(Dismissal {
+                account_id: finding.account_id.clone(),
+                credential_id: finding.credential_id.clone(),
+                code,
+                fingerprint: finding.fingerprint.clone(),
+            });
+        })?;
         Ok(finding)
     }
 
@@ -206,11 +204,7 @@ impl Keyward {
     /// Marks the pending changes of the accounts named as seen.
     pub fn mark_changes_seen(&self, name: Option<&str>) -> Result<()> {
         for a in self.chosen(name)? {
-            let doc = watch_doc(&a.id);
-            if let Some(mut w) = self.store().doc::<Watch>(&doc)? {
-                w.pending.clear();
-                self.store().save_doc(&doc, &w)?;
-            }
+            self.store().update_doc(&watch_doc(&a.id), |w: &mut Watch| w.pending.clear())?;
         }
         Ok(())
     }

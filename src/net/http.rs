@@ -552,6 +552,9 @@ pub fn base_string(url: &Url) -> String {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::io::{Read, Write};

@@ -17,7 +17,7 @@ use url::Url;
 use super::http::{stays_on, Http, Response};
 use crate::error::{Error, Result};
 use crate::model::host_of;
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretBody};
 
 /// How many redirects [`WebSession::follow`] follows before it gives up.
 const MAX_REDIRECTS: usize = 8;
@@ -104,9 +104,10 @@ impl WebSession {
         self.send(req, &url).await
     }
 
-    /// One form POST (`application/x-www-form-urlencoded`), redirects not followed.
+    /// One form POST (`application/x-www-form-urlencoded`), redirects not followed. The body is
+    /// built in a wiped buffer: login forms carry the password.
     pub async fn post_form(&mut self, url: Url, fields: &[(String, String)]) -> Result<Response> {
-        let req = self.http.post(url.clone()).form(fields);
+        let req = self.http.post(url.clone()).secret_form(fields);
         self.send(req, &url).await
     }
 
@@ -307,13 +308,26 @@ fn tzif_offset(data: &[u8], local: NaiveDateTime) -> Option<FixedOffset> {
         offsets: Vec<i64>,
         len: usize,
     }
+    /// One data block; every count is checked against the bytes there are (a damaged or
+    /// hostile file gives `None`, never a panic or a huge allocation).
     fn block(d: &[u8], wide: bool) -> Option<Block> {
         if d.get(..4)? != b"TZif" {
             return None;
         }
-        let counts: Vec<usize> = (0..6).map(|i| be32(&d[20 + 4 * i..]).map(|v| v as usize)).collect::<Option<_>>()?;
-        let (isut, isstd, leap, timecnt, typecnt, charcnt) = (counts[0], counts[1], counts[2], counts[3], counts[4], counts[5]);
-        let tsize = if wide { 8 } else { 4 };
+        let count =
+            |i: usize| -> Option<usize> { usize::try_from(u32::from_be_bytes(d.get(20 + 4 * i..24 + 4 * i)?.try_into().ok()?)).ok() };
+        let (isut, isstd, leap, timecnt, typecnt, charcnt) = (count(0)?, count(1)?, count(2)?, count(3)?, count(4)?, count(5)?);
+        let tsize: usize = if wide { 8 } else { 4 };
+        let len = 44usize
+            .checked_add(timecnt.checked_mul(tsize + 1)?)?
+            .checked_add(typecnt.checked_mul(6)?)?
+            .checked_add(charcnt)?
+            .checked_add(leap.checked_mul(tsize + 4)?)?
+            .checked_add(isstd)?
+            .checked_add(isut)?;
+        if len > d.len() {
+            return None;
+        }
         let mut p = 44;
         let times: Vec<i64> =
             (0..timecnt).map(|i| if wide { be64(d.get(p + i * 8..)?) } else { be32(d.get(p + i * 4..)?) }).collect::<Option<_>>()?;
@@ -321,8 +335,7 @@ fn tzif_offset(data: &[u8], local: NaiveDateTime) -> Option<FixedOffset> {
         let idx: Vec<usize> = d.get(p..p + timecnt)?.iter().map(|b| *b as usize).collect();
         p += timecnt;
         let offsets: Vec<i64> = (0..typecnt).map(|i| be32(d.get(p + i * 6..)?)).collect::<Option<_>>()?;
-        p += typecnt * 6 + charcnt + leap * (tsize + 4) + isstd + isut;
-        Some(Block { times, idx, offsets, len: p })
+        Some(Block { times, idx, offsets, len })
     }
     let v1 = block(data, false)?;
     let b = if data.get(4).copied().unwrap_or(0) >= b'2' { block(data.get(v1.len..)?, true)? } else { v1 };
@@ -334,14 +347,17 @@ fn tzif_offset(data: &[u8], local: NaiveDateTime) -> Option<FixedOffset> {
     let mut off = b.offsets[0];
     for (i, t) in b.times.iter().enumerate() {
         // A transition at UTC time t happens at wall time t + (offset before it).
-        if wall - off >= *t {
+        if wall.saturating_sub(off) >= *t {
             off = *b.offsets.get(*b.idx.get(i)?)?;
         } else {
             break;
         }
     }
-    FixedOffset::east_opt(off as i32)
+    FixedOffset::east_opt(i32::try_from(off).ok()?)
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

@@ -25,13 +25,14 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use url::Url;
 
+use crate::clients::{rule, Rule, ANDROID, APP_ID, BROWSER, DESKTOP, INTEGRATION, IOS, MACOS, MOBILE, NAMES, OAUTH, UA};
 use crate::error::{Error, Remedy, Result};
 use crate::model::{host_of, Actions, ClientHints, Credential, CredentialKind, Fact, Kind, LastUsedMeaning};
 use crate::net::http::{base_string, join, one_line, Http, Response};
 use crate::provider::{
     Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn, TokenShape,
 };
-use crate::secret::{self, Secret};
+use crate::secret::{self, Secret, SecretBody};
 
 pub struct HomeAssistant;
 
@@ -87,6 +88,15 @@ struct FlowStep {
     /// The authorisation code, when `type` is `create_entry`.
     result: Option<Value>,
     reason: Option<String>,
+}
+
+/// The answer to the login flow's form step. Borrowed fields: built straight into a wiped buffer
+/// (see `secret::SecretBody`).
+#[derive(Serialize)]
+struct LoginFlowAnswer<'a> {
+    client_id: &'a str,
+    username: &'a str,
+    password: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -291,8 +301,10 @@ fn server_error(r: &Response) -> Error {
     r.unexpected()
 }
 
+/// When an access token that lives `expires_in` seconds from now expires; `None` for a number
+/// no clock can hold.
 fn expiry(expires_in: Option<i64>) -> Option<DateTime<Utc>> {
-    expires_in.map(|s| Utc::now() + chrono::Duration::seconds(s))
+    Utc::now().checked_add_signed(chrono::TimeDelta::try_seconds(expires_in?)?)
 }
 
 /// What the app calls Home Assistant's own web interface (its client id is the server's origin).
@@ -375,7 +387,7 @@ impl HomeAssistant {
             return Err(s.sign_in_again("the server no longer accepts its long-lived token"));
         };
         let form = [("grant_type", "refresh_token"), ("refresh_token", refresh.expose()), ("client_id", stored.client_id.as_str())];
-        let r = s.http.send(s.http.post(join(&s.base_url()?, "auth/token")).form(&form)).await?;
+        let r = s.http.send(s.http.post(join(&s.base_url()?, "auth/token")).secret_form(&form)).await?;
         if matches!(r.status, StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
             return Err(s.sign_in_again("its session was revoked or expired"));
         }
@@ -393,7 +405,10 @@ impl HomeAssistant {
     async fn connect(&self, s: &Session<'_>) -> Result<Box<Ws>> {
         let mut stored: Stored = s.load().await?;
         let stale = stored.refresh_token.is_some()
-            && stored.access_expires.map(|e| e - chrono::Duration::seconds(ACCESS_MARGIN_SECS) < Utc::now()).unwrap_or(true);
+            && stored
+                .access_expires
+                .map(|e| e.checked_sub_signed(chrono::Duration::seconds(ACCESS_MARGIN_SECS)).is_none_or(|t| t < Utc::now()))
+                .unwrap_or(true);
         let mut minted = false;
         if stale {
             stored = self.mint(s, stored).await?;
@@ -433,8 +448,8 @@ impl HomeAssistant {
         let Some(flow_id) = step.flow_id.filter(|_| step.step_type == "form") else {
             return Err(Error::bad_response(r.host(), "expected a login form"));
         };
-        let answer = json!({ "client_id": CLIENT_ID, "username": login, "password": password.expose() });
-        let r = http.send(http.post(join(base, &format!("auth/login_flow/{flow_id}"))).json(&answer)).await?;
+        let answer = LoginFlowAnswer { client_id: CLIENT_ID, username: login, password: password.expose() };
+        let r = http.send(http.post(join(base, &format!("auth/login_flow/{flow_id}"))).secret_json(&answer)).await?;
         if !r.is_success() {
             return Err(server_error(&r));
         }
@@ -478,7 +493,7 @@ impl HomeAssistant {
 
     /// Revokes a refresh token with itself (`/auth/revoke` always answers 200).
     async fn revoke_refresh_token(&self, http: &Http, base: &Url, refresh: &Secret) -> Result<()> {
-        let r = http.send(http.post(join(base, "auth/revoke")).form(&[("token", refresh.expose())])).await?;
+        let r = http.send(http.post(join(base, "auth/revoke")).secret_form(&[("token", refresh.expose())])).await?;
         if r.is_success() {
             Ok(())
         } else {
@@ -489,6 +504,10 @@ impl HomeAssistant {
 
 #[async_trait]
 impl Provider for HomeAssistant {
+    fn client_rules(&self) -> &'static [Rule] {
+        CLIENT_RULES
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             kind: KIND,
@@ -665,6 +684,30 @@ impl Provider for HomeAssistant {
         }
     }
 }
+
+// ---- recognising this kind's clients ----
+
+/// The Home Assistant companion apps, the web interface and the server itself, by the OAuth
+/// client ids, token names and user agents Home Assistant keeps. Tried in order, after Keyward's own rule and
+/// before the shared ones (see `crate::clients`); each has cases in `tests/data/clients/`.
+pub(crate) const CLIENT_RULES: &[Rule] = &[
+    rule("Home Assistant for Android", MOBILE, ANDROID, OAUTH, r"^https://home-assistant\.io/android/?$"),
+    rule("Home Assistant for iOS", MOBILE, IOS, OAUTH, r"^https://home-assistant\.io/ios/?$"),
+    rule("Home Assistant for macOS", DESKTOP, MACOS, OAUTH, r"^https://home-assistant\.io/mac/?$"),
+    rule("Home Assistant for Android", MOBILE, ANDROID, NAMES, r"^Home ?Assistant (?:Companion )?(?:for |app for )?Android\b"),
+    rule("Home Assistant for iOS", MOBILE, IOS, NAMES, r"^Home ?Assistant (?:Companion )?(?:for |app for )?(?:iOS|iPhone|iPad)\b"),
+    rule("Home Assistant for macOS", DESKTOP, MACOS, NAMES, r"^Home ?Assistant (?:Companion )?(?:for |app for )?macOS\b"),
+    rule("Home Assistant web interface", BROWSER, None, NAMES, r"^Home Assistant web interface$"),
+    rule("Home Assistant server", INTEGRATION, None, UA, r"^HomeAssistant/(?P<v>[\d.]+\S*) aiohttp/"),
+    rule("Home Assistant for Android", MOBILE, ANDROID, UA, r"\bHome ?Assistant/(?P<v>[\w.+-]+) \(Android [\d.]+(?:; (?P<dev>[^;)]+))?"),
+    rule("Home Assistant for macOS", DESKTOP, MACOS, UA, r"\bHome ?Assistant/(?P<v>[\w.+-]+) \(io\.robbie\.HomeAssistant[^)]*; macOS\b"),
+    rule("Home Assistant for iOS", MOBILE, IOS, UA, r"\bHome ?Assistant/(?P<v>[\w.+-]+) \((?:io\.robbie\.HomeAssistant|iOS\b|iPadOS\b)"),
+    rule("Home Assistant for Android", MOBILE, ANDROID, APP_ID, r"^io\.homeassistant\.companion\.android\b"),
+    rule("Home Assistant for iOS", MOBILE, IOS, APP_ID, r"^io\.robbie\.HomeAssistant\b"),
+];
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

@@ -12,16 +12,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use url::Url;
 
+use crate::clients::{rule, Rule, BROWSER, INTEGRATION, NAMES_AND_UA, OAUTH};
 use crate::error::{Error, Remedy, Result};
 use crate::model::{Actions, ClientHints, Credential, CredentialKind, Fact, Kind};
 use crate::net::http::{base_string, join, one_line, Http, Response};
 use crate::provider::{
     Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn, TokenShape,
 };
-use crate::secret::{self, Secret};
+use crate::secret::{self, Secret, SecretBody};
 
 pub struct JupyterHub;
 
@@ -52,6 +52,20 @@ struct ApiRoot {
 struct UserModel {
     name: String,
     token_id: Option<String>,
+}
+
+/// `POST /users/{name}/tokens` with the user's password. Borrowed fields: built straight into
+/// a wiped buffer (see `secret::SecretBody`).
+#[derive(Serialize)]
+struct NewTokenRequest<'a> {
+    auth: PasswordAuth<'a>,
+    note: &'a str,
+}
+
+#[derive(Serialize)]
+struct PasswordAuth<'a> {
+    username: &'a str,
+    password: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -220,6 +234,10 @@ async fn send(http: &Http, base: &Url, token: &Secret, method: Method, path: &st
 
 #[async_trait]
 impl Provider for JupyterHub {
+    fn client_rules(&self) -> &'static [Rule] {
+        CLIENT_RULES
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             kind: KIND,
@@ -252,12 +270,10 @@ impl Provider for JupyterHub {
             .map(|v| v.version);
         let stored = match req.secret {
             SignInSecret::Password(password) => {
-                let body = json!({
-                    "auth": { "username": req.login, "password": password.expose() },
-                    "note": req.client_name,
-                });
+                let body =
+                    NewTokenRequest { auth: PasswordAuth { username: &req.login, password: password.expose() }, note: &req.client_name };
                 let path = format!("hub/api/users/{}/tokens", enc(&req.login));
-                let r = http.send(http.post(join(&base, &path)).json(&body)).await?;
+                let r = http.send(http.post(join(&base, &path)).secret_json(&body)).await?;
                 // 403 (with no message): the password is wrong, or the hub has no such user.
                 if matches!(r.status, StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND) {
                     return Err(Error::WrongPassword { account: account_name });
@@ -402,8 +418,31 @@ impl Provider for JupyterHub {
     }
 }
 
+// ---- recognising this kind's clients ----
+
+/// JupyterHub's own clients: notebook servers, hub services and the browser, by OAuth client id,
+/// token note or user agent. Tried in order, after Keyward's own rule and
+/// before the shared ones (see `crate::clients`); each has cases in `tests/data/clients/`.
+pub(crate) const CLIENT_RULES: &[Rule] = &[
+    rule("JupyterHub notebook server", INTEGRATION, None, OAUTH, r"^jupyterhub-user-(?P<x>.+)$"),
+    rule("JupyterHub service {x}", INTEGRATION, None, OAUTH, r"^service-(?P<x>.+)$"),
+    rule("JupyterHub in the browser", BROWSER, None, OAUTH, r"^jupyterhub$"),
+    rule(
+        "JupyterHub notebook server",
+        INTEGRATION,
+        None,
+        NAMES_AND_UA,
+        r"^(?:Server at /user/\S+|jupyterhub-singleuser\b(?:/(?P<v>[\w.+-]+))?)",
+    ),
+];
+
+#[cfg(test)]
+mod proptests;
+
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

@@ -11,7 +11,6 @@
 //! actions (only its read-only user agents are used, when the account is a server admin).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex as StdMutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
@@ -20,13 +19,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::Url;
 
+use crate::clients::{rule, Rule, ANDROID, APP_ID, BROWSER, BY_OS, DESKTOP, INTEGRATION, IOS, MOBILE, NAMES, NAMES_AND_UA, SCRIPT, UA};
 use crate::error::{Error, Result};
 use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind};
 use crate::net::http::{join, one_line, Http, Response};
 use crate::provider::{
     Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn, TokenShape,
 };
-use crate::secret::{self, Secret};
+use crate::secret::{self, Secret, SecretBody};
 
 pub struct Matrix;
 
@@ -60,6 +60,53 @@ struct WellKnown {
 #[derive(Deserialize)]
 struct WellKnownHomeserver {
     base_url: String,
+}
+
+/// `POST /login` with a password. Borrowed fields: the body is built straight into a wiped
+/// buffer (see `secret::SecretBody`), with no copy of the password left behind.
+#[derive(Serialize)]
+struct LoginRequest<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    identifier: UserIdentifier<'a>,
+    password: &'a str,
+    initial_device_display_name: &'a str,
+    refresh_token: bool,
+}
+
+#[derive(Serialize)]
+struct UserIdentifier<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    user: &'a str,
+}
+
+impl<'a> UserIdentifier<'a> {
+    fn user(user: &'a str) -> Self {
+        UserIdentifier { kind: "m.id.user", user }
+    }
+}
+
+/// `POST /refresh`.
+#[derive(Serialize)]
+struct RefreshRequest<'a> {
+    refresh_token: &'a str,
+}
+
+/// `POST /delete_devices` with the password stage of user-interactive auth.
+#[derive(Serialize)]
+struct DeleteDevicesRequest<'a> {
+    devices: &'a [String],
+    auth: PasswordAuth<'a>,
+}
+
+#[derive(Serialize)]
+struct PasswordAuth<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    identifier: UserIdentifier<'a>,
+    password: &'a str,
+    session: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -241,14 +288,6 @@ fn pusher_id(app_id: &str, pushkey: &str) -> String {
     format!("push-{h:016x}")
 }
 
-/// One lock per account around token refresh, so that two calls that both find the access token
-/// expired refresh it once (a second refresh with the same, now used, refresh token would fail).
-fn refresh_lock(account_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-    static LOCKS: StdMutex<Option<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = StdMutex::new(None);
-    let mut g = LOCKS.lock().unwrap_or_else(|p| p.into_inner());
-    g.get_or_insert_with(HashMap::new).entry(account_id.to_string()).or_default().clone()
-}
-
 impl Matrix {
     /// The homeserver base URL for what the user typed: the well-known's `m.homeserver`, else
     /// the URL itself; `None` when neither serves `/_matrix/client/versions`.
@@ -313,7 +352,7 @@ impl Matrix {
 
     /// An authenticated request. When the access token has expired and a refresh token is kept,
     /// refreshes once (saving the new tokens before using them) and repeats the request.
-    async fn call(&self, s: &Session<'_>, method: Method, path: &str, body: Option<&Value>) -> Result<Response> {
+    async fn call<B: Serialize + Sync + ?Sized>(&self, s: &Session<'_>, method: Method, path: &str, body: Option<&B>) -> Result<Response> {
         let stored: Stored = s.load().await?;
         let r = self.send_with(s, &stored.access_token, method.clone(), path, body).await?;
         if r.status != StatusCode::UNAUTHORIZED || errcode(&r) != "M_UNKNOWN_TOKEN" {
@@ -324,20 +363,32 @@ impl Matrix {
         self.send_with(s, &fresh, method, path, body).await
     }
 
-    async fn send_with(&self, s: &Session<'_>, token: &Secret, method: Method, path: &str, body: Option<&Value>) -> Result<Response> {
+    /// One authenticated request; a body goes in a wiped buffer (some carry the password).
+    async fn send_with<B: Serialize + Sync + ?Sized>(
+        &self,
+        s: &Session<'_>,
+        token: &Secret,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Response> {
         let mut req = s.http.request(method, join(&s.base_url()?, path)).bearer_auth(token.expose());
         if let Some(b) = body {
-            req = req.json(b);
+            req = req.secret_json(b);
         }
         // Device lists (and the admin API's, and the account data) can be thousands long.
         s.http.send_limited(req, crate::net::http::LISTING_LIMIT).await
     }
 
     /// A working access token after `failed` was refused: someone else's refresh, or our own.
+    ///
+    /// Refreshing uses up the refresh token, so only one refresh of an account may run at a
+    /// time across every Keyward process: the account is held exclusively, the keyring read
+    /// afresh inside (another process may have refreshed while this one waited, and its tokens
+    /// are then the ones to use), and the new tokens saved before the lock is let go.
     async fn refreshed(&self, s: &Session<'_>, failed: &Secret) -> Result<Secret> {
-        let lock = refresh_lock(&s.account.id);
-        let _guard = lock.lock().await;
-        let stored: Stored = s.load().await?;
+        let _held = s.exclusive().await?;
+        let stored: Stored = s.reload().await?;
         if stored.access_token != *failed {
             return Ok(stored.access_token);
         }
@@ -346,7 +397,11 @@ impl Matrix {
         };
         let r = s
             .http
-            .send(s.http.post(join(&s.base_url()?, "_matrix/client/v3/refresh")).json(&json!({ "refresh_token": refresh_token.expose() })))
+            .send(
+                s.http
+                    .post(join(&s.base_url()?, "_matrix/client/v3/refresh"))
+                    .secret_json(&RefreshRequest { refresh_token: refresh_token.expose() }),
+            )
             .await?;
         if !r.is_success() {
             return Err(match r.status {
@@ -369,7 +424,7 @@ impl Matrix {
 
     /// A checked JSON answer of an authenticated call.
     async fn get_json<T: for<'de> Deserialize<'de>>(&self, s: &Session<'_>, path: &str, what: &str) -> Result<T> {
-        let r = self.call(s, Method::GET, path, None).await?;
+        let r = self.call(s, Method::GET, path, None::<&Value>).await?;
         if r.status == StatusCode::UNAUTHORIZED {
             return Err(s.sign_in_again("the server no longer accepts its access token"));
         }
@@ -390,7 +445,7 @@ impl Matrix {
         });
         let mut path = String::from("_matrix/client/v3/sync?timeout=0&set_presence=offline&filter=");
         path.push_str(&enc(&filter.to_string()));
-        let Ok(r) = self.call(s, Method::GET, &path, None).await else { return HashMap::new() };
+        let Ok(r) = self.call(s, Method::GET, &path, None::<&Value>).await else { return HashMap::new() };
         if !r.is_success() {
             return HashMap::new();
         }
@@ -409,7 +464,7 @@ impl Matrix {
     /// Server admins see each device's user agent through the Synapse admin API; others get 403.
     async fn admin_user_agents(&self, s: &Session<'_>, user_id: &str) -> HashMap<String, String> {
         let path = format!("_synapse/admin/v2/users/{}/devices", enc(user_id));
-        let Ok(r) = self.call(s, Method::GET, &path, None).await else { return HashMap::new() };
+        let Ok(r) = self.call(s, Method::GET, &path, None::<&Value>).await else { return HashMap::new() };
         if !r.is_success() {
             return HashMap::new();
         }
@@ -446,15 +501,15 @@ impl Matrix {
         let Some(password) = password else {
             return Err(Error::PasswordNeeded { account: s.account.name(), server: "Matrix" });
         };
-        let body = json!({
-            "devices": devices,
-            "auth": {
-                "type": "m.login.password",
-                "identifier": { "type": "m.id.user", "user": user_id },
-                "password": password.expose(),
-                "session": session,
-            }
-        });
+        let body = DeleteDevicesRequest {
+            devices,
+            auth: PasswordAuth {
+                kind: "m.login.password",
+                identifier: UserIdentifier::user(user_id),
+                password: password.expose(),
+                session: &session,
+            },
+        };
         let second = self.call(s, Method::POST, "_matrix/client/v3/delete_devices", Some(&body)).await?;
         if second.is_success() {
             return Ok(());
@@ -575,6 +630,10 @@ fn pusher_credential(p: Pusher) -> Credential {
 
 #[async_trait]
 impl Provider for Matrix {
+    fn client_rules(&self) -> &'static [Rule] {
+        CLIENT_RULES
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             kind: KIND,
@@ -609,14 +668,14 @@ impl Provider for Matrix {
                         url: m.uri.clone(),
                     });
                 }
-                let body = json!({
-                    "type": "m.login.password",
-                    "identifier": { "type": "m.id.user", "user": req.login },
-                    "password": password.expose(),
-                    "initial_device_display_name": req.client_name,
-                    "refresh_token": true,
-                });
-                let r = http.send(http.post(join(&base, "_matrix/client/v3/login")).json(&body)).await?;
+                let body = LoginRequest {
+                    kind: "m.login.password",
+                    identifier: UserIdentifier::user(&req.login),
+                    password: password.expose(),
+                    initial_device_display_name: &req.client_name,
+                    refresh_token: true,
+                };
+                let r = http.send(http.post(join(&base, "_matrix/client/v3/login")).secret_json(&body)).await?;
                 if r.status == StatusCode::FORBIDDEN && errcode(&r) == "M_FORBIDDEN" {
                     return Err(Error::WrongPassword { account: account_name });
                 }
@@ -780,7 +839,7 @@ impl Provider for Matrix {
             // A refresh token: only using it would tell more, and using it rotates it.
             return Ok(Identified { valid: None, user_id: Some(s.account.user_id.clone()), credential_id: None });
         }
-        let r = self.send_with(s, &Secret::new(t), Method::GET, "_matrix/client/v3/account/whoami", None).await?;
+        let r = self.send_with(s, &Secret::new(t), Method::GET, "_matrix/client/v3/account/whoami", None::<&Value>).await?;
         if r.status == StatusCode::UNAUTHORIZED {
             return Ok(Identified { valid: Some(false), ..Default::default() });
         }
@@ -810,6 +869,87 @@ impl Provider for Matrix {
         }
     }
 }
+
+// ---- recognising this kind's clients ----
+
+/// The Matrix clients, bridges and bots, by the device names, user agents and push app ids a
+/// homeserver keeps. Tried in order, after Keyward's own rule and
+/// before the shared ones (see `crate::clients`); each has cases in `tests/data/clients/`.
+pub(crate) const CLIENT_RULES: &[Rule] = &[
+    // Element and its relatives (Matrix).
+    rule("{x} Desktop", DESKTOP, None, UA, r"\b(?P<x>Element|Riot|SchildiChat)(?:-?Nightly)?/(?P<v>[\d.]+\S*) .*\bElectron/"),
+    rule("{x} Desktop", DESKTOP, None, NAMES, r"^(?P<x>Element|Riot|SchildiChat)(?: Nightly)? Desktop(?: Nightly)?: (?P<os>.+)$"),
+    rule("Element X", MOBILE, None, UA, r"^Element ?X(?: dbg)?/(?P<v>[^\s(]+)(?: \((?P<dev>[^;]+); (?P<os>Android|iOS|iPadOS)\b)?"),
+    rule("Element X", MOBILE, None, NAMES, r"^Element X (?:on|for) (?P<dev>.+)$"),
+    rule("Element X", MOBILE, None, NAMES, r"^Element X(?: \(?(?P<os>Android|iOS)\)?)?$"),
+    rule("Element X", MOBILE, None, APP_ID, r"^io\.element\.(?:elementx|android\.x)\b"),
+    rule(
+        "SchildiChat Android",
+        MOBILE,
+        ANDROID,
+        UA,
+        r"^SchildiChat(?: dbg)?/(?P<v>[^\s(]+) \((?:Linux; (?:U; )?Android [\d.]+; (?P<dev2>[^;]+?) Build/|(?P<dev>[^;]+); Android\b)",
+    ),
+    rule("SchildiChat Android", MOBILE, ANDROID, APP_ID, r"^de\.spiritcroc\.riotx\b"),
+    rule("SchildiChat Web", BROWSER, None, NAMES, r"^[\w.-]*schildi[\w.-]*(?::\d+)?(?:/\S*)?(?::| via) (?P<browser>.+?) on (?P<os>.+)$"),
+    rule(
+        "Element Android",
+        MOBILE,
+        ANDROID,
+        UA,
+        r"^(?:Element|Riot\.im|RiotX)(?: dbg)?/(?P<v>[^\s(]+) \((?:Linux; (?:U; )?Android [\d.]+; (?P<dev2>[^;]+?) Build/|(?P<dev>[^;]+); Android\b)",
+    ),
+    rule(
+        "Element iOS",
+        MOBILE,
+        IOS,
+        UA,
+        r"^(?:Element|Riot\.im|Riot)/(?P<v>[^\s(]+) \((?P<dev>(?:iPhone|iPad|iPod)[^;]*); (?:iOS|iPadOS)\b",
+    ),
+    rule("Element Android", MOBILE, ANDROID, NAMES, r"^(?:Element|Riot|RiotX)(?: for|:)? Android$"),
+    rule("Element iOS", MOBILE, IOS, NAMES, r"^(?:Element|Riot)(?: for|:)? iOS$"),
+    rule("Element Android", MOBILE, ANDROID, APP_ID, r"^im\.vector\.(?:app\.android|alpha|riotx)\b"),
+    rule("Element iOS", MOBILE, IOS, APP_ID, r"^im\.vector\.app\.ios\b"),
+    // Element Web names its sessions "<host[/path]>: <browser> on <os>" (older: " via ").
+    rule(
+        "Element Web",
+        BROWSER,
+        None,
+        NAMES,
+        r"^(?:https?://)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?(?:/[^\s:]*)?(?::| via) (?P<browser>[^:]+?) on (?P<os>[^:]+)$",
+    ),
+    rule(
+        "Element Web",
+        BROWSER,
+        None,
+        NAMES,
+        r"^(?:localhost|127\.0\.0\.1)(?::\d+)?(?:/[^\s:]*)?(?::| via) (?P<browser>[^:]+?) on (?P<os>[^:]+)$",
+    ),
+    rule("FluffyChat", MOBILE, None, APP_ID, r"^chat\.fluffy\.fluffychat\b"),
+    rule("FluffyChat", BY_OS, None, NAMES, r"^FluffyChat(?: (?P<os>android|ios|linux|macos|windows|web|fuchsia))?(?:Debug)?$"),
+    rule("Nheko", DESKTOP, None, NAMES_AND_UA, r"^nheko(?:/(?P<v>[\w.+-]+))?(?: on (?P<os>.+))?$"),
+    rule("Cinny Desktop", DESKTOP, None, NAMES, r"^Cinny Desktop\b"),
+    rule("Cinny", BROWSER, None, NAMES, r"^Cinny(?: Web)?$"),
+    rule("NeoChat", DESKTOP, None, NAMES, r"^NeoChat\b(?: (?:on|-) (?P<os>.+))?"),
+    rule("NeoChat", DESKTOP, None, APP_ID, r"^org\.kde\.neochat\b"),
+    rule("Fractal", DESKTOP, Some("Linux"), NAMES, r"^Fractal\b"),
+    rule("Hydrogen", BROWSER, None, NAMES, r"^Hydrogen(?: Web)?$"),
+    // Matrix bridges and bots.
+    rule("mautrix-python bot", SCRIPT, None, UA, r"^mautrix-python/(?P<v>[\w.+-]+)"),
+    rule("mautrix-{x} bridge", INTEGRATION, None, UA, r"^mautrix-(?P<x>[a-z]+)/v?(?P<v>[\w.+-]+)"),
+    rule("Hookshot", INTEGRATION, None, NAMES_AND_UA, r"^matrix-hookshot\b(?:/(?P<v>[\w.+-]+))?"),
+    rule("Heisenbridge", INTEGRATION, None, NAMES_AND_UA, r"^heisenbridge\b(?:/(?P<v>[\w.+-]+))?"),
+    rule("matrix-appservice-{x} bridge", INTEGRATION, None, NAMES_AND_UA, r"^matrix-appservice-(?P<x>[a-z]+)\b(?:/(?P<v>[\w.+-]+))?"),
+    rule("maubot", SCRIPT, None, NAMES_AND_UA, r"^maubot\b(?:/(?P<v>[\w.+-]+))?"),
+    rule("Draupnir", SCRIPT, None, NAMES_AND_UA, r"^draupnir\b(?:/(?P<v>[\w.+-]+))?"),
+    rule("Mjolnir", SCRIPT, None, NAMES_AND_UA, r"^mjolnir\b(?:/(?P<v>[\w.+-]+))?"),
+    rule("matrix-commander", SCRIPT, None, NAMES_AND_UA, r"^matrix-commander\b(?:/(?P<v>[\w.+-]+))?"),
+    rule("matrix-bot-sdk bot", SCRIPT, None, UA, r"^matrix-bot-sdk/(?P<v>[\w.+-]+)"),
+    rule("matrix-nio bot", SCRIPT, None, UA, r"^matrix-nio(?:/(?P<v>[\w.+-]+))?(?:\s|$)"),
+];
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

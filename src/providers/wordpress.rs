@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::Url;
 
+use crate::clients::{rule, Rule, ANDROID, APP_ID, IOS, MOBILE, NAMES, UA};
 use crate::error::{Error, Remedy, Result};
 use crate::model::{host_of, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind, LastUsedMeaning};
 use crate::net::http::{base_string, join, one_line, stays_on, Http, Response};
@@ -409,6 +410,10 @@ fn is_application_password(t: &str) -> bool {
 
 #[async_trait]
 impl Provider for WordPress {
+    fn client_rules(&self) -> &'static [Rule] {
+        CLIENT_RULES
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             kind: KIND,
@@ -598,6 +603,25 @@ impl Provider for WordPress {
         }
     }
 }
+
+// ---- recognising this kind's clients ----
+
+/// The WordPress and Jetpack mobile apps, by the user agents and application-password names
+/// WordPress keeps. Tried in order, after Keyward's own rule and
+/// before the shared ones (see `crate::clients`); each has cases in `tests/data/clients/`.
+pub(crate) const CLIENT_RULES: &[Rule] = &[
+    rule("WordPress for iOS", MOBILE, IOS, UA, r"\bwp-iphone/(?P<v>[\d.]+)"),
+    rule("WordPress for Android", MOBILE, ANDROID, UA, r"\bwp-android(?:-native)?/(?P<v>[\d.]+)"),
+    rule("WordPress for iOS", MOBILE, IOS, NAMES, r"^WordPress (?:app )?(?:for |on )?(?:iOS|iPhone|iPad)\b"),
+    rule("WordPress for Android", MOBILE, ANDROID, NAMES, r"^WordPress (?:app )?(?:for |on )?Android\b"),
+    rule("Jetpack for iOS", MOBILE, IOS, NAMES, r"^Jetpack (?:app )?(?:for |on )?(?:iOS|iPhone|iPad)\b"),
+    rule("Jetpack for Android", MOBILE, ANDROID, NAMES, r"^Jetpack (?:app )?(?:for |on )?Android\b"),
+    rule("WordPress for iOS", MOBILE, IOS, APP_ID, r"^org\.wordpress(?:\.ios)?$"),
+    rule("WordPress for Android", MOBILE, ANDROID, APP_ID, r"^org\.wordpress\.android\b"),
+];
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

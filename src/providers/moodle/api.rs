@@ -17,7 +17,7 @@ use super::stored::Stored;
 use crate::error::{Error, Result};
 use crate::net::http::{base_string, join, one_line, Http};
 use crate::provider::Session;
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretBody};
 
 /// The official mobile service and app: what `/login/token.php` is asked for.
 pub(super) const SERVICE: &str = "moodle_mobile_app";
@@ -133,7 +133,7 @@ pub(super) enum NewToken {
 /// token for the service when there is one (the same as their phone's), else makes one.
 pub(super) async fn new_token(http: &Http, base: &Url, username: &str, password: &Secret) -> Result<NewToken> {
     let form = [("username", username), ("password", password.expose()), ("service", SERVICE)];
-    let r = http.send(http.post(join(base, TOKEN_PHP)).form(&form)).await?;
+    let r = http.send(http.post(join(base, TOKEN_PHP)).secret_form(&form)).await?;
     let reply: TokenReply = match serde_json::from_slice(&r.body) {
         Ok(a) if r.is_success() => a,
         _ => {
@@ -185,7 +185,7 @@ impl Api<'_> {
     pub async fn call(&self, function: &str, params: &[(&str, &str)]) -> Result<Value, Refused> {
         let mut form: Vec<(&str, &str)> = vec![("wstoken", self.token.expose()), ("wsfunction", function), ("moodlewsrestformat", "json")];
         form.extend_from_slice(params);
-        let r = self.http.send(self.http.post(join(self.base, SERVER_PHP)).form(&form)).await?;
+        let r = self.http.send(self.http.post(join(self.base, SERVER_PHP)).secret_form(&form)).await?;
         if !r.is_success() {
             return Err(r.unexpected().into());
         }

@@ -25,10 +25,13 @@
 //! for), pages in languages other than English (times then stay in the page's words).
 
 mod api;
+mod client_rules;
 mod listing;
 mod mapping;
 mod models;
 mod pages;
+#[cfg(test)]
+mod proptests;
 mod revokes;
 mod session;
 mod site;
@@ -152,6 +155,10 @@ impl Provider for Moodle {
 
     /// Ends Keyward's web session. The mobile token stays: it is the user's phone's token too,
     /// and revoking it is a separate, warned action.
+    fn client_rules(&self) -> &'static [crate::clients::Rule] {
+        client_rules::CLIENT_RULES
+    }
+
     async fn sign_out(&self, s: &Session<'_>) -> Result<()> {
         let stored: Stored = s.load().await?;
         session::sign_out(&s.base_url()?, &stored).await

@@ -98,13 +98,14 @@ pub fn moodle_ago(text: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     }
     let re = Regex::new(r"^(\d+)\s+(min|mins|minute|minutes|hour|hours|day|days)\s+ago$").expect("valid regex");
     let c = re.captures(&t)?;
-    let n: i64 = c[1].parse().ok()?;
+    let n: i32 = c[1].parse().ok()?;
     let unit = match &c[2] {
         u if u.starts_with("min") => Duration::minutes(1),
         u if u.starts_with("hour") => Duration::hours(1),
         _ => Duration::days(1),
     };
-    Some(now - unit * n as i32)
+    // A number of days no calendar holds is no time at all.
+    now.checked_sub_signed(unit.checked_mul(n)?)
 }
 
 // ---- browser sessions ----

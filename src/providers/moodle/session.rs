@@ -105,7 +105,9 @@ impl Web {
         body.retain(|(k, _)| k != "username" && k != "password");
         body.push(("username".into(), self.username.clone()));
         body.push(("password".into(), self.password.expose().to_string()));
-        let r = w.post_form(action, &body).await?;
+        let r = w.post_form(action, &body).await;
+        body.iter_mut().for_each(|(_, v)| zeroize::Zeroize::zeroize(v));
+        let r = r?;
         let done = w.follow(r).await?;
         if let Some(b) = blocked_by_redirect(&base, &done) {
             return Err(WebError::Blocked(b));

@@ -3,17 +3,26 @@
 //! platform. The answer is a [`Client`]: a name, version, operating system, device, the
 //! [`Form`] of program, and whether a rule knew it or the name is only the server's own text.
 //!
-//! Two layers. First the project's own [`RULES`] for the apps people know by name (Matrix
-//! clients and bridges, calendar and contacts sync, Nextcloud, Home Assistant, Moodle,
-//! JupyterHub, WordPress, scripts); then the uap-core patterns (npm `uap-core`, embedded by
+//! This is the generic engine. Two layers of knowledge feed it. First the recognition [`Rule`]s
+//! for the apps people know by name, in this order: Keyward itself (`rules.rs`), then the rules
+//! each provider owns for its kind of server (Matrix clients and bridges in `providers/matrix.rs`,
+//! the Home Assistant companion apps in `providers/homeassistant.rs`, …, collected through
+//! [`crate::provider::Provider::client_rules`] in the order of the registry), then the shared
+//! rules for clients that belong to no one kind (calendar and contacts sync, Nextcloud, scripts
+//! and HTTP libraries, `rules.rs`). Then the uap-core patterns (npm `uap-core`, embedded by
 //! `build.rs`) for browsers, operating systems and devices. The patterns take about half a second
 //! to compile: that happens once, on first use or in [`warm_up`], which a face calls off its UI
 //! thread. Results are remembered per distinct set of hints, so a list of thousands of sessions
 //! costs one recognition per distinct client.
 //!
-//! Deliberately not here: wording (that is `summary.rs`), and any guess that a hint does not
-//! support. A name is never invented: when nothing is known the answer is `None`, and when only
-//! raw text is known it is returned as it is with `recognised: false`.
+//! Deliberately not here: wording (that is `summary`), kind-specific rules (their provider's), and
+//! any guess that a hint does not support. A name is never invented: when nothing is known the
+//! answer is `None`, and when only raw text is known it is returned as it is with
+//! `recognised: false`.
+
+#[cfg(test)]
+mod proptests;
+mod rules;
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -135,22 +144,11 @@ pub fn warm_up() {
     LazyLock::force(&COMPILED);
     // The regex engines build their search states on first use: read a few common user agents
     // (each also as a device name, to touch the rules) so the first real list does not pay.
-    for ua in WARM_UP_AGENTS {
+    for ua in rules::WARM_UP_AGENTS {
         let hints = ClientHints { user_agent: Some(ua.to_string()), device_name: Some(ua.to_string()), ..Default::default() };
         std::hint::black_box(recognise_uncached(&hints));
     }
 }
-
-const WARM_UP_AGENTS: &[&str] = &[
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Safari/605.1.15",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
-    "Element/1.5.32 (Google Pixel 6 Pro; Android 13; TQ2A.230505.002; Flavour GooglePlay; MatrixAndroidSdk2 1.5.32)",
-    "app.element.io: Firefox on Linux",
-    "curl/8.5.0",
-];
 
 /// The uap-core patterns (`regexes.yaml` of the `uap-core` release pinned in the root
 /// `package.json`), embedded by `build.rs`.
@@ -180,27 +178,27 @@ fn uap_os(ua: &str) -> Option<String> {
 
 fn uap_device(ua: &str) -> Option<String> {
     let parsed = UAP.parse_device(ua);
-    known(&parsed.family).filter(|d| !GENERIC_DEVICES.iter().any(|g| d.eq_ignore_ascii_case(g))).map(str::to_string)
+    known(&parsed.family).filter(|d| !rules::GENERIC_DEVICES.iter().any(|g| d.eq_ignore_ascii_case(g))).map(str::to_string)
 }
 
 /// For the corpus test: each rule's name (with `{x}` where it takes part of the hint) and the
 /// hints it reads (`user_agent`, `device_name`, … as in [`ClientHints`]).
 #[doc(hidden)]
 pub fn rule_table() -> Vec<(&'static str, Vec<&'static str>)> {
-    RULES.iter().map(|r| (r.name, r.on.iter().map(|h| h.field()).collect())).collect()
+    COMPILED.iter().map(|(r, _)| (r.name, r.on.iter().map(|h| h.field()).collect())).collect()
 }
 
 /// For the corpus test: the index in [`rule_table`] of the rule that decides these hints.
 #[doc(hidden)]
 pub fn deciding_rule(hints: &ClientHints) -> Option<usize> {
-    RULES.iter().zip(COMPILED.iter()).position(|(r, re)| r.on.iter().any(|&w| hint_text(hints, w).is_some_and(|t| re.is_match(t))))
+    COMPILED.iter().position(|(r, re)| r.on.iter().any(|&w| hint_text(hints, w).is_some_and(|t| re.is_match(t))))
 }
 
-// ---- the project's own rules ----
+// ---- the language rules are written in ----
 
 /// Which hint a rule reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hint {
+pub enum Hint {
     UserAgent,
     DeviceName,
     AppName,
@@ -225,24 +223,26 @@ impl Hint {
 }
 
 /// Names people give things: device names, app names, notes (the same words fit all three).
-const NAMES: &[Hint] = &[DeviceName, AppName, Note];
-const NAMES_AND_UA: &[Hint] = &[UserAgent, DeviceName, AppName, Note];
-const UA: &[Hint] = &[UserAgent];
-const APP_ID: &[Hint] = &[AppId];
-const OAUTH: &[Hint] = &[OauthClient];
+pub const NAMES: &[Hint] = &[DeviceName, AppName, Note];
+pub const NAMES_AND_UA: &[Hint] = &[UserAgent, DeviceName, AppName, Note];
+pub const UA: &[Hint] = &[UserAgent];
+pub const APP_ID: &[Hint] = &[AppId];
+pub const OAUTH: &[Hint] = &[OauthClient];
 
 /// How a rule decides the form.
 #[derive(Debug, Clone, Copy)]
-enum Shape {
+pub enum Shape {
     Is(Form),
     /// Mobile on Android/iOS, browser on "web", desktop otherwise.
     ByOs,
 }
 
-/// One rule: a case-insensitive pattern over some hints. Named groups fill the answer: `v`
-/// version, `os` operating system, `dev` device, `browser` browser, `x` the part of the name
-/// written `{x}` in `name`.
-struct Rule {
+/// One recognition rule: a case-insensitive pattern over some hints. Named groups fill the
+/// answer: `v` (or `v2`) version, `os` operating system, `dev` (or `dev2`) device, `browser`
+/// browser, `x` the part of the name written `{x}` in `name`. Made with [`rule`]; every rule
+/// has cases that must match and cases that must not in `tests/data/clients/`.
+#[derive(Debug)]
+pub struct Rule {
     name: &'static str,
     shape: Shape,
     os: Option<&'static str>,
@@ -250,193 +250,36 @@ struct Rule {
     pattern: &'static str,
 }
 
-const fn rule(name: &'static str, shape: Shape, os: Option<&'static str>, on: &'static [Hint], pattern: &'static str) -> Rule {
+/// A rule named `name` (with `{x}` for the part the pattern's `x` group takes), of `shape`, on
+/// the system `os` unless the pattern's `os` group says, matching `pattern` on any of `on`.
+pub const fn rule(name: &'static str, shape: Shape, os: Option<&'static str>, on: &'static [Hint], pattern: &'static str) -> Rule {
     Rule { name, shape, os, on, pattern }
 }
 
-const MOBILE: Shape = Shape::Is(Form::MobileApp);
-const DESKTOP: Shape = Shape::Is(Form::DesktopApp);
-const BROWSER: Shape = Shape::Is(Form::Browser);
-const SYNC: Shape = Shape::Is(Form::Sync);
-const SCRIPT: Shape = Shape::Is(Form::Script);
-const INTEGRATION: Shape = Shape::Is(Form::Integration);
-const ANDROID: Option<&str> = Some("Android");
-const IOS: Option<&str> = Some("iOS");
-const MACOS: Option<&str> = Some("macOS");
+pub const MOBILE: Shape = Shape::Is(Form::MobileApp);
+pub const DESKTOP: Shape = Shape::Is(Form::DesktopApp);
+pub const BROWSER: Shape = Shape::Is(Form::Browser);
+pub const SYNC: Shape = Shape::Is(Form::Sync);
+pub const SCRIPT: Shape = Shape::Is(Form::Script);
+pub const INTEGRATION: Shape = Shape::Is(Form::Integration);
+pub const BY_OS: Shape = Shape::ByOs;
+pub const ANDROID: Option<&str> = Some("Android");
+pub const IOS: Option<&str> = Some("iOS");
+pub const MACOS: Option<&str> = Some("macOS");
 
-/// In order: the first rule that matches any of its hints wins, so specific rules come first.
-/// Every rule has cases that must match and cases that must not in `tests/data/clients/`.
-static RULES: &[Rule] = &[
-    // Keyward itself.
-    rule("Keyward", DESKTOP, None, NAMES_AND_UA, r"^Keyward(?:/(?P<v>[\w.+-]+)|\s+on\s|$)"),
-    rule("Keyward", DESKTOP, None, OAUTH, r"^https://keyward\.app/?$"),
-    // Element and its relatives (Matrix).
-    rule("{x} Desktop", DESKTOP, None, UA, r"\b(?P<x>Element|Riot|SchildiChat)(?:-?Nightly)?/(?P<v>[\d.]+\S*) .*\bElectron/"),
-    rule("{x} Desktop", DESKTOP, None, NAMES, r"^(?P<x>Element|Riot|SchildiChat)(?: Nightly)? Desktop(?: Nightly)?: (?P<os>.+)$"),
-    rule("Element X", MOBILE, None, UA, r"^Element ?X(?: dbg)?/(?P<v>[^\s(]+)(?: \((?P<dev>[^;]+); (?P<os>Android|iOS|iPadOS)\b)?"),
-    rule("Element X", MOBILE, None, NAMES, r"^Element X (?:on|for) (?P<dev>.+)$"),
-    rule("Element X", MOBILE, None, NAMES, r"^Element X(?: \(?(?P<os>Android|iOS)\)?)?$"),
-    rule("Element X", MOBILE, None, APP_ID, r"^io\.element\.(?:elementx|android\.x)\b"),
-    rule(
-        "SchildiChat Android",
-        MOBILE,
-        ANDROID,
-        UA,
-        r"^SchildiChat(?: dbg)?/(?P<v>[^\s(]+) \((?:Linux; (?:U; )?Android [\d.]+; (?P<dev2>[^;]+?) Build/|(?P<dev>[^;]+); Android\b)",
-    ),
-    rule("SchildiChat Android", MOBILE, ANDROID, APP_ID, r"^de\.spiritcroc\.riotx\b"),
-    rule("SchildiChat Web", BROWSER, None, NAMES, r"^[\w.-]*schildi[\w.-]*(?::\d+)?(?:/\S*)?(?::| via) (?P<browser>.+?) on (?P<os>.+)$"),
-    rule(
-        "Element Android",
-        MOBILE,
-        ANDROID,
-        UA,
-        r"^(?:Element|Riot\.im|RiotX)(?: dbg)?/(?P<v>[^\s(]+) \((?:Linux; (?:U; )?Android [\d.]+; (?P<dev2>[^;]+?) Build/|(?P<dev>[^;]+); Android\b)",
-    ),
-    rule(
-        "Element iOS",
-        MOBILE,
-        IOS,
-        UA,
-        r"^(?:Element|Riot\.im|Riot)/(?P<v>[^\s(]+) \((?P<dev>(?:iPhone|iPad|iPod)[^;]*); (?:iOS|iPadOS)\b",
-    ),
-    rule("Element Android", MOBILE, ANDROID, NAMES, r"^(?:Element|Riot|RiotX)(?: for|:)? Android$"),
-    rule("Element iOS", MOBILE, IOS, NAMES, r"^(?:Element|Riot)(?: for|:)? iOS$"),
-    rule("Element Android", MOBILE, ANDROID, APP_ID, r"^im\.vector\.(?:app\.android|alpha|riotx)\b"),
-    rule("Element iOS", MOBILE, IOS, APP_ID, r"^im\.vector\.app\.ios\b"),
-    // Element Web names its sessions "<host[/path]>: <browser> on <os>" (older: " via ").
-    rule(
-        "Element Web",
-        BROWSER,
-        None,
-        NAMES,
-        r"^(?:https?://)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?(?:/[^\s:]*)?(?::| via) (?P<browser>[^:]+?) on (?P<os>[^:]+)$",
-    ),
-    rule(
-        "Element Web",
-        BROWSER,
-        None,
-        NAMES,
-        r"^(?:localhost|127\.0\.0\.1)(?::\d+)?(?:/[^\s:]*)?(?::| via) (?P<browser>[^:]+?) on (?P<os>[^:]+)$",
-    ),
-    rule("FluffyChat", MOBILE, None, APP_ID, r"^chat\.fluffy\.fluffychat\b"),
-    rule("FluffyChat", Shape::ByOs, None, NAMES, r"^FluffyChat(?: (?P<os>android|ios|linux|macos|windows|web|fuchsia))?(?:Debug)?$"),
-    rule("Nheko", DESKTOP, None, NAMES_AND_UA, r"^nheko(?:/(?P<v>[\w.+-]+))?(?: on (?P<os>.+))?$"),
-    rule("Cinny Desktop", DESKTOP, None, NAMES, r"^Cinny Desktop\b"),
-    rule("Cinny", BROWSER, None, NAMES, r"^Cinny(?: Web)?$"),
-    rule("NeoChat", DESKTOP, None, NAMES, r"^NeoChat\b(?: (?:on|-) (?P<os>.+))?"),
-    rule("NeoChat", DESKTOP, None, APP_ID, r"^org\.kde\.neochat\b"),
-    rule("Fractal", DESKTOP, Some("Linux"), NAMES, r"^Fractal\b"),
-    rule("Hydrogen", BROWSER, None, NAMES, r"^Hydrogen(?: Web)?$"),
-    // Matrix bridges and bots.
-    rule("mautrix-python bot", SCRIPT, None, UA, r"^mautrix-python/(?P<v>[\w.+-]+)"),
-    rule("mautrix-{x} bridge", INTEGRATION, None, UA, r"^mautrix-(?P<x>[a-z]+)/v?(?P<v>[\w.+-]+)"),
-    rule("Hookshot", INTEGRATION, None, NAMES_AND_UA, r"^matrix-hookshot\b(?:/(?P<v>[\w.+-]+))?"),
-    rule("Heisenbridge", INTEGRATION, None, NAMES_AND_UA, r"^heisenbridge\b(?:/(?P<v>[\w.+-]+))?"),
-    rule("matrix-appservice-{x} bridge", INTEGRATION, None, NAMES_AND_UA, r"^matrix-appservice-(?P<x>[a-z]+)\b(?:/(?P<v>[\w.+-]+))?"),
-    rule("maubot", SCRIPT, None, NAMES_AND_UA, r"^maubot\b(?:/(?P<v>[\w.+-]+))?"),
-    rule("Draupnir", SCRIPT, None, NAMES_AND_UA, r"^draupnir\b(?:/(?P<v>[\w.+-]+))?"),
-    rule("Mjolnir", SCRIPT, None, NAMES_AND_UA, r"^mjolnir\b(?:/(?P<v>[\w.+-]+))?"),
-    rule("matrix-commander", SCRIPT, None, NAMES_AND_UA, r"^matrix-commander\b(?:/(?P<v>[\w.+-]+))?"),
-    rule("matrix-bot-sdk bot", SCRIPT, None, UA, r"^matrix-bot-sdk/(?P<v>[\w.+-]+)"),
-    rule("matrix-nio bot", SCRIPT, None, UA, r"^matrix-nio(?:/(?P<v>[\w.+-]+))?(?:\s|$)"),
-    // Calendar and contacts sync.
-    rule("DAVx5", SYNC, ANDROID, NAMES_AND_UA, r"^(?:DAVx5|DAVx⁵|DAVdroid)(?:/(?P<v>[^\s(]+))?"),
-    rule("DAVx5", SYNC, ANDROID, APP_ID, r"^at\.bitfire\.davdroid\b"),
-    rule("Thunderbird", SYNC, None, UA, r"\b(?:Thunderbird|Lightning)/(?P<v>[\d.]+)"),
-    rule("Thunderbird", SYNC, None, NAMES, r"^(?:Mozilla )?Thunderbird\b"),
-    rule("Google Calendar", SYNC, None, NAMES_AND_UA, r"^Google[ -]Calendar\b"),
-    rule("Google Contacts", SYNC, None, NAMES, r"^Google[ -]Contacts\b"),
-    rule("Apple Calendar", SYNC, MACOS, UA, r"\b(?:CalendarAgent|CalendarStore|iCal)/(?P<v>[\d.]+)"),
-    rule("Apple Contacts", SYNC, MACOS, UA, r"\b(?:AddressBookCore|AddressBook|AddressBookSourceSync)/(?P<v>[\d.]+)"),
-    rule("Apple Reminders", SYNC, IOS, UA, r"\bremindd/(?P<v>[\d.]+)"),
-    rule("Apple Calendar and Contacts", SYNC, IOS, UA, r"\b(?:dataaccessd|accountsd)/(?P<v>[\d.]+)"),
-    rule("Apple Calendar", SYNC, None, NAMES, r"^(?:Apple|iCloud|macOS|iOS|iPhone|iPad) Calendar$"),
-    rule("Apple Contacts", SYNC, None, NAMES, r"^(?:Apple|iCloud|macOS|iOS|iPhone|iPad) Contacts$"),
-    rule("Outlook CalDav Synchronizer", SYNC, Some("Windows"), NAMES_AND_UA, r"^CalDavSynchronizer(?:/(?P<v>[\w.+-]+)|$)"),
-    rule("Outlook", SYNC, None, UA, r"\bMicrosoft Outlook (?P<v>[\d.]+)"),
-    rule("Outlook", SYNC, None, UA, r"^Outlook-(?P<os>iOS|Android)/(?P<v>[\d.]+)"),
-    rule("Outlook", SYNC, None, NAMES, r"^(?:Microsoft )?Outlook\b"),
-    rule("Evolution", SYNC, Some("Linux"), UA, r"\bEvolution/(?P<v>[\d.]+)"),
-    rule("Evolution", SYNC, Some("Linux"), NAMES, r"^(?:GNOME )?Evolution$"),
-    // Nextcloud clients.
-    rule(
-        "Nextcloud Desktop",
-        DESKTOP,
-        None,
-        UA,
-        r"(?:\((?P<os>Linux|Windows|Macintosh)\) )?\bmirall/(?P<v>[\d.]+)[^\s(]*(?: \(build [^)]*\))?(?: \(Nextcloud|$)",
-    ),
-    rule("Nextcloud Talk", MOBILE, None, UA, r"(?:\((?P<os>Android|iOS)\) )?\bNextcloud-Talk v(?P<v>[\w.+-]+)"),
-    rule("Nextcloud Android", MOBILE, ANDROID, UA, r"\bNextcloud-android/(?P<v>[\w.+-]+)"),
-    rule("Nextcloud iOS", MOBILE, IOS, UA, r"\bNextcloud-iOS/(?P<v>[\w.+-]+)"),
-    rule("Nextcloud Desktop", DESKTOP, None, NAMES, r"^Nextcloud Desktop(?: Client)?\b"),
-    rule("Nextcloud Android", MOBILE, ANDROID, NAMES, r"^Nextcloud[ -]Android\b"),
-    rule("Nextcloud iOS", MOBILE, IOS, NAMES, r"^Nextcloud[ -]iOS\b"),
-    // Home Assistant companion apps.
-    rule("Home Assistant for Android", MOBILE, ANDROID, OAUTH, r"^https://home-assistant\.io/android/?$"),
-    rule("Home Assistant for iOS", MOBILE, IOS, OAUTH, r"^https://home-assistant\.io/ios/?$"),
-    rule("Home Assistant for macOS", DESKTOP, MACOS, OAUTH, r"^https://home-assistant\.io/mac/?$"),
-    rule("Home Assistant for Android", MOBILE, ANDROID, NAMES, r"^Home ?Assistant (?:Companion )?(?:for |app for )?Android\b"),
-    rule("Home Assistant for iOS", MOBILE, IOS, NAMES, r"^Home ?Assistant (?:Companion )?(?:for |app for )?(?:iOS|iPhone|iPad)\b"),
-    rule("Home Assistant for macOS", DESKTOP, MACOS, NAMES, r"^Home ?Assistant (?:Companion )?(?:for |app for )?macOS\b"),
-    rule("Home Assistant web interface", BROWSER, None, NAMES, r"^Home Assistant web interface$"),
-    rule("Home Assistant server", INTEGRATION, None, UA, r"^HomeAssistant/(?P<v>[\d.]+\S*) aiohttp/"),
-    rule("Home Assistant for Android", MOBILE, ANDROID, UA, r"\bHome ?Assistant/(?P<v>[\w.+-]+) \(Android [\d.]+(?:; (?P<dev>[^;)]+))?"),
-    rule("Home Assistant for macOS", DESKTOP, MACOS, UA, r"\bHome ?Assistant/(?P<v>[\w.+-]+) \(io\.robbie\.HomeAssistant[^)]*; macOS\b"),
-    rule("Home Assistant for iOS", MOBILE, IOS, UA, r"\bHome ?Assistant/(?P<v>[\w.+-]+) \((?:io\.robbie\.HomeAssistant|iOS\b|iPadOS\b)"),
-    rule("Home Assistant for Android", MOBILE, ANDROID, APP_ID, r"^io\.homeassistant\.companion\.android\b"),
-    rule("Home Assistant for iOS", MOBILE, IOS, APP_ID, r"^io\.robbie\.HomeAssistant\b"),
-    // Moodle.
-    rule("Moodle app", Shape::ByOs, None, APP_ID, r"^com\.moodle\.moodlemobile$"),
-    rule("Moodle Workplace app", Shape::ByOs, None, APP_ID, r"^com\.moodle\.workplace$"),
-    rule("Moodle app", Shape::ByOs, None, UA, r"\bMoodleMobile\b(?: (?P<v>[\d.]+))?"),
-    rule("Moodle app", Shape::ByOs, None, NAMES, r"^(?:moodle_mobile_app|Moodle mobile web service|Moodle app)$"),
-    // JupyterHub.
-    rule("JupyterHub notebook server", INTEGRATION, None, OAUTH, r"^jupyterhub-user-(?P<x>.+)$"),
-    rule("JupyterHub service {x}", INTEGRATION, None, OAUTH, r"^service-(?P<x>.+)$"),
-    rule("JupyterHub in the browser", BROWSER, None, OAUTH, r"^jupyterhub$"),
-    rule(
-        "JupyterHub notebook server",
-        INTEGRATION,
-        None,
-        NAMES_AND_UA,
-        r"^(?:Server at /user/\S+|jupyterhub-singleuser\b(?:/(?P<v>[\w.+-]+))?)",
-    ),
-    // WordPress.
-    rule("WordPress for iOS", MOBILE, IOS, UA, r"\bwp-iphone/(?P<v>[\d.]+)"),
-    rule("WordPress for Android", MOBILE, ANDROID, UA, r"\bwp-android(?:-native)?/(?P<v>[\d.]+)"),
-    rule("WordPress for iOS", MOBILE, IOS, NAMES, r"^WordPress (?:app )?(?:for |on )?(?:iOS|iPhone|iPad)\b"),
-    rule("WordPress for Android", MOBILE, ANDROID, NAMES, r"^WordPress (?:app )?(?:for |on )?Android\b"),
-    rule("Jetpack for iOS", MOBILE, IOS, NAMES, r"^Jetpack (?:app )?(?:for |on )?(?:iOS|iPhone|iPad)\b"),
-    rule("Jetpack for Android", MOBILE, ANDROID, NAMES, r"^Jetpack (?:app )?(?:for |on )?Android\b"),
-    rule("WordPress for iOS", MOBILE, IOS, APP_ID, r"^org\.wordpress(?:\.ios)?$"),
-    rule("WordPress for Android", MOBILE, ANDROID, APP_ID, r"^org\.wordpress\.android\b"),
-    // Scripts and command-line tools.
-    rule("Arcanist", SCRIPT, None, NAMES_AND_UA, r"^(?:arcanist|arc)(?:$|[/ ](?P<v>[\w.+-]+)?)"),
-    rule("curl", SCRIPT, None, NAMES_AND_UA, r"^curl(?:/(?P<v>[\w.+-]+)|$)"),
-    rule("Wget", SCRIPT, None, UA, r"^Wget/(?P<v>[\w.+-]+)"),
-    rule("Python requests", SCRIPT, None, NAMES_AND_UA, r"^python-requests(?:/(?P<v>[\w.+-]+)|$)"),
-    rule("Python httpx", SCRIPT, None, UA, r"^python-httpx/(?P<v>[\w.+-]+)"),
-    rule("Python urllib", SCRIPT, None, UA, r"^Python-urllib/(?P<v>[\w.+-]+)"),
-    rule("Python aiohttp", SCRIPT, None, UA, r"^Python/[\d.]+ aiohttp/(?P<v>[\w.+-]+)|\baiohttp/(?P<v2>[\w.+-]+)"),
-    rule("Go HTTP client", SCRIPT, None, UA, r"^Go-http-client/(?P<v>[\w.+-]+)"),
-    rule("node-fetch", SCRIPT, None, UA, r"^node-fetch(?:/(?P<v>[\w.+-]+))?(?:\s|$)"),
-    rule("Node.js fetch", SCRIPT, None, UA, r"^(?:node|undici)$"),
-    rule("axios", SCRIPT, None, UA, r"^axios/(?P<v>[\w.+-]+)"),
-    rule("OkHttp", SCRIPT, None, UA, r"^okhttp/(?P<v>[\w.+-]+)$"),
-    rule("Dart HTTP client", Shape::Is(Form::Unknown), None, UA, r"^Dart/(?P<v>[\d.]+) \(dart:io\)"),
-    rule("Postman", SCRIPT, None, UA, r"^PostmanRuntime/(?P<v>[\w.+-]+)"),
-    rule("HTTPie", SCRIPT, None, UA, r"^HTTPie/(?P<v>[\w.+-]+)"),
-    rule("Java HTTP client", SCRIPT, None, UA, r"^(?:Java-http-client|Apache-HttpClient)/(?P<v>[\w.+-]+)"),
-    rule("Perl LWP", SCRIPT, None, UA, r"^libwww-perl/(?P<v>[\w.+-]+)"),
-    rule("Ruby script", SCRIPT, None, UA, r"^(?:Ruby|Faraday v(?P<v>[\w.+-]+))$|^Faraday v"),
-    rule("PowerShell", SCRIPT, Some("Windows"), UA, r"\b(?:Windows)?PowerShell/(?P<v>[\w.+-]+)"),
-];
+// ---- the engine ----
 
-/// The rules, compiled once.
-static COMPILED: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    RULES.iter().map(|r| Regex::new(&format!("(?i){}", r.pattern)).unwrap_or_else(|e| panic!("client rule {:?}: {e}", r.name))).collect()
+/// Every rule in the order it is tried (the first rule that matches any of its hints wins, so
+/// specific rules come first): Keyward's own, each provider's in registry order, the shared ones.
+fn every_rule() -> impl Iterator<Item = &'static Rule> {
+    rules::FIRST.iter().chain(crate::providers::all().flat_map(|p| p.client_rules().iter())).chain(rules::SHARED.iter())
+}
+
+/// The rules, compiled once, in the order they are tried.
+static COMPILED: LazyLock<Vec<(&'static Rule, Regex)>> = LazyLock::new(|| {
+    every_rule()
+        .map(|r| (r, Regex::new(&format!("(?i){}", r.pattern)).unwrap_or_else(|e| panic!("client rule {:?}: {e}", r.name))))
+        .collect()
 });
 
 /// The uap-core patterns, compiled once (about half a second).
@@ -451,24 +294,6 @@ static UAP: LazyLock<UserAgentParser> = LazyLock::new(|| {
 type Remembered = HashMap<u64, Vec<(ClientHints, Option<Client>)>>;
 const CACHE_LIMIT: usize = 16_384;
 static CACHE: LazyLock<RwLock<Remembered>> = LazyLock::new(|| RwLock::new(HashMap::new()));
-
-/// uap-core device families that say nothing a person would recognise.
-const GENERIC_DEVICES: &[&str] = &[
-    "Other",
-    "Spider",
-    "Mac",
-    "K",
-    "Generic Smartphone",
-    "Generic Tablet",
-    "Generic Feature Phone",
-    "Generic_Android",
-    "Generic_Android_Tablet",
-    "Generic_Inettv",
-    "PC",
-];
-
-/// Notes that servers write themselves and that name no client.
-const NOT_A_CLIENT: &[&str] = &["requested via api", "requested via token page", "requested via the token page"];
 
 fn hints_hash(h: &ClientHints) -> u64 {
     let mut s = std::collections::hash_map::DefaultHasher::new();
@@ -503,7 +328,7 @@ fn recognise_uncached(h: &ClientHints) -> Option<Client> {
 
 /// The first of the project's rules that matches one of its hints.
 fn by_rules(h: &ClientHints) -> Option<Client> {
-    for (rule, re) in RULES.iter().zip(COMPILED.iter()) {
+    for (rule, re) in COMPILED.iter() {
         for &which in rule.on {
             let Some(text) = hint_text(h, which) else { continue };
             if let Some(caps) = re.captures(text) {
@@ -522,7 +347,9 @@ fn by_rules(h: &ClientHints) -> Option<Client> {
                     name,
                     version: group("v").or_else(|| group("v2")),
                     os,
-                    device: group("dev").or_else(|| group("dev2")).filter(|d| !GENERIC_DEVICES.iter().any(|g| d.eq_ignore_ascii_case(g))),
+                    device: group("dev")
+                        .or_else(|| group("dev2"))
+                        .filter(|d| !rules::GENERIC_DEVICES.iter().any(|g| d.eq_ignore_ascii_case(g))),
                     browser: group("browser").filter(|b| !b.to_ascii_lowercase().starts_with("unknown")),
                     form,
                     recognised: true,
@@ -548,7 +375,7 @@ fn by_raw_text(h: &ClientHints) -> Option<Client> {
     let name = [AppName, OauthClient, DeviceName, Note]
         .into_iter()
         .filter_map(|w| hint_text(h, w))
-        .find(|t| !NOT_A_CLIENT.contains(&t.to_ascii_lowercase().as_str()))
+        .find(|t| !rules::NOT_A_CLIENT.contains(&t.to_ascii_lowercase().as_str()))
         .map(str::to_string)
         .or_else(|| hint_text(h, UserAgent).and_then(first_product))
         .or_else(|| hint_text(h, AppId).map(str::to_string))?;
@@ -661,8 +488,13 @@ mod tests {
     }
 
     #[test]
-    fn every_rule_compiles() {
-        assert_eq!(COMPILED.len(), RULES.len());
+    fn every_rule_compiles_and_each_provider_brings_its_own() {
+        assert_eq!(COMPILED.len(), every_rule().count());
+        let names: Vec<&str> = COMPILED.iter().map(|(r, _)| r.name).collect();
+        for (kind_rule, shared) in [("Element X", "DAVx5"), ("Home Assistant for Android", "curl")] {
+            assert!(names.contains(&kind_rule) && names.contains(&shared), "{kind_rule} or {shared} missing");
+        }
+        assert_eq!(names.first(), Some(&"Keyward"), "Keyward's own rule comes first");
     }
 
     #[test]

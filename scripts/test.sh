@@ -61,6 +61,8 @@ done
 for f in "$RUN_DIR"/*.env; do . "$f"; done
 
 failures=()
+# Every real-server test must run here: one that finds its server missing fails, never skips.
+export KEYWARD_REQUIRE_SERVERS=1
 step "Rust tests (core, CLI, providers against real servers, real keyring)"
 bash scripts/with-keyring.sh cargo test --workspace --locked -- --test-threads 4 || failures+=("rust tests")
 

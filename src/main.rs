@@ -1,17 +1,20 @@
 //! The `keyward` command line: the same core as the desktop app, for people who live in a
 //! terminal and for scripts (`--json`).
 //!
-//! Secrets are read from standard input (`--password-stdin`, `--token-stdin`) or from a prompt
-//! that does not echo, never from arguments. Every failure prints one line on stderr and exits
-//! non-zero; nothing is changed by a command that fails.
+//! Secrets are read from standard input (`--password-stdin`, `--token-stdin`, `--code-stdin`, one
+//! per line in that order) or from a prompt that does not echo, never from arguments. Every
+//! failure prints one line on stderr — the core's sentence, then what to do in this CLI's own
+//! words (its flags; the core's errors never name them) — and exits non-zero; nothing is changed
+//! by a command that fails.
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use chrono::Utc;
 use clap::{Parser, Subcommand};
-use keyward::model::{Account, Kind};
-use keyward::provider::SignInSecret;
+use keyward::error::Remedy;
+use keyward::model::{Account, Gap, Kind};
+use keyward::provider::{Proof, SignInSecret};
 use keyward::secret::Secret;
 use keyward::service::{AddAccount, Keyward, RevokeReport};
 use keyward::view::{self, CredentialRow};
@@ -33,7 +36,7 @@ enum Command {
         /// The user name to sign in with.
         #[arg(long)]
         user: String,
-        /// The kind of server; detected from the server when omitted.
+        /// The kind of server (`keyward kinds` lists them); detected from the server when omitted.
         #[arg(long)]
         kind: Option<Kind>,
         /// Read the password from standard input (first line).
@@ -42,9 +45,25 @@ enum Command {
         /// Read an access token (or app password) from standard input instead of a password.
         #[arg(long)]
         token_stdin: bool,
+        /// Read a one-time code from the second factor from standard input (the line after the
+        /// password).
+        #[arg(long)]
+        code_stdin: bool,
+        /// Allow a sign-in that ends another of your sessions (a site that limits how many
+        /// sessions an account may have at once).
+        #[arg(long)]
+        allow_ending_a_session: bool,
+        /// Allow plain http to a host that is not this computer (anyone on the network can read it).
+        #[arg(long)]
+        allow_http: bool,
         /// A name for the account, used instead of <user>@<host:port>.
         #[arg(long)]
         label: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The kinds of server Keyward can manage.
+    Kinds {
         #[arg(long)]
         json: bool,
     },
@@ -70,7 +89,14 @@ enum Command {
         cached: bool,
     },
     /// Rename a credential (where the server allows it).
-    Rename { account: String, credential_id: String, new_name: String },
+    Rename {
+        account: String,
+        credential_id: String,
+        new_name: String,
+        /// Read a one-time code from the second factor from standard input, for servers that ask.
+        #[arg(long)]
+        code_stdin: bool,
+    },
     /// Revoke (sign out, delete) credentials of one account. Irreversible: needs --yes.
     Revoke {
         account: String,
@@ -83,6 +109,10 @@ enum Command {
         /// Read the account's password from standard input, for servers that ask for it.
         #[arg(long)]
         password_stdin: bool,
+        /// Read a one-time code from the second factor from standard input (the line after the
+        /// password), for servers that ask.
+        #[arg(long)]
+        code_stdin: bool,
         /// Allow revoking Keyward's own session (the account is then signed out of Keyward).
         #[arg(long)]
         include_this_app: bool,
@@ -108,7 +138,7 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("keyward: {e}");
+            eprintln!("keyward: {}", say(&e));
             ExitCode::FAILURE
         }
     }
@@ -117,17 +147,42 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<ExitCode, Error> {
     let kw = Keyward::open()?;
     match cli.command {
-        Command::Add { url, user, kind, password_stdin, token_stdin, label, json } => {
+        Command::Add { url, user, kind, password_stdin, token_stdin, code_stdin, allow_ending_a_session, allow_http, label, json } => {
             let secret = if token_stdin {
                 SignInSecret::Token(read_secret(true, "Access token")?)
             } else {
                 SignInSecret::Password(read_secret(password_stdin, &format!("Password for {user}"))?)
             };
-            let account = kw.add(AddAccount { url, kind, login: user, secret, label }).await?;
+            let code = if code_stdin { Some(read_secret(true, "One-time code")?) } else { None };
+            let request = |code: Option<Secret>| AddAccount {
+                kind,
+                label: label.clone(),
+                code,
+                allow_ending_sessions: allow_ending_a_session,
+                allow_insecure: allow_http,
+                ..AddAccount::new(url.clone(), user.clone(), secret.clone())
+            };
+            let account = match kw.add(request(code)).await {
+                // The server asks for a second factor and there is a terminal: ask, sign in again.
+                Err(Error::CodeNeeded { .. }) if !code_stdin && io::stdin().is_terminal() => {
+                    kw.add(request(Some(read_secret(false, "One-time code from your authenticator")?))).await?
+                }
+                other => other?,
+            };
             if json {
                 print_json(&account_json(&kw, &account));
             } else {
                 println!("Added {} ({} at {})", account.name(), account.kind.display_name(), account.base_url);
+            }
+        }
+        Command::Kinds { json } => {
+            let kinds = kw.kinds();
+            if json {
+                print_json(&kinds);
+            } else {
+                let rows: Vec<Vec<String>> =
+                    kinds.iter().map(|k| vec![k.kind.to_string(), k.display_name.clone(), k.capabilities.sign_in.join(", ")]).collect();
+                print_table(&["KIND", "NAME", "SIGNS IN WITH"], &rows);
             }
         }
         Command::Accounts { json } => {
@@ -181,14 +236,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 match r {
                     Ok(listing) => {
                         rows.extend(view::rows(a, &listing, now));
-                        notes.extend(listing.gaps.iter().map(|g| match &g.url {
-                            Some(u) => format!("{}: {} ({u})", a.name(), g.message),
-                            None => format!("{}: {}", a.name(), g.message),
-                        }));
+                        notes.extend(listing.gaps.iter().map(|g| format!("{}: {}", a.name(), gap_words(g))));
                     }
                     Err(e) => {
                         failed += 1;
-                        eprintln!("keyward: {}: {e}", a.name());
+                        eprintln!("keyward: {}: {}", a.name(), say(&e));
                     }
                 }
             }
@@ -220,11 +272,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::Rename { account, credential_id, new_name } => {
-            kw.rename(&account, &credential_id, &new_name).await?;
+        Command::Rename { account, credential_id, new_name, code_stdin } => {
+            let proof = Proof { password: None, code: if code_stdin { Some(read_secret(true, "One-time code")?) } else { None } };
+            kw.rename(&account, &credential_id, &new_name, &proof).await?;
             println!("Renamed {credential_id} to {new_name:?}");
         }
-        Command::Revoke { account, credential_ids, all_others, password_stdin, include_this_app, yes, json } => {
+        Command::Revoke { account, credential_ids, all_others, password_stdin, code_stdin, include_this_app, yes, json } => {
             if !yes {
                 let a = kw.find(&account)?;
                 let what = if all_others { "every other session".to_string() } else { credential_ids.join(", ") };
@@ -243,10 +296,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             } else {
                 None
             };
+            let code = if code_stdin { Some(read_secret(true, "One-time code")?) } else { None };
+            let proof = Proof { password, code };
             let report = if all_others {
-                kw.revoke_all_others(&account, password.as_ref()).await?
+                kw.revoke_all_others(&account, &proof).await?
             } else {
-                kw.revoke(&account, &credential_ids, password.as_ref(), include_this_app).await?
+                kw.revoke(&account, &credential_ids, &proof, include_this_app).await?
             };
             print_report(&report, json);
             if !report.all_ok() {
@@ -286,6 +341,7 @@ fn print_report(report: &RevokeReport, json: bool) {
     }
     for r in &report.results {
         match &r.error {
+            None if r.replaced => println!("replaced {} (the old value no longer works)", r.id),
             None => println!("revoked {}", r.id),
             Some(e) => println!("failed  {}: {e}", r.id),
         }
@@ -293,6 +349,52 @@ fn print_report(report: &RevokeReport, json: bool) {
     if report.signed_out {
         println!("Keyward is now signed out of {}; `keyward add` signs in again", report.account);
     }
+}
+
+/// An error in one line: the core's sentence, then what to do, in this CLI's words.
+fn say(e: &Error) -> String {
+    match (e, e.remedy().and_then(|r| remedy_words(&r))) {
+        // These already say it: the page, the wait.
+        (Error::OpenInBrowser { .. } | Error::RateLimited { .. }, _) | (_, None) => e.to_string(),
+        (_, Some(what)) => format!("{e}; {what}"),
+    }
+}
+
+/// A gap in a listing, with its page and what to do about it.
+fn gap_words(g: &Gap) -> String {
+    let mut s = g.message.clone();
+    if let Some(u) = &g.url {
+        s.push_str(&format!(" ({u})"));
+    }
+    if let Some(what) = g.remedy.as_ref().and_then(remedy_words) {
+        s.push_str(&format!("; {what}"));
+    }
+    s
+}
+
+/// What the user can do, named by this CLI's commands and flags.
+fn remedy_words(r: &Remedy) -> Option<String> {
+    Some(match r {
+        Remedy::UseToken { label, page } => {
+            let made = page.as_ref().map(|p| format!(" (make one at {p})")).unwrap_or_default();
+            format!(
+                "add the account with --token-stdin and {} {label}{made}",
+                if label.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
+            )
+        }
+        Remedy::GivePassword => "give the account's password with --password-stdin".into(),
+        Remedy::GiveCode => "give the one-time code with --code-stdin".into(),
+        Remedy::SignInAgain => "sign in again with `keyward add <URL> --user <NAME>`".into(),
+        Remedy::ChooseKind { kinds } => format!("pass --kind (one of {})", kinds.join(", ")),
+        Remedy::IncludeOwnSession => "say so explicitly with --include-this-app, or use `keyward remove <ACCOUNT> --sign-out`".into(),
+        Remedy::AllowInsecure => "add --allow-http if you accept that".into(),
+        Remedy::AllowEndingSession => "add the account again with --allow-ending-a-session to allow it".into(),
+        Remedy::OpenPage { url } => format!("do it at {url}"),
+        Remedy::AskAdmin => "ask the site's administrator".into(),
+        Remedy::Wait { .. } => return None,
+        Remedy::ListAccounts => "`keyward accounts` lists them".into(),
+        Remedy::ListCredentials { account } => format!("`keyward list {account}` shows their ids"),
+    })
 }
 
 /// One secret: from stdin when asked, else a prompt without echo when there is a terminal.

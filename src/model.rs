@@ -11,64 +11,64 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The kinds of server Keyward knows. The names are the CLI's `--kind` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Matrix,
-    Jupyterhub,
-    Homeassistant,
-    Wordpress,
-    Moodle,
-    Phorge,
-    Hypothesis,
-}
+/// A kind of server, named by its provider (`"matrix"`, `"wordpress"`). The kinds there are, with
+/// their names and aliases, are the provider registry (`crate::providers::all()`); nothing else
+/// lists them. Serialised as its id, which is also the CLI's `--kind` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Kind(&'static str);
 
 impl Kind {
-    pub const ALL: [Kind; 7] =
-        [Kind::Matrix, Kind::Jupyterhub, Kind::Homeassistant, Kind::Wordpress, Kind::Moodle, Kind::Phorge, Kind::Hypothesis];
+    /// The kind with this id; providers declare theirs as a constant (`Kind::new("matrix")`).
+    pub const fn new(id: &'static str) -> Self {
+        Kind(id)
+    }
 
     /// The value used on the command line and in JSON.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Matrix => "matrix",
-            Kind::Jupyterhub => "jupyterhub",
-            Kind::Homeassistant => "homeassistant",
-            Kind::Wordpress => "wordpress",
-            Kind::Moodle => "moodle",
-            Kind::Phorge => "phorge",
-            Kind::Hypothesis => "hypothesis",
-        }
+        self.0
     }
 
-    /// The name people know the server by.
+    /// The name people know the server by ("Home Assistant"), from its provider; the id when no
+    /// provider of this version knows the kind.
     pub fn display_name(self) -> &'static str {
-        match self {
-            Kind::Matrix => "Matrix",
-            Kind::Jupyterhub => "JupyterHub",
-            Kind::Homeassistant => "Home Assistant",
-            Kind::Wordpress => "WordPress",
-            Kind::Moodle => "Moodle",
-            Kind::Phorge => "Phorge",
-            Kind::Hypothesis => "Hypothesis",
-        }
+        crate::providers::get(self).map(|p| p.capabilities().display_name).unwrap_or(self.0)
     }
 }
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.0)
     }
 }
 
 impl std::str::FromStr for Kind {
     type Err = String;
+    /// An id, a display name or an alias of a registered provider, in any case, with or without
+    /// spaces, dashes and underscores ("Home Assistant", "home-assistant", "phabricator").
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let wanted = s.trim().to_ascii_lowercase().replace([' ', '-', '_'], "");
-        Kind::ALL.into_iter().find(|k| k.as_str() == wanted || (wanted == "phabricator" && *k == Kind::Phorge)).ok_or_else(|| {
-            let names: Vec<_> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-            format!("unknown kind {s:?}: choose one of {}", names.join(", "))
-        })
+        let norm = |t: &str| t.trim().to_ascii_lowercase().replace([' ', '-', '_'], "");
+        let wanted = norm(s);
+        crate::providers::all()
+            .map(|p| p.capabilities())
+            .find(|c| norm(c.kind.as_str()) == wanted || norm(c.display_name) == wanted || c.aliases.iter().any(|a| norm(a) == wanted))
+            .map(|c| c.kind)
+            .ok_or_else(|| format!("unknown kind {s:?}: choose one of {}", crate::providers::kind_names().join(", ")))
+    }
+}
+
+impl Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Kind {
+    /// A registered kind; an id no provider of this version knows is kept as it is (so an
+    /// accounts file written by a newer Keyward is not lost), and then every action on it says
+    /// plainly that this version cannot manage it.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let id = String::deserialize(d)?;
+        Ok(crate::providers::all().map(|p| p.kind()).find(|k| k.as_str() == id).unwrap_or_else(|| Kind(Box::leak(id.into_boxed_str()))))
     }
 }
 
@@ -295,6 +295,10 @@ pub struct Actions {
     /// ("Moodle gives this same token to your phone: it will be signed out too").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoke_warning: Option<String>,
+    /// Revoking makes the server replace it with a new value (Hypothesis's developer token): the
+    /// faces say "Replace", not "Revoke".
+    #[serde(default)]
+    pub revoke_replaces: bool,
     /// Why it cannot be renamed or revoked here, in one sentence, when it cannot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why_not: Option<String>,
@@ -379,6 +383,21 @@ pub struct Gap {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// What the user can do to see it, when there is something (each face words it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<crate::error::Remedy>,
+}
+
+impl Gap {
+    /// A gap with its message only.
+    pub fn new(message: impl Into<String>) -> Self {
+        Gap { message: message.into(), url: None, remedy: None }
+    }
+
+    /// A gap with the page that shows what Keyward cannot.
+    pub fn with_url(message: impl Into<String>, url: impl Into<String>) -> Self {
+        Gap { message: message.into(), url: Some(url.into()), remedy: None }
+    }
 }
 
 /// Everything one refresh of one account found.
@@ -412,19 +431,31 @@ mod tests {
 
     #[test]
     fn kind_parses_its_own_names_and_aliases() {
-        for k in Kind::ALL {
-            assert_eq!(k.as_str().parse::<Kind>().unwrap(), k);
+        for p in crate::providers::all() {
+            let c = p.capabilities();
+            assert_eq!(c.kind.as_str().parse::<Kind>().unwrap(), c.kind);
+            assert_eq!(c.display_name.parse::<Kind>().unwrap(), c.kind);
+            for a in c.aliases {
+                assert_eq!(a.parse::<Kind>().unwrap(), c.kind, "alias {a}");
+            }
         }
-        assert_eq!("Home Assistant".parse::<Kind>().unwrap(), Kind::Homeassistant);
-        assert_eq!("phabricator".parse::<Kind>().unwrap(), Kind::Phorge);
+        assert_eq!("Home Assistant".parse::<Kind>().unwrap().as_str(), "homeassistant");
         assert!("gitlab".parse::<Kind>().unwrap_err().contains("choose one of matrix"));
+    }
+
+    #[test]
+    fn an_unknown_kind_in_a_stored_file_is_kept_not_lost() {
+        let k: Kind = serde_json::from_str("\"gitlab\"").unwrap();
+        assert_eq!(k.as_str(), "gitlab");
+        assert_eq!(serde_json::to_string(&k).unwrap(), "\"gitlab\"");
+        assert!(crate::providers::get(k).is_err());
     }
 
     #[test]
     fn account_is_named_by_label_or_login_at_host() {
         let mut a = Account {
             id: "x1".into(),
-            kind: Kind::Matrix,
+            kind: crate::providers::matrix::KIND,
             base_url: "http://127.0.0.1:8008".into(),
             login: "alice".into(),
             user_id: "@alice:localhost".into(),

@@ -3,7 +3,9 @@
 //!
 //! A provider turns its server's answers into the model (`Credential`, `Listing`) and performs
 //! renames and revocations. It never decides what a face shows (no summaries, no wording of
-//! times), never stores anything but through `Session::save`, and never prints.
+//! times), never stores anything but through `Session::save`, and never prints. The core checks
+//! the declared capabilities before it calls a provider, so a provider is never asked for what it
+//! said it cannot do.
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -11,7 +13,7 @@ use serde::Serialize;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::model::{Account, AccountActions, Credential, Fact, Gap, Kind};
+use crate::model::{Account, AccountActions, Credential, CredentialKind, Fact, Gap, Kind};
 use crate::net::http::Http;
 use crate::secret::Secret;
 use crate::vault::Vault;
@@ -26,12 +28,16 @@ pub enum SignInMethod {
     Token,
 }
 
-/// What a kind of server lets the app do, declared once per provider. Faces read this (and the
-/// per-credential [`crate::model::Actions`]) and offer exactly what works; they never test the kind.
-#[derive(Debug, Clone, Serialize)]
+/// What a kind of server lets the app do, declared once per provider (with `..Default::default()`
+/// for what it cannot). The core refuses an action a provider does not declare before any request
+/// is made; faces read this (and the per-credential [`crate::model::Actions`]) and offer exactly
+/// what works; they never test the kind.
+#[derive(Debug, Clone, Serialize, Default)]
 pub struct Capabilities {
     pub kind: Kind,
     pub display_name: &'static str,
+    /// Other names people type for this kind ("phabricator" for Phorge).
+    pub aliases: &'static [&'static str],
     pub sign_in: &'static [SignInMethod],
     /// What the token sign-in asks for, in words ("access token", "application password").
     pub token_label: &'static str,
@@ -48,7 +54,7 @@ pub struct Capabilities {
 }
 
 /// What the user typed to sign in.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum SignInSecret {
     Password(Secret),
     Token(Secret),
@@ -62,6 +68,29 @@ pub struct SignInRequest {
     pub secret: SignInSecret,
     /// The name the app gives its own credential: "Keyward on <hostname>".
     pub client_name: String,
+    /// A one-time code from the account's second factor, when the user gave one.
+    pub code: Option<Secret>,
+    /// The user said yes to a sign-in that ends another of their sessions (a concurrent-login
+    /// limit); without it a provider must not make such a sign-in.
+    pub allow_ending_sessions: bool,
+}
+
+/// What the user gave for an action the server guards: the account's password (Matrix's
+/// user-interactive auth) or a one-time code (Phorge's high-security checkpoint).
+#[derive(Debug, Default, Clone)]
+pub struct Proof {
+    pub password: Option<Secret>,
+    pub code: Option<Secret>,
+}
+
+impl Proof {
+    pub fn password(&self) -> Option<&Secret> {
+        self.password.as_ref()
+    }
+
+    pub fn code(&self) -> Option<&Secret> {
+        self.code.as_ref()
+    }
 }
 
 /// A successful sign-in: what goes into the account, and the secret for the keyring.
@@ -91,15 +120,29 @@ pub struct Revoked {
     pub id: String,
     /// `None` when it is gone; else why not, in one sentence.
     pub error: Option<String>,
+    /// The server replaced it with a new value (the old one no longer works).
+    #[serde(default)]
+    pub replaced: bool,
 }
 
 impl Revoked {
     pub fn ok(id: impl Into<String>) -> Self {
-        Revoked { id: id.into(), error: None }
+        Revoked { id: id.into(), error: None, replaced: false }
     }
     pub fn failed(id: impl Into<String>, why: impl std::fmt::Display) -> Self {
-        Revoked { id: id.into(), error: Some(why.to_string()) }
+        Revoked { id: id.into(), error: Some(why.to_string()), replaced: false }
     }
+    /// Gone, and a new value took its place.
+    pub fn replaced(id: impl Into<String>) -> Self {
+        Revoked { id: id.into(), error: None, replaced: true }
+    }
+}
+
+/// The ids "sign out all other sessions" covers in a listing: every session that is not the
+/// app's own and can be revoked. The one rule for it: the default `revoke_all_others` and every
+/// face use this.
+pub fn other_sessions(credentials: &[Credential]) -> Vec<String> {
+    credentials.iter().filter(|c| c.kind == CredentialKind::Session && !c.current && c.actions.revoke).map(|c| c.id.clone()).collect()
 }
 
 /// The handle a provider gets for one signed-in account: the account, the HTTP client, and its
@@ -108,6 +151,8 @@ pub struct Session<'a> {
     pub account: &'a Account,
     pub http: &'a Http,
     secret: SecretSource<'a>,
+    /// The stored secret once read: one keyring round trip per operation, however many requests.
+    cached: std::sync::Mutex<Option<Secret>>,
 }
 
 enum SecretSource<'a> {
@@ -118,44 +163,65 @@ enum SecretSource<'a> {
 
 impl<'a> Session<'a> {
     pub fn new(account: &'a Account, http: &'a Http, vault: &'a Vault) -> Self {
-        Session { account, http, secret: SecretSource::Vault(vault) }
+        Session { account, http, secret: SecretSource::Vault(vault), cached: std::sync::Mutex::new(None) }
     }
 
     /// A session over a secret that is not in the keyring (yet): used only to undo a sign-in
     /// whose secret could not be kept. `save` does nothing on it.
     pub(crate) fn unsaved(account: &'a Account, http: &'a Http, stored: Secret) -> Self {
-        Session { account, http, secret: SecretSource::Given(stored) }
+        Session { account, http, secret: SecretSource::Given(stored), cached: std::sync::Mutex::new(None) }
     }
 
-    /// The account's base URL, with a trailing slash so relative paths join under it.
-    pub fn base_url(&self) -> Url {
-        let mut u = Url::parse(&self.account.base_url).expect("stored base URLs are valid");
+    /// The account's base URL, with a trailing slash so relative paths join under it. A stored
+    /// URL that does not parse (a hand-edited accounts file) is one plain error, never a panic.
+    pub fn base_url(&self) -> Result<Url> {
+        let mut u = Url::parse(&self.account.base_url).map_err(|e| {
+            Error::Store(format!(
+                "the server address of {} in the accounts file is damaged ({e}); remove the account and add it again",
+                self.account.name()
+            ))
+        })?;
         if !u.path().ends_with('/') {
             let p = format!("{}/", u.path());
             u.set_path(&p);
         }
-        u
+        Ok(u)
     }
 
-    /// The provider's stored secret for this account, from the keyring.
+    /// The provider's stored secret for this account: read from the keyring the first time, then
+    /// from this session's copy.
     pub async fn load<T: DeserializeOwned>(&self) -> Result<T> {
-        let raw = match &self.secret {
-            SecretSource::Given(s) => s.clone(),
-            SecretSource::Vault(v) => match v.get(&self.account.id).await? {
-                Some(s) => s,
+        let cached = self.cached.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let raw = match (cached, &self.secret) {
+            (Some(s), _) => s,
+            (None, SecretSource::Given(s)) => s.clone(),
+            (None, SecretSource::Vault(v)) => match v.get(&self.account.id).await? {
+                Some(s) => {
+                    *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(s.clone());
+                    s
+                }
                 None => return Err(self.sign_in_again("its credential is not in the keyring")),
             },
         };
         serde_json::from_str(raw.expose()).map_err(|_| self.sign_in_again("the keyring entry is unreadable"))
     }
 
+    /// Reads the stored secret from the keyring again, past this session's copy: for a provider
+    /// that must see what another process may have just written (a rotated refresh token).
+    pub async fn reload<T: DeserializeOwned>(&self) -> Result<T> {
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.load().await
+    }
+
     /// Replaces the stored secret (for example right after a token refresh, before the new
     /// access token is used).
     pub async fn save<T: Serialize>(&self, value: &T) -> Result<()> {
-        match &self.secret {
-            SecretSource::Vault(v) => v.set(&self.account.id, &to_stored(value)?).await,
-            SecretSource::Given(_) => Ok(()),
+        let stored = to_stored(value)?;
+        if let SecretSource::Vault(v) = &self.secret {
+            v.set(&self.account.id, &stored).await?;
         }
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(stored);
+        Ok(())
     }
 
     /// "<account> must sign in again (<why>)".
@@ -192,11 +258,9 @@ pub trait Provider: Send + Sync {
     async fn require(&self, http: &Http, url: &Url) -> Result<Url> {
         match self.probe(http, url).await? {
             Some(base) => Ok(base),
-            None => Err(Error::NotThisKind {
-                url: crate::net::http::base_string(url),
-                kind: self.capabilities().display_name,
-                detail: None,
-            }),
+            None => {
+                Err(Error::NotThisKind { url: crate::net::http::base_string(url), kind: self.capabilities().display_name, detail: None })
+            }
         }
     }
 
@@ -206,30 +270,26 @@ pub trait Provider: Send + Sync {
     /// Everything that can get into the account.
     async fn list(&self, s: &Session<'_>) -> Result<Found>;
 
-    async fn rename(&self, s: &Session<'_>, id: &str, name: &str) -> Result<()> {
-        let _ = (s, id, name);
-        Err(Error::NotAllowed(format!("{} offers no way to rename this", self.capabilities().display_name)))
+    /// Renames a credential. Called only when the capabilities say `rename`.
+    async fn rename(&self, s: &Session<'_>, id: &str, name: &str, proof: &Proof) -> Result<()> {
+        let _ = (s, id, name, proof);
+        Err(Error::unsupported(format!("{} offers no way to rename this", self.capabilities().display_name)))
     }
 
     /// Revokes the given credentials (ids from `list`). The core has already checked that they
     /// exist and that the app's own credential is included only when the user asked for that.
-    async fn revoke(&self, s: &Session<'_>, ids: &[String], password: Option<&Secret>) -> Result<Vec<Revoked>>;
+    async fn revoke(&self, s: &Session<'_>, ids: &[String], proof: &Proof) -> Result<Vec<Revoked>>;
 
     /// Revokes every other session of the account (never the app's own).
     ///
-    /// By default: every session but the app's own that can be revoked, through `revoke`.
-    async fn revoke_all_others(&self, s: &Session<'_>, password: Option<&Secret>) -> Result<Vec<Revoked>> {
+    /// By default: [`other_sessions`] of a fresh listing, through `revoke`.
+    async fn revoke_all_others(&self, s: &Session<'_>, proof: &Proof) -> Result<Vec<Revoked>> {
         let found = self.list(s).await?;
-        let ids: Vec<String> = found
-            .credentials
-            .iter()
-            .filter(|c| c.kind == crate::model::CredentialKind::Session && !c.current && c.actions.revoke)
-            .map(|c| c.id.clone())
-            .collect();
+        let ids = other_sessions(&found.credentials);
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.revoke(s, &ids, password).await
+        self.revoke(s, &ids, proof).await
     }
 
     /// Ends the app's own credential on the server (when the user removes the account and asks

@@ -1,6 +1,7 @@
 //! [`Keyward`]: the operations both faces (the CLI and the desktop app) call. It ties the store,
 //! the vault and the providers together and enforces the product's rules in one place:
-//! nothing changes on bad input, the app's own credential is revoked only when asked for
+//! nothing changes on bad input, a provider is asked only for what its capabilities declare
+//! (checked before any request), the app's own credential is revoked only when asked for
 //! explicitly, listings of many accounts run concurrently and one failure never stops the others,
 //! and a secret never leaves the keyring except to go to its server.
 
@@ -11,10 +12,10 @@ use chrono::Utc;
 use serde::Serialize;
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 use crate::model::{Account, Kind, Listing};
-use crate::provider::{Provider, Revoked, Session, SignInRequest, SignInSecret};
 use crate::net::http::Http;
+use crate::provider::{Capabilities, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret};
 use crate::providers;
 use crate::secret::Secret;
 use crate::store::Store;
@@ -29,6 +30,28 @@ pub struct AddAccount {
     pub login: String,
     pub secret: SignInSecret,
     pub label: Option<String>,
+    /// A one-time code from the account's second factor, when the user gave one.
+    pub code: Option<Secret>,
+    /// The user said yes to a sign-in that ends another of their sessions.
+    pub allow_ending_sessions: bool,
+    /// The user said yes to plain http to a host that is not this computer.
+    pub allow_insecure: bool,
+}
+
+impl AddAccount {
+    /// An account to add with nothing said yes to and no code.
+    pub fn new(url: impl Into<String>, login: impl Into<String>, secret: SignInSecret) -> Self {
+        AddAccount {
+            url: url.into(),
+            kind: None,
+            login: login.into(),
+            secret,
+            label: None,
+            code: None,
+            allow_ending_sessions: false,
+            allow_insecure: false,
+        }
+    }
 }
 
 /// The outcome of a revoke: one result per credential, and whether the app signed itself out.
@@ -89,14 +112,14 @@ impl Keyward {
 
     /// The kind of server at `url`, and the base URL to use for it.
     pub async fn detect(&self, url: &str) -> Result<(Kind, Url)> {
-        let url = net::http::parse_server_url(url)?;
+        let url = crate::net::http::parse_server_url(url)?;
         providers::detect(&self.http, &url).await
     }
 
     /// Signs in and remembers the account. The keyring is checked before anything happens on the
     /// server, so a missing keyring changes nothing anywhere.
     pub async fn add(&self, req: AddAccount) -> Result<Account> {
-        let typed = net::http::parse_server_url(&req.url)?;
+        let typed = crate::net::http::parse_server_url(&req.url)?;
         let login = req.login.trim().to_string();
         if login.is_empty() {
             return Err(Error::input("give the user name to sign in with (--user)"));
@@ -116,32 +139,26 @@ impl Keyward {
         };
         let provider = providers::get(kind)?;
         let caps = provider.capabilities();
-        let method_ok = match &req.secret {
-            SignInSecret::Password(_) => caps.sign_in.contains(&crate::provider::SignInMethod::Password),
-            SignInSecret::Token(_) => caps.sign_in.contains(&crate::provider::SignInMethod::Token),
-        };
-        if !method_ok {
-            return Err(Error::input(match req.secret {
-                SignInSecret::Password(_) => {
-                    let article = if caps.token_label.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
-                    let page = caps.token_page.map(|p| format!(": make one at {}", net::http::join(&url, p))).unwrap_or_default();
-                    format!(
-                        "{} accounts sign in with {article} {} (--token-stdin), not a password{page}",
-                        caps.display_name, caps.token_label
-                    )
-                }
-                SignInSecret::Token(_) => format!("{} accounts sign in with a password (--password-stdin)", caps.display_name),
-            }));
-        }
+        check_sign_in_method(&caps, &req.secret, &url)?;
 
         let existing = self.accounts()?;
         // A password sign-in makes a credential on the server, which an abandoned add must end;
         // a pasted token (or application password) was the user's before and stays.
         let made_here = matches!(req.secret, SignInSecret::Password(_));
         let signed = provider
-            .sign_in(&self.http, SignInRequest { url, login: login.clone(), secret: req.secret, client_name: client_name() })
+            .sign_in(
+                &self.http,
+                SignInRequest {
+                    url,
+                    login: login.clone(),
+                    secret: req.secret,
+                    client_name: client_name(),
+                    code: req.code,
+                    allow_ending_sessions: req.allow_ending_sessions,
+                },
+            )
             .await?;
-        let base_url = net::http::base_string(&signed.base_url);
+        let base_url = crate::net::http::base_string(&signed.base_url);
         let previous =
             existing.iter().find(|a| a.kind == kind && a.base_url == base_url && (a.login == login || a.user_id == signed.user_id));
         if let Some(prev) = previous.filter(|a| a.signed_in) {
@@ -193,6 +210,13 @@ impl Keyward {
         let account = self.find(name)?;
         if sign_out && account.signed_in {
             let provider = providers::get(account.kind)?;
+            let caps = provider.capabilities();
+            if !caps.sign_out {
+                return Err(Error::unsupported(format!(
+                    "{} offers no way for Keyward to end its own session; forget the account without signing out, then end it on the server",
+                    caps.display_name
+                )));
+            }
             provider.sign_out(&Session::new(&account, &self.http, &self.vault)).await?;
         }
         self.vault.delete(&account.id).await?;
@@ -277,9 +301,15 @@ impl Keyward {
         futures::future::join_all(accounts.iter().map(|a| self.refresh(a))).await
     }
 
-    /// Renames a credential, after checking it exists and can be renamed.
-    pub async fn rename(&self, name: &str, credential_id: &str, new_name: &str) -> Result<()> {
+    /// Renames a credential, after checking that the kind can rename (before any request) and
+    /// that the credential exists and can be renamed.
+    pub async fn rename(&self, name: &str, credential_id: &str, new_name: &str, proof: &Proof) -> Result<()> {
         let account = self.find(name)?;
+        let provider = providers::get(account.kind)?;
+        let caps = provider.capabilities();
+        if !caps.rename {
+            return Err(Error::unsupported(format!("{} offers no way to rename sessions or tokens", caps.display_name)));
+        }
         let new_name = new_name.trim();
         if new_name.is_empty() {
             return Err(Error::input("the new name is empty"));
@@ -291,23 +321,29 @@ impl Keyward {
             .find(|c| c.id == credential_id)
             .ok_or_else(|| Error::UnknownCredential { account: account.name(), id: credential_id.to_string() })?;
         if !cred.actions.rename {
-            return Err(Error::NotAllowed(
-                cred.actions
+            return Err(Error::Unsupported {
+                message: cred
+                    .actions
                     .why_not
                     .clone()
-                    .unwrap_or_else(|| format!("{} offers no way to rename this {}", account.kind.display_name(), cred.kind.noun())),
-            ));
+                    .unwrap_or_else(|| format!("{} offers no way to rename this {}", caps.display_name, cred.kind.noun())),
+                remedy: cred.manage_url.clone().map(|url| Remedy::OpenPage { url }),
+            });
         }
-        let provider = providers::get(account.kind)?;
-        provider.rename(&Session::new(&account, &self.http, &self.vault), credential_id, new_name).await?;
+        provider.rename(&Session::new(&account, &self.http, &self.vault), credential_id, new_name, proof).await?;
         let _ = self.refresh(&account).await;
         Ok(())
     }
 
     /// Revokes credentials of one account. Every id must exist and be revocable, and the app's
     /// own credential is refused unless `include_own`; otherwise nothing is revoked.
-    pub async fn revoke(&self, name: &str, ids: &[String], password: Option<&Secret>, include_own: bool) -> Result<RevokeReport> {
+    pub async fn revoke(&self, name: &str, ids: &[String], proof: &Proof, include_own: bool) -> Result<RevokeReport> {
         let account = self.find(name)?;
+        let provider = providers::get(account.kind)?;
+        let caps = provider.capabilities();
+        if !caps.revoke {
+            return Err(Error::unsupported(format!("{} offers no way to revoke sessions or tokens", caps.display_name)));
+        }
         if ids.is_empty() {
             return Err(Error::input("name at least one credential to revoke"));
         }
@@ -323,47 +359,53 @@ impl Keyward {
                 .find(|c| &c.id == id)
                 .ok_or_else(|| Error::UnknownCredential { account: account.name(), id: id.clone() })?;
             if !cred.actions.revoke {
-                return Err(Error::NotAllowed(cred.actions.why_not.clone().unwrap_or_else(|| format!("{id} cannot be revoked here"))));
+                return Err(Error::Refused {
+                    message: cred.actions.why_not.clone().unwrap_or_else(|| format!("{id} cannot be revoked here")),
+                    remedy: cred.manage_url.clone().map(|url| Remedy::OpenPage { url }),
+                });
             }
             if cred.current {
                 if !include_own {
-                    return Err(Error::input(format!(
-                        "{id} is Keyward's own session on {}: revoking it signs Keyward out of the account; say so explicitly (--include-this-app, or `keyward remove {} --sign-out`)",
-                        account.name(),
-                        account.name()
-                    )));
+                    return Err(Error::Refused {
+                        message: format!(
+                            "{id} is Keyward's own session on {}: revoking it signs Keyward out of the account",
+                            account.name()
+                        ),
+                        remedy: Some(Remedy::IncludeOwnSession),
+                    });
                 }
                 own = true;
             }
-            if cred.actions.revoke_needs_password && password.is_none() {
-                return Err(Error::PasswordNeeded(format!(
-                    "{} asks for the account's password before it signs anything out: give it with --password-stdin",
-                    account.kind.display_name()
-                )));
+            if cred.actions.revoke_needs_password && proof.password.is_none() {
+                return Err(Error::PasswordNeeded { account: account.name(), server: caps.display_name });
             }
         }
-        let provider = providers::get(account.kind)?;
-        let results = provider.revoke(&Session::new(&account, &self.http, &self.vault), &ids, password).await?;
+        let results = provider.revoke(&Session::new(&account, &self.http, &self.vault), &ids, proof).await?;
+        let results = reported_for(&ids, results);
         let own_gone = own && results.iter().any(|r| r.error.is_none() && listing.credentials.iter().any(|c| c.id == r.id && c.current));
         self.after_revoke(&account, own_gone).await?;
         Ok(RevokeReport { account: account.name(), results, signed_out: own_gone })
     }
 
     /// Signs out every other session of the account (never the app's own).
-    pub async fn revoke_all_others(&self, name: &str, password: Option<&Secret>) -> Result<RevokeReport> {
+    pub async fn revoke_all_others(&self, name: &str, proof: &Proof) -> Result<RevokeReport> {
         let account = self.find(name)?;
+        let provider = providers::get(account.kind)?;
+        let caps = provider.capabilities();
+        if !caps.revoke_all_others {
+            return Err(Error::unsupported(format!("{} offers no way to sign out all other sessions", caps.display_name)));
+        }
         let listing = self.refresh(&account).await?;
         if !listing.account_actions.revoke_all_others {
-            return Err(Error::NotAllowed(format!("{} offers no way to sign out all other sessions here", account.kind.display_name())));
+            return Err(Error::Unsupported {
+                message: format!("{} offers no way to sign out all other sessions of this account here", caps.display_name),
+                remedy: listing.account_actions.manage_url.clone().map(|url| Remedy::OpenPage { url }),
+            });
         }
-        if listing.account_actions.revoke_all_others_needs_password && password.is_none() {
-            return Err(Error::PasswordNeeded(format!(
-                "{} asks for the account's password before it signs anything out: give it with --password-stdin",
-                account.kind.display_name()
-            )));
+        if listing.account_actions.revoke_all_others_needs_password && proof.password.is_none() {
+            return Err(Error::PasswordNeeded { account: account.name(), server: caps.display_name });
         }
-        let provider = providers::get(account.kind)?;
-        let results = provider.revoke_all_others(&Session::new(&account, &self.http, &self.vault), password).await?;
+        let results = provider.revoke_all_others(&Session::new(&account, &self.http, &self.vault), proof).await?;
         self.after_revoke(&account, false).await?;
         Ok(RevokeReport { account: account.name(), results, signed_out: false })
     }
@@ -414,6 +456,58 @@ impl Keyward {
         f(&mut accounts);
         self.store.save_accounts(&accounts)
     }
+}
+
+/// Is this secret a way of signing in this kind offers? Refused before anything is sent, with the
+/// way that works as the remedy.
+fn check_sign_in_method(caps: &Capabilities, secret: &SignInSecret, url: &Url) -> Result<()> {
+    let wanted = match secret {
+        SignInSecret::Password(_) => SignInMethod::Password,
+        SignInSecret::Token(_) => SignInMethod::Token,
+    };
+    if caps.sign_in.contains(&wanted) {
+        return Ok(());
+    }
+    Err(match wanted {
+        SignInMethod::Password => Error::SignInMethod {
+            message: format!(
+                "{} accounts sign in with {} {}, not a password",
+                caps.display_name,
+                article(caps.token_label),
+                caps.token_label
+            ),
+            remedy: Some(Remedy::UseToken {
+                label: caps.token_label.to_string(),
+                page: caps.token_page.map(|p| crate::net::http::join(url, p).to_string()),
+            }),
+        },
+        SignInMethod::Token => Error::SignInMethod {
+            message: format!("{} accounts sign in with a password, not a token", caps.display_name),
+            remedy: Some(Remedy::GivePassword),
+        },
+    })
+}
+
+fn article(noun: &str) -> &'static str {
+    if noun.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// Exactly one result per id asked for, in that order: an id the provider did not report on is a
+/// failure, never "done" (a revoke must fail closed).
+fn reported_for(ids: &[String], results: Vec<Revoked>) -> Vec<Revoked> {
+    ids.iter()
+        .map(|id| {
+            results
+                .iter()
+                .find(|r| &r.id == id)
+                .cloned()
+                .unwrap_or_else(|| Revoked::failed(id, "the server did not say whether it was revoked"))
+        })
+        .collect()
 }
 
 /// "Keyward on <hostname>": how the app names its own session on every server.

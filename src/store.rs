@@ -138,13 +138,12 @@ fn private_file(path: &Path) -> std::io::Result<fs::File> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Kind;
     use chrono::Utc;
 
     fn account(id: &str) -> Account {
         Account {
             id: id.into(),
-            kind: Kind::Matrix,
+            kind: crate::providers::matrix::KIND,
             base_url: "http://127.0.0.1:8008".into(),
             login: "alice".into(),
             user_id: "@alice:localhost".into(),

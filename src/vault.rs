@@ -38,7 +38,7 @@ impl Vault {
 
     /// The secret stored for `key`, or `None` when there is none.
     pub async fn get(&self, key: &str) -> Result<Option<Secret>> {
-        self.call(key, |e| match e.get_password() {
+        self.call("read", key, |e| match e.get_password() {
             Ok(s) => Ok(Some(Secret::new(s))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(e),
@@ -48,12 +48,12 @@ impl Vault {
 
     pub async fn set(&self, key: &str, value: &Secret) -> Result<()> {
         let value = value.clone();
-        self.call(key, move |e| e.set_password(value.expose())).await
+        self.call("write", key, move |e| e.set_password(value.expose())).await
     }
 
     /// Removes the secret; removing one that is not there is not an error.
     pub async fn delete(&self, key: &str) -> Result<()> {
-        self.call(key, |e| match e.delete_credential() {
+        self.call("delete", key, |e| match e.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(e),
         })
@@ -65,11 +65,14 @@ impl Vault {
         self.get("keyward-availability-check").await.map(|_| ())
     }
 
-    async fn call<T, F>(&self, key: &str, f: F) -> Result<T>
+    /// One keyring round trip (`op` is "read", "write" or "delete"), logged at debug level
+    /// without the value, so the number of round trips per operation can be counted.
+    async fn call<T, F>(&self, op: &'static str, key: &str, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&keyring::Entry) -> std::result::Result<T, keyring::Error> + Send + 'static,
     {
+        tracing::debug!(target: "keyward::vault", op, key, "keyring call");
         let service = self.service.clone();
         let user = key.to_string();
         let task = tokio::task::spawn_blocking(move || {

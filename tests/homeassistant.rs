@@ -168,6 +168,9 @@ fn time(v: &Value) -> chrono::DateTime<chrono::FixedOffset> {
 
 #[test]
 fn password_sign_in_makes_a_keyward_session_marked_current() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
     let u = user(1);
     let checker = Checker::new(&u);
     let cli = Cli::new();
@@ -195,6 +198,9 @@ fn password_sign_in_makes_a_keyward_session_marked_current() {
 
 #[test]
 fn list_maps_every_field_the_server_gives() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
     let u = user(2);
     let checker = Checker::new(&u);
     let (llat, _) = checker.long_lived("Grafana");
@@ -232,6 +238,9 @@ fn list_maps_every_field_the_server_gives() {
 
 #[test]
 fn pasted_long_lived_token_signs_in_and_is_marked_current() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
     let u = user(3);
     let checker = Checker::new(&u);
     let (id, token) = checker.long_lived("Keyward pasted");
@@ -248,6 +257,9 @@ fn pasted_long_lived_token_signs_in_and_is_marked_current() {
 
 #[test]
 fn revoke_one_deletes_exactly_that_token() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
     let u = user(4);
     let checker = Checker::new(&u);
     let (a, _) = checker.long_lived("a");
@@ -263,6 +275,9 @@ fn revoke_one_deletes_exactly_that_token() {
 
 #[test]
 fn revoke_many_deletes_exactly_those() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
     let u = user(5);
     let checker = Checker::new(&u);
     let (a, _) = checker.long_lived("a");
@@ -286,6 +301,9 @@ fn revoke_many_deletes_exactly_those() {
 
 #[test]
 fn own_session_needs_include_this_app_and_then_signs_out() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
     let u = user(6);
     let checker = Checker::new(&u);
     let cli = Cli::new();
@@ -306,6 +324,9 @@ fn own_session_needs_include_this_app_and_then_signs_out() {
 
 #[test]
 fn wrong_password_creates_nothing() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
     let u = user(7);
     let checker = Checker::new(&u);
     let before = checker.ids();
@@ -319,6 +340,9 @@ fn wrong_password_creates_nothing() {
 
 #[test]
 fn revoke_all_others_ends_every_other_session_and_keeps_tokens() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
     let u = user(8);
     // The checker looks through a long-lived token here: all-others ends sessions only.
     let (checker_llat, llat) = Checker::new(&u).long_lived("checker");
@@ -345,6 +369,9 @@ fn revoke_all_others_ends_every_other_session_and_keeps_tokens() {
 
 #[test]
 fn expired_access_token_is_minted_again_from_the_session() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
     let u = user(9);
     let cli = Cli::new();
     add_with_password(&cli, &u).expect_ok();
@@ -372,6 +399,9 @@ fn expired_access_token_is_minted_again_from_the_session() {
 
 #[test]
 fn rename_is_refused_in_one_line() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
     let u = user(10);
     let checker = Checker::new(&u);
     let (id, _) = checker.long_lived("keep my name");
@@ -384,6 +414,9 @@ fn rename_is_refused_in_one_line() {
 
 #[test]
 fn detects_home_assistant_without_kind_and_nothing_else_as_it() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
     let u = user(11);
     let out = Cli::new().run(&["detect", &url()], None).expect_ok().stdout;
     assert_eq!(out.trim(), format!("homeassistant at {}", url()));
@@ -413,6 +446,9 @@ fn detects_home_assistant_without_kind_and_nothing_else_as_it() {
 
 #[test]
 fn server_down_or_not_home_assistant_is_one_line_and_changes_nothing() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
     let u = user(12);
     let cli = Cli::new();
     let down = format!("http://127.0.0.1:{}", closed_port());

@@ -143,6 +143,9 @@ fn own_id(rows: &[Value]) -> String {
 
 #[tokio::test]
 async fn password_sign_in_names_the_device_and_keeps_tokens_only_in_the_keyring() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("signin").await;
     let (token, _) = hs.device(&user, "Element Desktop: macOS", "203.0.113.7").await;
@@ -175,6 +178,9 @@ async fn password_sign_in_names_the_device_and_keeps_tokens_only_in_the_keyring(
 
 #[tokio::test]
 async fn list_maps_every_device_field_and_marks_the_app_s_own() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("list").await;
     let (_, element) = hs.device(&user, "Element Desktop: macOS", "203.0.113.7").await;
@@ -227,6 +233,9 @@ async fn list_maps_every_device_field_and_marks_the_app_s_own() {
 
 #[tokio::test]
 async fn token_sign_in_uses_the_given_device() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("token").await;
     let (token, device) = hs.device(&user, "Nheko on laptop", "192.0.2.10").await;
@@ -249,6 +258,9 @@ async fn token_sign_in_uses_the_given_device() {
 
 #[tokio::test]
 async fn rename_changes_the_name_on_the_server() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("rename").await;
     let (token, device) = hs.device(&user, "Old phone", "192.0.2.20").await;
@@ -272,6 +284,9 @@ async fn rename_changes_the_name_on_the_server() {
 
 #[tokio::test]
 async fn revoke_one_signs_out_exactly_that_device() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("revoke1").await;
     let (token, keep) = hs.device(&user, "Keep me", "192.0.2.30").await;
@@ -302,6 +317,9 @@ fn access_log_lines(user_id: &str, path: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn revoke_many_asks_password_once_in_one_request() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("many").await;
     let (token, keep) = hs.device(&user, "Keep", "192.0.2.40").await;
@@ -333,6 +351,9 @@ async fn revoke_many_asks_password_once_in_one_request() {
 
 #[tokio::test]
 async fn wrong_password_deletes_nothing() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("wrongpw").await;
     let (token, a) = hs.device(&user, "A", "192.0.2.50").await;
@@ -359,6 +380,9 @@ async fn wrong_password_deletes_nothing() {
 
 #[tokio::test]
 async fn revoke_all_others_keeps_only_the_app_s_own() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("allothers").await;
     for i in 0..3 {
@@ -379,6 +403,9 @@ async fn revoke_all_others_keeps_only_the_app_s_own() {
 
 #[tokio::test]
 async fn the_app_s_own_device_is_revoked_only_when_asked_and_then_it_signs_out() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("own").await;
     let (token, _) = hs.device(&user, "Other", "192.0.2.70").await;
@@ -405,6 +432,9 @@ async fn the_app_s_own_device_is_revoked_only_when_asked_and_then_it_signs_out()
 
 #[tokio::test]
 async fn remove_with_sign_out_ends_the_session_on_the_server() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("remove").await;
     let (token, _) = hs.device(&user, "Other", "192.0.2.80").await;
@@ -420,6 +450,9 @@ async fn remove_with_sign_out_ends_the_session_on_the_server() {
 
 #[tokio::test]
 async fn push_registrations_are_listed_and_removed() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("push").await;
     let (token, _) = hs.device(&user, "Element Android", "192.0.2.90").await;
@@ -451,6 +484,9 @@ async fn push_registrations_are_listed_and_removed() {
 
 #[tokio::test]
 async fn an_expired_access_token_is_refreshed_and_the_new_refresh_token_kept() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::short();
     let user = hs.register("refresh").await;
     let cli = Cli::new();
@@ -479,6 +515,9 @@ async fn an_expired_access_token_is_refreshed_and_the_new_refresh_token_kept() {
 
 #[tokio::test]
 async fn rate_limited_sign_in_waits_and_succeeds() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::short();
     let user = hs.register("ratelimit").await;
     // Use up the account's login allowance (two at once) and see the server refuse a third.
@@ -494,6 +533,9 @@ async fn rate_limited_sign_in_waits_and_succeeds() {
 
 #[tokio::test]
 async fn a_token_the_server_dropped_says_sign_in_again() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("dropped").await;
     let (token, _) = hs.device(&user, "Other", "192.0.2.110").await;
@@ -530,6 +572,9 @@ async fn a_token_the_server_dropped_says_sign_in_again() {
 
 #[tokio::test]
 async fn a_url_that_is_not_a_matrix_server_is_a_clear_error() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let url = common::serve("404 Not Found", "text/html", "<html>Not found</html>");
     let cli = Cli::new();
     let err = cli.run(&["add", &url, "--user", "alice", "--kind", "matrix", "--password-stdin"], Some(PASSWORD)).expect_err();
@@ -541,6 +586,9 @@ async fn a_url_that_is_not_a_matrix_server_is_a_clear_error() {
 
 #[tokio::test]
 async fn a_server_answering_garbage_is_a_clear_error() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let url = common::serve("200 OK", "application/json", "{garbage!");
     let cli = Cli::new();
     let err = cli.run(&["add", &url, "--user", "alice", "--kind", "matrix", "--password-stdin"], Some(PASSWORD)).expect_err();
@@ -549,6 +597,9 @@ async fn a_server_answering_garbage_is_a_clear_error() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_a_clear_error() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let cli = Cli::new();
     let port = closed_port();
     let err = cli
@@ -561,6 +612,9 @@ async fn an_unreachable_server_is_a_clear_error() {
 
 #[tokio::test]
 async fn a_server_that_never_answers_times_out() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     // Accepts connections and never answers.
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
@@ -579,6 +633,9 @@ async fn a_server_that_never_answers_times_out() {
 
 #[tokio::test]
 async fn no_keyring_is_a_clear_error_and_changes_nothing_on_the_server() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("nokeyring").await;
     let (token, _) = hs.device(&user, "Other", "192.0.2.120").await;
@@ -592,6 +649,9 @@ async fn no_keyring_is_a_clear_error_and_changes_nothing_on_the_server() {
 
 #[tokio::test]
 async fn one_broken_account_does_not_stop_the_others() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("broken").await;
     let cli = Cli::new();
@@ -614,6 +674,9 @@ async fn one_broken_account_does_not_stop_the_others() {
 
 #[tokio::test]
 async fn detect_names_the_kind() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let cli = Cli::new();
     let out = cli.run(&["detect", &hs.url], None).expect_ok().stdout;
@@ -622,6 +685,9 @@ async fn detect_names_the_kind() {
 
 #[tokio::test]
 async fn the_well_known_leads_to_the_homeserver() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("wellknown").await;
     let body = format!("{{\"m.homeserver\":{{\"base_url\":\"{}\"}}}}", hs.url);
@@ -634,6 +700,9 @@ async fn the_well_known_leads_to_the_homeserver() {
 
 #[tokio::test]
 async fn adding_an_account_twice_leaves_no_extra_device() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("twice").await;
     let (token, _) = hs.device(&user, "Observer", "192.0.2.130").await;
@@ -682,6 +751,9 @@ fn next_gen_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
 
 #[tokio::test]
 async fn next_gen_auth_lists_and_hands_sign_outs_to_the_account_page() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let (port, seen) = next_gen_server();
     let url = format!("http://127.0.0.1:{port}");
     let cli = Cli::new();
@@ -708,6 +780,9 @@ async fn next_gen_auth_lists_and_hands_sign_outs_to_the_account_page() {
 
 #[tokio::test]
 async fn element_client_information_reaches_the_row() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register("clientinfo").await;
     let (token, device) = hs.device(&user, "app.element.io: Firefox on Linux", "192.0.2.140").await;
@@ -733,6 +808,9 @@ async fn element_client_information_reaches_the_row() {
 
 #[tokio::test]
 async fn server_admins_see_each_device_s_user_agent() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
     let hs = Synapse::main();
     let user = hs.register_as("admin", true).await;
     let ua = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
@@ -762,4 +840,22 @@ async fn server_admins_see_each_device_s_user_agent() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(details.contains(ua), "{details}");
+}
+
+#[tokio::test]
+async fn one_listing_reads_the_keyring_once() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
+    let hs = Synapse::main();
+    let user = hs.register("reads").await;
+    hs.device(&user, "Element Desktop: macOS", "203.0.113.7").await;
+    let cli = Cli::new().with_env("KEYWARD_LOG", "keyward::vault=debug");
+    let account = add(&cli, &hs, &user);
+    let run = cli.run(&["list", &account, "--json"], None).expect_ok();
+    let reads = run.stderr.lines().filter(|l| l.contains("keyring call") && l.contains("op=\"read\"")).count();
+    let calls = run.stderr.lines().filter(|l| l.contains("keyring call")).count();
+    assert_eq!(reads, 1, "one Matrix listing read the keyring {reads} times:\n{}", run.stderr);
+    assert_eq!(calls, 1, "a listing with a fresh token writes nothing either:\n{}", run.stderr);
+    assert!(!run.json().as_array().unwrap().is_empty());
 }

@@ -8,8 +8,9 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+use keyward::error::Remedy;
 use keyward::model::Kind;
-use keyward::provider::SignInSecret;
+use keyward::provider::{Proof, SignInSecret};
 use keyward::secret::Secret;
 use keyward::service::{AddAccount, RevokeReport};
 use keyward::view::{AccountListing, KindView};
@@ -17,18 +18,20 @@ use keyward::{Error, Keyward};
 use serde::{Deserialize, Serialize};
 use tauri::{Manager, State};
 
-/// An error as the web view gets it: the core's code, its one plain sentence, and the page to
-/// open when there is one.
+/// An error as the web view gets it: the core's code, its one plain sentence (which names no CLI
+/// flag), what the user can do (worded by the UI with its own buttons), and the page to open
+/// when there is one.
 #[derive(Debug, Serialize)]
 struct UiError {
     code: &'static str,
     message: String,
+    remedy: Option<Remedy>,
     url: Option<String>,
 }
 
 impl From<Error> for UiError {
     fn from(e: Error) -> Self {
-        UiError { code: e.code(), message: e.to_string(), url: e.url().map(str::to_string) }
+        UiError { code: e.code(), message: e.to_string(), remedy: e.remedy(), url: e.url().map(str::to_string) }
     }
 }
 
@@ -78,13 +81,15 @@ struct AddRequest {
     secret: Secret,
     secret_is_token: bool,
     label: Option<String>,
+    #[serde(default)]
+    allow_insecure: bool,
 }
 
 #[tauri::command(rename_all = "snake_case")]
 async fn add_account(kw: State<'_, Keyward>, request: AddRequest) -> Answer<AccountListing> {
-    let AddRequest { url, kind, login, secret, secret_is_token, label } = request;
+    let AddRequest { url, kind, login, secret, secret_is_token, label, allow_insecure } = request;
     let secret = if secret_is_token { SignInSecret::Token(secret) } else { SignInSecret::Password(secret) };
-    let account = kw.add(AddAccount { url, kind, login, secret, label }).await?;
+    let account = kw.add(AddAccount { kind, label, allow_insecure, ..AddAccount::new(url, login, secret) }).await?;
     Ok(kw.show_cached(&account)?)
 }
 
@@ -98,7 +103,7 @@ async fn remove_account(kw: State<'_, Keyward>, account_id: String, sign_out: bo
 /// Renames a credential and returns the account as listed right after.
 #[tauri::command(rename_all = "snake_case")]
 async fn rename(kw: State<'_, Keyward>, account_id: String, credential_id: String, name: String) -> Answer<AccountListing> {
-    kw.rename(&account_id, &credential_id, &name).await?;
+    kw.rename(&account_id, &credential_id, &name, &Proof::default()).await?;
     Ok(kw.show_cached(&kw.find(&account_id)?)?)
 }
 
@@ -122,14 +127,16 @@ struct RevokeAnswer {
 
 #[tauri::command(rename_all = "snake_case")]
 async fn revoke(kw: State<'_, Keyward>, request: RevokeRequest) -> Answer<RevokeAnswer> {
-    let report = kw.revoke(&request.account_id, &request.ids, request.password.as_ref(), request.include_own).await?;
+    let proof = Proof { password: request.password, code: None };
+    let report = kw.revoke(&request.account_id, &request.ids, &proof, request.include_own).await?;
     let listing = kw.show_cached(&kw.find(&request.account_id)?)?;
     Ok(RevokeAnswer { report, listing })
 }
 
 #[tauri::command(rename_all = "snake_case")]
 async fn revoke_all_others(kw: State<'_, Keyward>, request: RevokeRequest) -> Answer<RevokeAnswer> {
-    let report = kw.revoke_all_others(&request.account_id, request.password.as_ref()).await?;
+    let proof = Proof { password: request.password, code: None };
+    let report = kw.revoke_all_others(&request.account_id, &proof).await?;
     let listing = kw.show_cached(&kw.find(&request.account_id)?)?;
     Ok(RevokeAnswer { report, listing })
 }

@@ -41,16 +41,16 @@ pub struct Response {
 impl Http {
     /// A client without cookies, following redirects (for JSON APIs).
     pub fn new() -> Self {
-        Self::build(false, true)
+        Self::build(true)
     }
 
-    /// A client with its own cookie jar that does not follow redirects, for providers that drive
-    /// a server's web pages (login forms, CSRF tokens). One per account session.
+    /// A client that does not follow redirects, for `net::web::WebSession`, which keeps the one
+    /// cookie jar of a web session itself (so that forgetting its cookies really forgets them).
     pub fn web_session() -> Self {
-        Self::build(true, false)
+        Self::build(false)
     }
 
-    fn build(cookies: bool, follow_redirects: bool) -> Self {
+    fn build(follow_redirects: bool) -> Self {
         let timeout = Duration::from_secs(
             std::env::var("KEYWARD_HTTP_TIMEOUT_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_TIMEOUT_SECS),
         );
@@ -59,7 +59,7 @@ impl Http {
             .user_agent(concat!("Keyward/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .timeout(timeout)
-            .cookie_store(cookies)
+            .cookie_store(false)
             .redirect(redirect)
             .build()
             .expect("the HTTP client configuration is valid");

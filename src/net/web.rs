@@ -22,8 +22,9 @@ use crate::secret::Secret;
 /// How many redirects [`WebSession::follow`] follows before it gives up.
 const MAX_REDIRECTS: usize = 8;
 
-/// A browser-like session: one cookie jar the provider can save and restore, no automatic
-/// redirects. Cookies are sent only to the host they came from.
+/// A browser-like session: ONE cookie jar (this one; the HTTP client under it keeps none) that the
+/// provider can save and restore, no automatic redirects. Cookies are sent only to the host they
+/// came from.
 pub struct WebSession {
     http: Http,
     host: String,
@@ -342,6 +343,45 @@ fn tzif_offset(data: &[u8], local: NaiveDateTime) -> Option<FixedOffset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server that sets a cookie on every answer and records the Cookie header of each request.
+    fn cookie_server() -> (Url, std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>) {
+        use std::io::{BufRead, BufReader, Write};
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://127.0.0.1:{}/", l.local_addr().unwrap().port())).unwrap();
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                let mut cookie = None;
+                let mut line = String::new();
+                while r.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                    if let Some(v) = line.strip_prefix("cookie: ").or_else(|| line.strip_prefix("Cookie: ")) {
+                        cookie = Some(v.trim().to_string());
+                    }
+                    line.clear();
+                }
+                log.lock().unwrap().push(cookie);
+                let _ =
+                    (&s).write_all(b"HTTP/1.1 200 OK\r\nSet-Cookie: sid=abc123; Path=/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            }
+        });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn clear_forgets_every_cookie_so_the_next_request_sends_none() {
+        let (url, seen) = cookie_server();
+        let mut web = WebSession::new(&url, BTreeMap::new());
+        web.get(url.clone()).await.unwrap();
+        web.get(url.clone()).await.unwrap();
+        assert!(web.has_cookies());
+        web.clear();
+        web.get(url.clone()).await.unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen, vec![None, Some("sid=abc123".to_string()), None], "the cookie came back after clear()");
+    }
 
     #[test]
     fn tables_are_read_by_heading_with_links_and_forms() {

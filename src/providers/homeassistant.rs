@@ -23,13 +23,16 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use url::Url;
 
-use crate::net::http::{base_string, join, one_line, Http, Response};
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 use crate::model::{host_of, Actions, ClientHints, Credential, CredentialKind, Fact, Kind, LastUsedMeaning};
-use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
+use crate::net::http::{base_string, join, one_line, Http, Response};
+use crate::provider::{Capabilities, Found, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
 use crate::secret::{self, Secret};
 
 pub struct HomeAssistant;
+
+/// This kind of server, as the registry and stored accounts name it.
+pub const KIND: Kind = Kind::new("homeassistant");
 
 /// The OAuth client id the app signs in as. Home Assistant requires a URL, and a `redirect_uri`
 /// on the same host (else it fetches the client id page to look for one).
@@ -212,7 +215,7 @@ impl Ws {
             let code = m.pointer("/error/code").and_then(Value::as_str).unwrap_or("error").to_string();
             let message = m.pointer("/error/message").and_then(Value::as_str).map(one_line).unwrap_or_default();
             if code == "unauthorized" {
-                return Err(Error::NotAllowed(format!("Home Assistant does not let this user {command} ({message})")));
+                return Err(Error::forbidden(format!("Home Assistant does not let this user {command} ({message})")));
             }
             return Err(Error::Server { host: self.host.clone(), message: format!("{code}: {message}") });
         }
@@ -346,7 +349,7 @@ impl HomeAssistant {
             return Err(s.sign_in_again("the server no longer accepts its long-lived token"));
         };
         let form = [("grant_type", "refresh_token"), ("refresh_token", refresh.expose()), ("client_id", stored.client_id.as_str())];
-        let r = s.http.send(s.http.post(join(&s.base_url(), "auth/token")).form(&form)).await?;
+        let r = s.http.send(s.http.post(join(&s.base_url()?, "auth/token")).form(&form)).await?;
         if matches!(r.status, StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
             return Err(s.sign_in_again("its session was revoked or expired"));
         }
@@ -370,7 +373,7 @@ impl HomeAssistant {
             stored = self.mint(s, stored).await?;
             minted = true;
         }
-        match Ws::open(s.http, &s.base_url(), &stored.access_token).await? {
+        match Ws::open(s.http, &s.base_url()?, &stored.access_token).await? {
             Opened::Ready(ws) => return Ok(ws),
             Opened::Refused if minted || stored.refresh_token.is_none() => {
                 return Err(s.sign_in_again("the server no longer accepts its token"));
@@ -378,7 +381,7 @@ impl HomeAssistant {
             Opened::Refused => {}
         }
         let stored = self.mint(s, stored).await?;
-        match Ws::open(s.http, &s.base_url(), &stored.access_token).await? {
+        match Ws::open(s.http, &s.base_url()?, &stored.access_token).await? {
             Opened::Ready(ws) => Ok(ws),
             Opened::Refused => Err(s.sign_in_again("the server no longer accepts its token")),
         }
@@ -389,10 +392,13 @@ impl HomeAssistant {
         let start = json!({ "client_id": CLIENT_ID, "handler": ["homeassistant", null], "redirect_uri": REDIRECT_URI });
         let r = http.send(http.post(join(base, "auth/login_flow")).json(&start)).await?;
         if r.status == StatusCode::NOT_FOUND {
-            return Err(Error::NotAllowed(format!(
-                "{} does not offer username and password sign-in: paste a long-lived access token instead",
-                host_of(base.as_str())
-            )));
+            return Err(Error::SignInMethod {
+                message: format!("{} does not offer username and password sign-in", host_of(base.as_str())),
+                remedy: Some(Remedy::UseToken {
+                    label: "long-lived access token".into(),
+                    page: Some(join(base, "profile/security").to_string()),
+                }),
+            });
         }
         if !r.is_success() {
             return Err(server_error(&r));
@@ -413,9 +419,13 @@ impl HomeAssistant {
                 _ => return Err(Error::bad_response(r.host(), "expected an authorisation code")),
             },
             "form" if step.step_id.as_deref() == Some("mfa") => {
-                return Err(Error::NotAllowed(format!(
-                    "{account} asks for a second factor, which Keyward cannot answer yet: make a long-lived access token in your profile and add the account with --token-stdin"
-                )));
+                return Err(Error::SignInMethod {
+                    message: format!("{account} asks for a second factor, which Keyward cannot answer yet"),
+                    remedy: Some(Remedy::UseToken {
+                        label: "long-lived access token".into(),
+                        page: Some(join(base, "profile/security").to_string()),
+                    }),
+                });
             }
             "form" => {
                 let base_error = step.errors.as_ref().and_then(|e| e.get("base")).and_then(Value::as_str).unwrap_or("");
@@ -425,10 +435,10 @@ impl HomeAssistant {
                 return Err(Error::Server { host: r.host(), message: format!("the login was refused ({})", one_line(base_error)) });
             }
             "abort" => {
-                return Err(Error::NotAllowed(format!(
-                    "Home Assistant refused the login ({})",
-                    one_line(step.reason.as_deref().unwrap_or("aborted"))
-                )));
+                return Err(Error::SignInMethod {
+                    message: format!("Home Assistant refused the login ({})", one_line(step.reason.as_deref().unwrap_or("aborted"))),
+                    remedy: None,
+                });
             }
             other => return Err(Error::bad_response(r.host(), format!("unexpected login step {other:?}"))),
         };
@@ -455,17 +465,15 @@ impl HomeAssistant {
 impl Provider for HomeAssistant {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            kind: Kind::Homeassistant,
+            kind: KIND,
             display_name: "Home Assistant",
             sign_in: &[SignInMethod::Password, SignInMethod::Token],
             token_label: "long-lived access token",
             token_page: Some("profile/security"),
-            rename: false,
             revoke: true,
-            revoke_many: false,
             revoke_all_others: true,
-            revoke_needs_password: false,
             sign_out: true,
+            ..Default::default()
         }
     }
 
@@ -533,8 +541,8 @@ impl Provider for HomeAssistant {
         let tokens = ws.refresh_tokens().await?;
         ws.close().await;
         let own = tokens.iter().find(|t| t.is_current).map(|t| t.id.clone());
-        let manage = join(&s.base_url(), "profile/security").to_string();
-        let origin = s.base_url().origin().ascii_serialization();
+        let manage = join(&s.base_url()?, "profile/security").to_string();
+        let origin = s.base_url()?.origin().ascii_serialization();
         let mut credentials: Vec<Credential> = tokens
             .into_iter()
             .map(|t| {
@@ -555,7 +563,7 @@ impl Provider for HomeAssistant {
         Ok(Found { credentials, gaps: Vec::new(), account_actions, own_credential: own })
     }
 
-    async fn revoke(&self, s: &Session<'_>, ids: &[String], _password: Option<&Secret>) -> Result<Vec<Revoked>> {
+    async fn revoke(&self, s: &Session<'_>, ids: &[String], _proof: &Proof) -> Result<Vec<Revoked>> {
         let mut ws = self.connect(s).await?;
         let own = ws.refresh_tokens().await?.into_iter().find(|t| t.is_current).map(|t| t.id);
         // The app's own session last: deleting it ends this connection.
@@ -565,7 +573,7 @@ impl Provider for HomeAssistant {
         for id in ordered {
             match ws.call("auth/delete_refresh_token", json!({ "refresh_token_id": id })).await {
                 Ok(_) => results.push(Revoked::ok(id)),
-                Err(e @ Error::NotAllowed(_)) if results.is_empty() => return Err(e),
+                Err(e @ Error::Forbidden { .. }) if results.is_empty() => return Err(e),
                 Err(e) if Some(id.as_str()) == own.as_deref() && matches!(e, Error::Unreachable { .. }) => {
                     // The server may close the connection as it deletes the session it runs on.
                     results.push(Revoked::ok(id));
@@ -580,7 +588,7 @@ impl Provider for HomeAssistant {
     async fn sign_out(&self, s: &Session<'_>) -> Result<()> {
         let stored: Stored = s.load().await?;
         if let Some(refresh) = &stored.refresh_token {
-            return self.revoke_refresh_token(s.http, &s.base_url(), refresh).await;
+            return self.revoke_refresh_token(s.http, &s.base_url()?, refresh).await;
         }
         let mut ws = match self.connect(s).await {
             Ok(ws) => ws,
@@ -591,7 +599,10 @@ impl Provider for HomeAssistant {
         let own = ws.refresh_tokens().await?.into_iter().find(|t| t.is_current).map(|t| t.id);
         let Some(own) = own else {
             ws.close().await;
-            return Err(Error::NotAllowed("Home Assistant did not say which token Keyward uses; delete it in your profile".into()));
+            return Err(Error::Unsupported {
+                message: "Home Assistant did not say which token Keyward uses".into(),
+                remedy: Some(Remedy::OpenPage { url: join(&s.base_url()?, "profile/security").to_string() }),
+            });
         };
         match ws.call("auth/delete_refresh_token", json!({ "refresh_token_id": own })).await {
             Ok(_) | Err(Error::Unreachable { .. }) => Ok(()),

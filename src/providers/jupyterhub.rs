@@ -15,13 +15,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use url::Url;
 
-use crate::net::http::{base_string, join, one_line, Http, Response};
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 use crate::model::{Actions, ClientHints, Credential, CredentialKind, Fact, Kind};
-use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
+use crate::net::http::{base_string, join, one_line, Http, Response};
+use crate::provider::{Capabilities, Found, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
 use crate::secret::{self, Secret};
 
 pub struct JupyterHub;
+
+/// This kind of server, as the registry and stored accounts name it.
+pub const KIND: Kind = Kind::new("jupyterhub");
 
 /// What the app keeps in the keyring for a JupyterHub account.
 #[derive(Serialize, Deserialize)]
@@ -179,12 +182,12 @@ impl JupyterHub {
 
     async fn call(&self, s: &Session<'_>, method: Method, path: &str) -> Result<Response> {
         let stored: Stored = s.load().await?;
-        send(s.http, &s.base_url(), &stored.token, method, path, None).await
+        send(s.http, &s.base_url()?, &stored.token, method, path, None).await
     }
 
     /// The caller, or `sign_in_again` when the hub no longer knows the token.
     async fn whoami(&self, s: &Session<'_>, stored: &Stored) -> Result<UserModel> {
-        let r = send(s.http, &s.base_url(), &stored.token, Method::GET, "hub/api/user", None).await?;
+        let r = send(s.http, &s.base_url()?, &stored.token, Method::GET, "hub/api/user", None).await?;
         match r.status {
             st if st.is_success() => r.json("the signed-in user"),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(s.sign_in_again("the hub no longer accepts its token")),
@@ -198,7 +201,10 @@ impl JupyterHub {
             return e;
         }
         let scope = missing_scope(r).unwrap_or_else(|| scope.to_string());
-        Error::NotAllowed(format!("JupyterHub does not let Keyward's token {doing}: it lacks the scope {scope}; sign in with a password or paste a token that has it"))
+        Error::Forbidden {
+            message: format!("JupyterHub does not let Keyward's token {doing}: it lacks the scope {scope}"),
+            remedy: Some(Remedy::SignInAgain),
+        }
     }
 }
 
@@ -214,17 +220,14 @@ async fn send(http: &Http, base: &Url, token: &Secret, method: Method, path: &st
 impl Provider for JupyterHub {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            kind: Kind::Jupyterhub,
+            kind: KIND,
             display_name: "JupyterHub",
             sign_in: &[SignInMethod::Password, SignInMethod::Token],
             token_label: "API token",
             token_page: Some("hub/token"),
-            rename: false,
             revoke: true,
-            revoke_many: false,
-            revoke_all_others: false,
-            revoke_needs_password: false,
             sign_out: true,
+            ..Default::default()
         }
     }
 
@@ -309,7 +312,7 @@ impl Provider for JupyterHub {
             return Err(server_error(&r));
         }
         let list: TokenList = r.json("a token list")?;
-        let manage = join(&s.base_url(), "hub/token").to_string();
+        let manage = join(&s.base_url()?, "hub/token").to_string();
         let mut credentials: Vec<Credential> = list
             .api_tokens
             .into_iter()
@@ -325,7 +328,7 @@ impl Provider for JupyterHub {
         Ok(Found { credentials, gaps: Vec::new(), account_actions: Default::default(), own_credential: own })
     }
 
-    async fn revoke(&self, s: &Session<'_>, ids: &[String], _password: Option<&Secret>) -> Result<Vec<Revoked>> {
+    async fn revoke(&self, s: &Session<'_>, ids: &[String], _proof: &Proof) -> Result<Vec<Revoked>> {
         let stored: Stored = s.load().await?;
         let own = stored.token_id.clone();
         // The app's own token last: once it is gone nothing else can be revoked with it.
@@ -364,7 +367,10 @@ impl Provider for JupyterHub {
             Err(e) => return Err(e),
         };
         let Some(id) = me.token_id.or(stored.token_id.clone()) else {
-            return Err(Error::NotAllowed("the hub did not say which token Keyward uses; revoke it on the hub's token page".into()));
+            return Err(Error::Unsupported {
+                message: "the hub did not say which token Keyward uses".into(),
+                remedy: Some(Remedy::OpenPage { url: join(&s.base_url()?, "hub/token").to_string() }),
+            });
         };
         let path = format!("hub/api/users/{}/tokens/{}", enc(&stored.user), enc(&id));
         let r = self.call(s, Method::DELETE, &path).await?;

@@ -20,13 +20,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::net::http::{join, one_line, Http, Response};
 use crate::error::{Error, Result};
-use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap};
-use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
+use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind};
+use crate::net::http::{join, one_line, Http, Response};
+use crate::provider::{Capabilities, Found, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
 use crate::secret::{self, Secret};
 
 pub struct Matrix;
+
+/// This kind of server, as the registry and stored accounts name it.
+pub const KIND: Kind = Kind::new("matrix");
 
 /// What the app keeps in the keyring for a Matrix account.
 #[derive(Serialize, Deserialize)]
@@ -309,7 +312,7 @@ impl Matrix {
     }
 
     async fn send_with(&self, s: &Session<'_>, token: &Secret, method: Method, path: &str, body: Option<&Value>) -> Result<Response> {
-        let mut req = s.http.request(method, join(&s.base_url(), path)).bearer_auth(token.expose());
+        let mut req = s.http.request(method, join(&s.base_url()?, path)).bearer_auth(token.expose());
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -329,7 +332,7 @@ impl Matrix {
         };
         let r = s
             .http
-            .send(s.http.post(join(&s.base_url(), "_matrix/client/v3/refresh")).json(&json!({ "refresh_token": refresh_token.expose() })))
+            .send(s.http.post(join(&s.base_url()?, "_matrix/client/v3/refresh")).json(&json!({ "refresh_token": refresh_token.expose() })))
             .await?;
         if !r.is_success() {
             return Err(match r.status {
@@ -419,7 +422,7 @@ impl Matrix {
         };
         if !uia.flows.iter().any(|f| f.stages == ["m.login.password"]) {
             let stage = uia.flows.first().and_then(|f| f.stages.first()).cloned().unwrap_or_default();
-            let mut fallback = join(&s.base_url(), &format!("_matrix/client/v3/auth/{}/fallback/web", enc(&stage)));
+            let mut fallback = join(&s.base_url()?, &format!("_matrix/client/v3/auth/{}/fallback/web", enc(&stage)));
             fallback.query_pairs_mut().append_pair("session", &session);
             return Err(Error::OpenInBrowser {
                 message: format!("this server asks for a sign-in step Keyward cannot do ({stage}) before it signs devices out; sign them out in a Matrix client such as Element, or complete the step in the browser"),
@@ -427,9 +430,7 @@ impl Matrix {
             });
         }
         let Some(password) = password else {
-            return Err(Error::PasswordNeeded(
-                "the server asks for the account's password before it signs devices out: give it with --password-stdin".into(),
-            ));
+            return Err(Error::PasswordNeeded { account: s.account.name(), server: "Matrix" });
         };
         let body = json!({
             "devices": devices,
@@ -544,17 +545,18 @@ fn pusher_credential(p: Pusher) -> Credential {
 impl Provider for Matrix {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            kind: crate::model::Kind::Matrix,
+            kind: KIND,
             display_name: "Matrix",
+            aliases: &["synapse"],
             sign_in: &[SignInMethod::Password, SignInMethod::Token],
             token_label: "access token",
-            token_page: None,
             rename: true,
             revoke: true,
             revoke_many: true,
             revoke_all_others: true,
             revoke_needs_password: true,
             sign_out: true,
+            ..Default::default()
         }
     }
 
@@ -586,7 +588,7 @@ impl Provider for Matrix {
                     return Err(Error::WrongPassword { account: account_name });
                 }
                 if r.status == StatusCode::FORBIDDEN && errcode(&r) == "M_USER_DEACTIVATED" {
-                    return Err(Error::NotAllowed(format!("{account_name} is deactivated on its server")));
+                    return Err(Error::Deactivated { account: account_name });
                 }
                 if !r.is_success() {
                     return Err(server_error(&r));
@@ -639,13 +641,13 @@ impl Provider for Matrix {
     async fn list(&self, s: &Session<'_>) -> Result<Found> {
         let stored: Stored = s.load().await?;
         let devices: DevicesResponse = self.get_json(s, "_matrix/client/v3/devices", "a device list").await?;
-        let mgmt = self.account_management(s.http, &s.base_url()).await?;
+        let mgmt = self.account_management(s.http, &s.base_url()?).await?;
         let mut gaps = Vec::new();
         let pushers = match self.get_json::<PushersResponse>(s, "_matrix/client/v3/pushers", "a pusher list").await {
             Ok(p) => p.pushers,
             Err(e @ Error::SignInAgain { .. }) => return Err(e),
             Err(e) => {
-                gaps.push(Gap { message: format!("Push registrations could not be read: {e}"), url: None });
+                gaps.push(Gap { message: format!("Push registrations could not be read: {e}"), url: None, remedy: None });
                 Vec::new()
             }
         };
@@ -673,14 +675,15 @@ impl Provider for Matrix {
             gaps.push(Gap {
                 message: "This server manages sign-outs on its account page (next-gen auth): Keyward lists the sessions and opens that page to end them".into(),
                 url: Some(m.sessions_url()),
+                remedy: None,
             });
         }
         Ok(Found { credentials, gaps, account_actions, own_credential: Some(stored.device_id) })
     }
 
-    async fn rename(&self, s: &Session<'_>, id: &str, name: &str) -> Result<()> {
+    async fn rename(&self, s: &Session<'_>, id: &str, name: &str, _proof: &Proof) -> Result<()> {
         if id.starts_with("push-") {
-            return Err(Error::NotAllowed("Matrix has no way to rename a push registration".into()));
+            return Err(Error::unsupported("Matrix has no way to rename a push registration"));
         }
         let r =
             self.call(s, Method::PUT, &format!("_matrix/client/v3/devices/{}", enc(id)), Some(&json!({ "display_name": name }))).await?;
@@ -693,11 +696,11 @@ impl Provider for Matrix {
         }
     }
 
-    async fn revoke(&self, s: &Session<'_>, ids: &[String], password: Option<&Secret>) -> Result<Vec<Revoked>> {
+    async fn revoke(&self, s: &Session<'_>, ids: &[String], proof: &Proof) -> Result<Vec<Revoked>> {
         let stored: Stored = s.load().await?;
         let (push_ids, device_ids): (Vec<String>, Vec<String>) = ids.iter().cloned().partition(|id| id.starts_with("push-"));
         if !device_ids.is_empty() {
-            if let Some(m) = self.account_management(s.http, &s.base_url()).await? {
+            if let Some(m) = self.account_management(s.http, &s.base_url()?).await? {
                 let url = if device_ids.len() == 1 { m.end_session_url(&device_ids[0]) } else { m.sessions_url() };
                 return Err(Error::OpenInBrowser {
                     message: "this server ends sessions on its own account page (next-gen auth); open it to sign them out".into(),
@@ -724,7 +727,7 @@ impl Provider for Matrix {
         }
         if !device_ids.is_empty() {
             // All or nothing: one request, one password check.
-            self.delete_devices(s, &stored.user_id, &device_ids, password).await?;
+            self.delete_devices(s, &stored.user_id, &device_ids, proof.password()).await?;
             results.extend(device_ids.iter().map(Revoked::ok));
         }
         Ok(results)
@@ -737,7 +740,7 @@ impl Provider for Matrix {
             // Already signed out on the server: the goal is reached.
             StatusCode::UNAUTHORIZED => Ok(()),
             _ => {
-                if let Some(m) = self.account_management(s.http, &s.base_url()).await? {
+                if let Some(m) = self.account_management(s.http, &s.base_url()?).await? {
                     let stored: Stored = s.load().await?;
                     return Err(Error::OpenInBrowser {
                         message: "this server ends sessions on its own account page".into(),

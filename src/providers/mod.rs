@@ -15,25 +15,34 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::model::Kind;
-use crate::provider::Provider;
 use crate::net::http::Http;
+use crate::provider::Provider;
 
 /// Every provider Keyward has, in the order detection prefers them.
 static PROVIDERS: &[&dyn Provider] =
     &[&matrix::Matrix, &jupyterhub::JupyterHub, &homeassistant::HomeAssistant, &wordpress::WordPress, &moodle::Moodle];
 
-/// The provider of a kind, or a plain error when Keyward cannot manage that kind yet.
+/// The provider of a kind, or a plain error when this version of Keyward has none for it (an
+/// accounts file written by another version).
 pub fn get(kind: Kind) -> Result<&'static dyn Provider> {
-    PROVIDERS
-        .iter()
-        .copied()
-        .find(|p| p.kind() == kind)
-        .ok_or_else(|| Error::NotAllowed(format!("Keyward cannot manage {} accounts yet", kind.display_name())))
+    PROVIDERS.iter().copied().find(|p| p.kind() == kind).ok_or_else(|| {
+        Error::unsupported(format!(
+            "this version of Keyward cannot manage {} accounts (it knows {})",
+            kind.as_str(),
+            kind_names().join(", ")
+        ))
+    })
 }
 
 /// Every provider, for faces that list what can be added.
 pub fn all() -> impl Iterator<Item = &'static dyn Provider> {
     PROVIDERS.iter().copied()
+}
+
+/// The ids of every kind, in registry order (`matrix`, `jupyterhub`, …): the CLI's `--kind`
+/// values and the choices an error offers.
+pub fn kind_names() -> Vec<String> {
+    all().map(|p| p.kind().as_str().to_string()).collect()
 }
 
 /// What kind of server is at `url`, and the base URL to use for it.
@@ -51,7 +60,28 @@ pub async fn detect(http: &Http, url: &Url) -> Result<(Kind, Url)> {
     }
     match first_error {
         // Nothing answered at all: say why (refused, timeout), not "unknown kind".
-        Some(e @ (Error::Unreachable { .. } | Error::Timeout { .. })) => Err(e),
+        Some(e @ (Error::Unreachable { .. } | Error::Timeout { .. } | Error::RateLimited { .. })) => Err(e),
         _ => Err(Error::UnknownKind { url: url.as_str().trim_end_matches('/').to_string() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_one_provider_and_a_name() {
+        let mut ids: Vec<_> = all().map(|p| p.kind().as_str()).collect();
+        assert!(ids.iter().all(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_lowercase())), "{ids:?}");
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "two providers declare the same kind");
+        for p in all() {
+            let c = p.capabilities();
+            assert!(!c.display_name.is_empty() && !c.sign_in.is_empty(), "{:?}", c.kind);
+            assert!(c.revoke || !c.revoke_many, "{:?}: revoke_many without revoke", c.kind);
+            assert_eq!(get(c.kind).unwrap().kind(), c.kind);
+        }
     }
 }

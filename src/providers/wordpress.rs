@@ -21,13 +21,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::net::http::{base_string, join, one_line, Http, Response};
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 use crate::model::{host_of, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind, LastUsedMeaning};
-use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
+use crate::net::http::{base_string, join, one_line, Http, Response};
+use crate::provider::{Capabilities, Found, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
 use crate::secret::{self, Secret};
 
 pub struct WordPress;
+
+/// This kind of server, as the registry and stored accounts name it.
+pub const KIND: Kind = Kind::new("wordpress");
 
 /// The relation of the REST API root in a WordPress site's `Link` header.
 const API_REL: &str = "https://api.w.org/";
@@ -158,15 +161,19 @@ fn strip_tags(s: &str) -> String {
 fn unavailable(r: &Response, site: &str) -> Option<Error> {
     let e = wp_error(r);
     match e.code.as_str() {
-        "application_passwords_disabled" => Some(Error::NotAllowed(format!(
-            "{site} has application passwords turned off (WordPress allows them only over https, or on a site marked as a local development site, and plugins can turn them off); nothing was changed"
-        ))),
-        "application_passwords_disabled_for_user" => Some(Error::NotAllowed(format!(
-            "{site} does not allow application passwords for this account (ask the site's administrator); nothing was changed"
-        ))),
-        _ if r.status == StatusCode::NOT_FOUND && e.code == "rest_no_route" => Some(Error::NotAllowed(format!(
-            "{site} has no application passwords (they came with WordPress 5.6; is the site older?)"
-        ))),
+        "application_passwords_disabled" => Some(Error::Unsupported {
+            message: format!(
+                "{site} has application passwords turned off (WordPress allows them only over https, or on a site marked as a local development site, and plugins can turn them off); nothing was changed"
+            ),
+            remedy: Some(Remedy::AskAdmin),
+        }),
+        "application_passwords_disabled_for_user" => Some(Error::Forbidden {
+            message: format!("{site} does not allow application passwords for this account; nothing was changed"),
+            remedy: Some(Remedy::AskAdmin),
+        }),
+        _ if r.status == StatusCode::NOT_FOUND && e.code == "rest_no_route" => {
+            Some(Error::unsupported(format!("{site} has no application passwords (they came with WordPress 5.6; is the site older?)")))
+        }
         _ => None,
     }
 }
@@ -383,8 +390,8 @@ impl WordPress {
         Ok(r.json::<AppPassword>("the application password in use")?.uuid)
     }
 
-    fn profile_page(s: &Session<'_>) -> String {
-        join(&s.base_url(), PROFILE_PAGE).to_string()
+    fn profile_page(s: &Session<'_>) -> Result<String> {
+        Ok(join(&s.base_url()?, PROFILE_PAGE).to_string())
     }
 }
 
@@ -392,19 +399,17 @@ impl WordPress {
 impl Provider for WordPress {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            kind: Kind::Wordpress,
+            kind: KIND,
             display_name: "WordPress",
             sign_in: &[SignInMethod::Token],
             token_label: "application password",
             token_page: Some(AUTHORIZE_PAGE),
             rename: true,
-            revoke: true,
             // WordPress deletes one application password per request (its "delete all" takes
-            // the app's own too).
-            revoke_many: false,
-            revoke_all_others: false,
-            revoke_needs_password: false,
+            // the app's own too): no revoke_many, no revoke_all_others.
+            revoke: true,
             sign_out: true,
+            ..Default::default()
         }
     }
 
@@ -429,7 +434,7 @@ impl Provider for WordPress {
         }
         if r.status == StatusCode::UNAUTHORIZED {
             if api.index.offers_application_passwords() == Some(false) {
-                return Err(Error::NotAllowed(format!("{host} does not offer application passwords to apps; nothing was changed")));
+                return Err(Error::unsupported(format!("{host} does not offer application passwords to apps; nothing was changed")));
             }
             // WordPress 6.1 answers a wrong password or an unknown user with `rest_not_logged_in`
             // (the reason is lost on the way); later versions say `incorrect_password` or
@@ -471,7 +476,7 @@ impl Provider for WordPress {
         let stored: Stored = s.load().await?;
         let r = self.call(s, &stored, Method::GET, "wp/v2/users/me/application-passwords", None).await?;
         if r.status == StatusCode::FORBIDDEN {
-            return Err(Error::NotAllowed(format!(
+            return Err(Error::forbidden(format!(
                 "{} does not let this account see its application passwords ({})",
                 s.account.host(),
                 one_line(&strip_tags(&wp_error(&r).message))
@@ -482,7 +487,7 @@ impl Provider for WordPress {
         }
         let passwords: Vec<AppPassword> = r.json("a list of application passwords")?;
         let own = self.introspect(s, &stored).await?;
-        let profile = Self::profile_page(s);
+        let profile = Self::profile_page(s)?;
         let mut credentials: Vec<Credential> = passwords.into_iter().map(|p| credential(p, &own, &profile)).collect();
         // The app's own first, then in the site's order (oldest first).
         credentials.sort_by_key(|c| !c.current);
@@ -490,12 +495,13 @@ impl Provider for WordPress {
             message:
                 "WordPress does not show apps where the account is signed in with a browser; the profile page can sign out everywhere else"
                     .into(),
-            url: Some(join(&s.base_url(), "wp-admin/profile.php").to_string()),
+            url: Some(join(&s.base_url()?, "wp-admin/profile.php").to_string()),
+            remedy: None,
         }];
         Ok(Found { credentials, gaps, own_credential: Some(own), ..Default::default() })
     }
 
-    async fn rename(&self, s: &Session<'_>, id: &str, name: &str) -> Result<()> {
+    async fn rename(&self, s: &Session<'_>, id: &str, name: &str, _proof: &Proof) -> Result<()> {
         if strip_tags(name).trim().is_empty() {
             // WordPress would strip it to nothing and keep the old name without a word.
             return Err(Error::input("WordPress removes HTML tags from names, and nothing would be left of this one"));
@@ -513,7 +519,7 @@ impl Provider for WordPress {
         }
     }
 
-    async fn revoke(&self, s: &Session<'_>, ids: &[String], _password: Option<&Secret>) -> Result<Vec<Revoked>> {
+    async fn revoke(&self, s: &Session<'_>, ids: &[String], _proof: &Proof) -> Result<Vec<Revoked>> {
         let stored: Stored = s.load().await?;
         // The app's own last: once it is gone, nothing else can be deleted with it.
         let mut order: Vec<&String> = ids.iter().collect();

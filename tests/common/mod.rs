@@ -7,6 +7,25 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+/// True (after saying so) when the real test server named by `var` was not started, so the
+/// calling test should return at once: `cargo test` alone runs without the real servers and lists
+/// what it skipped. Under `make test` (`KEYWARD_REQUIRE_SERVERS=1`) a missing server is a failure.
+pub fn skip_without(var: &str) -> bool {
+    if std::env::var(var).is_ok_and(|v| !v.is_empty()) {
+        return false;
+    }
+    if std::env::var("KEYWARD_REQUIRE_SERVERS").is_ok_and(|v| v == "1") {
+        panic!("{var} is not set, and `make test` requires every real test server: see scripts/test.sh");
+    }
+    let test = std::thread::current().name().unwrap_or("a test").to_string();
+    // Straight to stderr, past the test harness's capture, so a plain `cargo test` shows it.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("skipped: {test} needs {var} (a real server: `make test` starts it)\n").as_bytes(),
+    );
+    true
+}
+
 /// The value of an environment variable that `make test` sets; a clear panic otherwise.
 pub fn env(name: &str) -> String {
     match std::env::var(name) {

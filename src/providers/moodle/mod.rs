@@ -37,15 +37,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
+use crate::error::{Error, Remedy, Result};
+use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind, LastUsedMeaning};
 use crate::net::http::{base_string, join, one_line, Http, Response};
 use crate::net::web::{Followed, WebSession};
-use crate::error::{Error, Result};
-use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, LastUsedMeaning};
-use crate::provider::{Capabilities, Found, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
+use crate::provider::{Capabilities, Found, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn};
 use crate::secret::{self, Secret};
 use pages::Unrecognised;
 
 pub struct Moodle;
+
+/// This kind of server, as the registry and stored accounts name it.
+pub const KIND: Kind = Kind::new("moodle");
 
 /// The official mobile service and app: what `/login/token.php` is asked for.
 const SERVICE: &str = "moodle_mobile_app";
@@ -199,7 +202,7 @@ impl Moodle {
             let message = v.get("message").and_then(Value::as_str).unwrap_or(code);
             return Err(match code {
                 "invalidtoken" => Error::SignInAgain { account: String::new(), why: "the site no longer accepts its token".into() },
-                "accessexception" => Error::NotAllowed(format!("this Moodle site does not let the mobile service call {function}")),
+                "accessexception" => Error::forbidden(format!("this Moodle site does not let the mobile service call {function}")),
                 _ => Error::Server { host: r.host(), message: format!("{code}: {}", one_line(message)) },
             });
         }
@@ -208,7 +211,7 @@ impl Moodle {
 
     /// `call` with the account's name in "sign in again".
     async fn api(&self, s: &Session<'_>, token: &Secret, function: &str, params: &[(&str, &str)]) -> Result<Value> {
-        self.call(s.http, &s.base_url(), token, function, params).await.map_err(|e| match e {
+        self.call(s.http, &s.base_url()?, token, function, params).await.map_err(|e| match e {
             Error::SignInAgain { why, .. } => s.sign_in_again(why),
             e => e,
         })
@@ -311,13 +314,14 @@ impl Moodle {
     // ---- listing ----
 
     async fn push_devices(&self, s: &Session<'_>, token: &Secret, allowed: &Allowed) -> Result<(Vec<Credential>, Vec<Gap>)> {
-        let profile = join(&s.base_url(), PROFILE_PAGE).to_string();
+        let profile = join(&s.base_url()?, PROFILE_PAGE).to_string();
         if !allowed.has("message_airnotifier_get_user_devices") {
             return Ok((
                 vec![],
                 vec![Gap {
                     message: "This site does not let the mobile service list push devices, so Keyward cannot show them".into(),
                     url: Some(profile),
+                    remedy: None,
                 }],
             ));
         }
@@ -329,6 +333,7 @@ impl Moodle {
             gaps.push(Gap {
                 message: "This site has no push notification server set up, so Moodle does not list push devices (any that are registered stay unseen)".into(),
                 url: None,
+                remedy: None,
             });
         } else if let Some(w) = answer.warnings.first() {
             gaps.push(Gap {
@@ -337,6 +342,7 @@ impl Moodle {
                     one_line(w.message.as_deref().unwrap_or("no reason given"))
                 ),
                 url: None,
+                remedy: None,
             });
         }
         let removable = allowed.has("core_user_remove_user_device");
@@ -351,7 +357,7 @@ impl Moodle {
         stored: &mut Stored,
         w: &mut WebSession,
     ) -> Result<(Vec<Credential>, Vec<Gap>, bool), WebError> {
-        let base = s.base_url();
+        let base = s.base_url()?;
         let mut fresh = false;
         let mut creds = Vec::new();
         let mut gaps = Vec::new();
@@ -362,8 +368,11 @@ impl Moodle {
         let now = Utc::now();
         let mut others = false;
         match r {
-            None => gaps
-                .push(Gap { message: "This site has no browser sessions page (the user sessions report is turned off)".into(), url: None }),
+            None => gaps.push(Gap {
+                message: "This site has no browser sessions page (the user sessions report is turned off)".into(),
+                url: None,
+                remedy: None,
+            }),
             Some(r) => {
                 let page = pages::sessions_page(&r.text(), &r.url).map_err(|u| WebError::Fatal(unrecognised(&base, u)))?;
                 let zone = page.info.timezone.clone();
@@ -383,6 +392,7 @@ impl Moodle {
                 None => gaps.push(Gap {
                     message: "This site does not show you web service tokens (only users allowed to create tokens, usually managers, see them), so Keyward's own mobile-service token and any others are not listed".into(),
                     url: Some(keys_url.clone()),
+                    remedy: None,
                 }),
                 Some(rows) => {
                     let mobile = rows.iter().filter(|t| t.service == MOBILE_SERVICE_NAME).count();
@@ -421,8 +431,8 @@ impl Moodle {
         let mut fresh = false;
         match self.page(w, stored, base, path, &mut fresh).await {
             Ok(Some(r)) => Ok((read(&r.text(), &r.url).map_err(|u| unrecognised(base, u))?, r.url.clone())),
-            Ok(None) => Err(Error::NotAllowed(format!("this Moodle site has no page {path}"))),
-            Err(WebError::Blocked(b)) => Err(Error::NotAllowed(format!("Keyward cannot use this site's web pages: {}", b.0))),
+            Ok(None) => Err(Error::unsupported(format!("this Moodle site has no page {path}"))),
+            Err(WebError::Blocked(b)) => Err(Error::unsupported(format!("Keyward cannot use this site's web pages: {}", b.0))),
             Err(WebError::Fatal(e)) => Err(e),
         }
     }
@@ -776,17 +786,14 @@ fn pat_credential(r: pages::PatRow, i: usize, zone: Option<&str>, url: &str) -> 
 impl Provider for Moodle {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            kind: crate::model::Kind::Moodle,
+            kind: KIND,
             display_name: "Moodle",
             sign_in: &[SignInMethod::Password],
             token_label: "password",
-            token_page: None,
-            rename: false,
             revoke: true,
-            revoke_many: false,
             revoke_all_others: true,
-            revoke_needs_password: false,
             sign_out: true,
+            ..Default::default()
         }
     }
 
@@ -827,17 +834,21 @@ impl Provider for Moodle {
                 if let Ok(f) = w.open(join(&base, LOGIN_PAGE)).await {
                     let page = pages::login_page(&f.response.text());
                     if page.form.is_none() && f.response.is_success() {
-                        return Err(Error::NotAllowed(format!(
-                            "{host} signs in only through single sign-on, which Keyward cannot do: it needs a Moodle username and password"
-                        )));
+                        return Err(Error::SignInMethod {
+                            message: format!("{host} signs in only through single sign-on, which Keyward cannot do: it needs a Moodle username and password"),
+                            remedy: None,
+                        });
                     }
                 }
                 return Err(Error::WrongPassword { account: account_name });
             }
             (_, Some("enablewsdescription" | "servicenotavailable")) => {
-                return Err(Error::NotAllowed(format!(
-                    "{host} has its mobile web service turned off, and Keyward signs in through it: a site administrator can turn on \"Enable web services for mobile devices\" (Site administration › Mobile app › Mobile settings); nothing was changed"
-                )))
+                return Err(Error::Unsupported {
+                    message: format!(
+                        "{host} has its mobile web service turned off, and Keyward signs in through it: a site administrator can turn on \"Enable web services for mobile devices\" (Site administration › Mobile app › Mobile settings); nothing was changed"
+                    ),
+                    remedy: Some(Remedy::AskAdmin),
+                })
             }
             (_, code) => {
                 return Err(Error::Server {
@@ -884,7 +895,7 @@ impl Provider for Moodle {
 
     async fn list(&self, s: &Session<'_>) -> Result<Found> {
         let mut stored: Stored = s.load().await?;
-        let base = s.base_url();
+        let base = s.base_url()?;
         let info = self.site_info(s.http, &base, &stored.token).await.map_err(|e| match e {
             Error::SignInAgain { why, .. } => s.sign_in_again(why),
             e => e,
@@ -906,6 +917,7 @@ impl Provider for Moodle {
                     b.0
                 ),
                 url: Some(sessions_url),
+                remedy: None,
             }),
             Err(WebError::Fatal(e)) => return Err(e),
         }
@@ -913,14 +925,15 @@ impl Provider for Moodle {
         gaps.push(Gap {
             message: "OAuth 2 linked logins are not read by Keyward yet: see them on the site".into(),
             url: Some(join(&base, "auth/oauth2/linkedlogins.php").to_string()),
+            remedy: None,
         });
         let own_credential = credentials.iter().find(|c| c.current && c.kind == CredentialKind::ApiToken).map(|c| c.id.clone());
         Ok(Found { credentials, gaps, account_actions, own_credential })
     }
 
-    async fn revoke(&self, s: &Session<'_>, ids: &[String], _password: Option<&Secret>) -> Result<Vec<Revoked>> {
+    async fn revoke(&self, s: &Session<'_>, ids: &[String], _proof: &Proof) -> Result<Vec<Revoked>> {
         let mut stored: Stored = s.load().await?;
-        let base = s.base_url();
+        let base = s.base_url()?;
         let mut w = WebSession::new(&base, stored.cookie_map());
         let mut results = Vec::new();
         let push: Vec<String> = ids.iter().filter(|i| i.starts_with("push-")).cloned().collect();
@@ -950,9 +963,9 @@ impl Provider for Moodle {
         Ok(results)
     }
 
-    async fn revoke_all_others(&self, s: &Session<'_>, _password: Option<&Secret>) -> Result<Vec<Revoked>> {
+    async fn revoke_all_others(&self, s: &Session<'_>, _proof: &Proof) -> Result<Vec<Revoked>> {
         let mut stored: Stored = s.load().await?;
-        let base = s.base_url();
+        let base = s.base_url()?;
         let mut w = WebSession::new(&base, stored.cookie_map());
         let (page, at) = self.read(&mut w, &stored, &base, SESSIONS_PAGE, pages::sessions_page).await?;
         let others: Vec<String> =
@@ -1004,7 +1017,7 @@ impl Provider for Moodle {
     /// it is the user's phone's token too, and revoking it is a separate, warned action.
     async fn sign_out(&self, s: &Session<'_>) -> Result<()> {
         let stored: Stored = s.load().await?;
-        let base = s.base_url();
+        let base = s.base_url()?;
         let cookies = stored.cookie_map();
         if cookies.is_empty() {
             return Ok(());

@@ -9,6 +9,7 @@ pub mod homeassistant;
 pub mod jupyterhub;
 pub mod matrix;
 pub mod moodle;
+pub mod phorge;
 pub mod wordpress;
 
 use url::Url;
@@ -20,7 +21,7 @@ use crate::provider::Provider;
 
 /// Every provider Keyward has, in the order detection prefers them.
 static PROVIDERS: &[&dyn Provider] =
-    &[&matrix::Matrix, &jupyterhub::JupyterHub, &homeassistant::HomeAssistant, &wordpress::WordPress, &moodle::Moodle];
+    &[&matrix::Matrix, &jupyterhub::JupyterHub, &homeassistant::HomeAssistant, &wordpress::WordPress, &moodle::Moodle, &phorge::Phorge];
 
 /// The provider of a kind, or a plain error when this version of Keyward has none for it (an
 /// accounts file written by another version).

@@ -43,8 +43,8 @@ Prints "PORT <n>" on stdout once listening. Test helpers, not Phorge:
                                     answers {"phsid": <cookie of the capture's session>}
   POST /__sim/clock {"advance"|"at"|"frozen"}
   GET  /__sim/code?user=bob         the TOTP code valid now
-  POST /__sim/login {"user","ua","ip"}   another client signs in (a full web session); answers its
-                                    session's id, digest and cookie
+  POST /__sim/login {"user","ua","ip","kind"}   another client signs in (a full web session, or a
+                                    `conduit` one); answers its session's id, digest and cookie
   POST /__sim/add_token {"user","name","type"}, /__sim/add_sshkey {"user","name"},
        /__sim/add_temptoken {"user"}, /__sim/add_oauth {"user","client"}, /__sim/conduit_call
   POST /__sim/end_session {"id"}    ends a session as Phorge would (expiry, another logout)
@@ -334,14 +334,15 @@ class Sim:
         self.lock = threading.RLock()
         self.config = {"prototypes": True, "zone": "UTC", "time_format": "g:i A", "cooldown": 90}
         self.config.update(config)
-        self.base = T0 + 10 * 60  # 13:10, a few minutes after the captures
+        # The clock runs from now (fixture_clock: from 13:10 on the captures' day), and the captures'
+        # objects are placed at the same distance before it as they were before the captures.
+        self.base = T0 + 10 * 60 if self.config.get("fixture_clock") else int(time.time())
         self.started = time.time()
         self.offset = 0
         self.frozen = None
         self.reset()
-        self.capture_world(T0 + 150)
+        self.capture_world(self.base - 450, t0=self.base - 600)
         self.frozen = None
-        self.offset = 0
 
     # -- clock --
     def now(self):
@@ -449,29 +450,29 @@ class Sim:
         return next((t for t in self.tokens.values() if t["token"] == value), None)
 
     # -- the world of the captures --
-    def capture_world(self, at):
-        """alice and bob as in the captures (see CAPTURE.md: "Objects referred to below"), at `at`."""
+    def capture_world(self, at, t0=T0):
+        """alice and bob as in the captures (see CAPTURE.md: "Objects referred to below"), at `at`,
+        with the captures' 13:00 at `t0`."""
         self.reset()
         self.frozen = at
+        shift = t0 - T0
         x11 = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-        s2 = self.add_session("alice", T0 + 70, partial=True, digest="4ab5e1" + "0" * 34, key="k" * 40, sid=2)
-        s3 = self.add_session("alice", T0 + 104, digest="2b816f" + "0" * 34, key="fakesessionkeyaaaaaaaaaaaaaaaaaaaaaaaaaa", ua=x11, sid=3)
-        s4 = self.add_session("alice", T0 + 112, digest="90c30b" + "0" * 34, ua="curl/7.88.1", sid=4)
-        for s in (s2, s3, s4):
-            s["created_log"] = True
-        self.add_token("alice", T0 + 118, name="laptop-cli", value="api-fka1xxxxxxxxxxxxxxxxxxxxxxxx", tid=1)
-        self.add_token("alice", T0 + 119, value="api-fkb2xxxxxxxxxxxxxxxxxxxxxxxx", tid=2)
-        self.add_sshkey("alice", T0 + 137, "alice-laptop",
+        self.add_session("alice", t0 + 70, partial=True, digest="4ab5e1" + "0" * 34, key="k" * 40, sid=2)
+        self.add_session("alice", t0 + 104, digest="2b816f" + "0" * 34, key="fakesessionkeyaaaaaaaaaaaaaaaaaaaaaaaaaa", ua=x11, sid=3)
+        self.add_session("alice", t0 + 112, digest="90c30b" + "0" * 34, ua="curl/7.88.1", sid=4)
+        self.add_token("alice", t0 + 118, name="laptop-cli", value="api-fka1xxxxxxxxxxxxxxxxxxxxxxxx", tid=1)
+        self.add_token("alice", t0 + 119, value="api-fkb2xxxxxxxxxxxxxxxxxxxxxxxx", tid=2)
+        self.add_sshkey("alice", t0 + 137, "alice-laptop",
                         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIETMidSIfqWJEF8qCxga+jQBNSHUjAoWZGYM56fVfhVy alice@laptop",
                         kid=1, xact="PHID-XACT-AKEY-fniku3cv4fd3dcw")["phid"] = "PHID-AKEY-6u5s7y4aakjcx6mxhrq2"
-        self.add_sshkey("alice", T0 + 141, "alice-desktop", read_desktop_key(), kid=2)["phid"] = "PHID-AKEY-3jnxgdvkks6rros2iti6"
-        self.add_temptoken("alice", T0 + 150, tid=1)
-        self.add_oauth("alice", T0 + 190, aid=1)
+        self.add_sshkey("alice", t0 + 141, "alice-desktop", read_desktop_key(), kid=2)["phid"] = "PHID-AKEY-3jnxgdvkks6rros2iti6"
+        self.add_temptoken("alice", t0 + 150, tid=1)
+        self.add_oauth("alice", t0 + 190, aid=1)
         # bob: TOTP enrolled; his sessions appear in the high-security captures.
         for row in ACTIVITY:
-            self.log(row[1], "alice", row[5], row[6], actor=row[2], lid=row[0])
+            self.log(row[1], "alice", row[5], row[6] + shift, actor=row[2], lid=row[0])
         for method, duration, at in CONDUIT_LOG:
-            self.conduit_called(method, "alice", at, duration)
+            self.conduit_called(method, "alice", at + shift, duration)
         self.next_ids.update({"session": 6, "token": 3, "sshkey": 3, "temptoken": 2, "oauth": 2, "activity": 26})
 
     def state(self):
@@ -1553,9 +1554,13 @@ class Routes(Pages):
 
     def sim_login(self):
         a = self.sim_json()
-        s = self.sim.add_session(a.get("user", "alice"), self.sim.now(), ua=a.get("ua", ""), ip=a.get("ip", "198.51.100.7"))
-        self.sim.log("Login: Partial Login", s["user"], s["digest"], self.sim.now(), actor=False, ip=s["ip"])
-        self.sim.log("Login: Upgrade to Full", s["user"], s["digest"], self.sim.now(), ip=s["ip"])
+        kind = a.get("kind", "web")
+        s = self.sim.add_session(a.get("user", "alice"), self.sim.now(), kind=kind, ua=a.get("ua", ""), ip=a.get("ip", "198.51.100.7"))
+        if kind == "conduit":
+            self.sim.log("Login", s["user"], s["digest"], self.sim.now(), actor=False, ip=s["ip"])
+        else:
+            self.sim.log("Login: Partial Login", s["user"], s["digest"], self.sim.now(), actor=False, ip=s["ip"])
+            self.sim.log("Login: Upgrade to Full", s["user"], s["digest"], self.sim.now(), ip=s["ip"])
         self.send(200, json.dumps({"id": s["id"], "digest": s["digest"][:6], "phsid": s["key"]}), "application/json")
 
     def sim_end_session(self):

@@ -190,6 +190,7 @@ async fn simulator_answers_every_capture_byte_for_byte() {
     let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let sim_post = |path: &str, body: Value| c.post(format!("{}{path}", sim.url())).json(&body).send();
     let mut served = std::collections::BTreeSet::new();
+    let csrf_input = regex::Regex::new(r#"name="__csrf__" value="([^"]+)""#).unwrap();
     for e in replay["entries"].as_array().unwrap() {
         let fixture = e["fixture"].as_str().unwrap();
         let mut jar: BTreeMap<String, String> = BTreeMap::new();
@@ -253,7 +254,7 @@ async fn simulator_answers_every_capture_byte_for_byte() {
             let headers: Vec<(String, String)> =
                 r.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap().to_string())).collect();
             let body = r.text().await.unwrap();
-            if let Some(m) = regex::Regex::new(r#"name="__csrf__" value="([^"]+)""#).unwrap().captures(&body) {
+            if let Some(m) = csrf_input.captures(&body) {
                 csrf = Some(m[1].to_string());
             }
             for (k, v) in &headers {
@@ -411,6 +412,10 @@ fn token_sign_in_reaches_conduit_only_and_says_what_it_cannot_show() {
     assert!(sim.session_ids("alice").is_empty());
     assert!(sim.token_alive(1));
     list(&cli, &name);
+    // Holding no session of its own, "sign out all other sessions" is the same auth.logout.
+    sim.login_elsewhere("alice", "web");
+    cli.run(&["revoke", &name, "--all-others", "--yes"], None).expect_ok();
+    assert!(sim.session_ids("alice").is_empty());
 }
 
 #[test]
@@ -618,6 +623,21 @@ fn sign_out_every_session_is_asked_for_explicitly_and_signs_keyward_out() {
     assert!(sim.session_ids("alice").is_empty(), "auth.logout ended every web and Conduit session");
     assert!(sim.token_alive(1) && sim.token_alive(2), "tokens stay");
     assert!(cli.run(&["accounts"], None).expect_ok().stdout.contains("needs sign-in"));
+}
+
+#[test]
+fn revoking_keywards_own_session_logs_it_out_and_signs_the_account_out() {
+    let sim = SimPhorge::start(&[]);
+    let cli = Cli::new();
+    let name = add(&cli, &sim);
+    let own = sim.newest_session("alice");
+    let id = format!("session-{}", &own["digest"].as_str().unwrap()[..6]);
+    let err = cli.run(&["revoke", &name, &id, "--yes"], None).expect_err();
+    assert!(err.contains("--include-this-app"), "{err}");
+    let out = cli.run(&["revoke", &name, &id, "--yes", "--include-this-app", "--json"], None).expect_ok().json();
+    assert_eq!(out["signed_out"], true, "{out}");
+    let ids = sim.session_ids("alice");
+    assert!(!ids.contains(&own["id"].as_i64().unwrap()) && ids.contains(&4), "Phorge's Log Out ends this session only");
 }
 
 #[test]

@@ -639,6 +639,132 @@ mod tests {
         assert_eq!(title(&fixture("oauthorizations-panel-prototypes-off.html")), "404 Not Found");
     }
 
+    /// What the readers make of a page, in a word (test only: the provider asks the reader it needs).
+    fn classify(html: &str) -> String {
+        if let Ok(p) = api_tokens(html) {
+            return format!("tokens:{}", p.rows.len());
+        }
+        if let Ok(p) = sessions(html) {
+            return format!("sessions:{}", p.rows.len());
+        }
+        if let Ok(k) = ssh_keys(html) {
+            return format!("ssh:{}", k.len());
+        }
+        if let Ok(o) = oauth_authorizations(html) {
+            return format!("oauth:{}", o.len());
+        }
+        if let Ok(t) = temporary_tokens(html) {
+            return format!("temptokens:{}", t.len());
+        }
+        if let Ok(a) = activity(html) {
+            return format!("activity:{}", a.len());
+        }
+        if let Ok(c) = conduit_log(html) {
+            return format!("calls:{}", c.len());
+        }
+        if let Some(f) = factor_form(html) {
+            return format!("factor:{}{}", f.form.action.unwrap_or_default(), if f.invalid { ":invalid" } else { "" });
+        }
+        if let Some(l) = login_form(html) {
+            return format!("login{}", if l.error.is_some() { ":error" } else { "" });
+        }
+        if is_auth_failure(html) {
+            return "auth-failure".into();
+        }
+        if exception_message(html).is_some() {
+            return "exception".into();
+        }
+        match dialog(html) {
+            Some(d) => format!("dialog:{}", d.title),
+            None => format!("page:{}", title(html)),
+        }
+    }
+
+    #[test]
+    fn every_captured_page_is_read_as_what_it_is() {
+        let expected = [
+            ("activity-panel.html", "activity:14"),
+            ("apitokens-panel-after-terminate.html", "tokens:1"),
+            ("apitokens-panel-cli-token-unused.html", "tokens:2"),
+            ("apitokens-panel-cli-token-used.html", "tokens:2"),
+            ("apitokens-panel-empty.html", "tokens:0"),
+            ("apitokens-panel.html", "tokens:2"),
+            ("conduit-log.html", "calls:12"),
+            ("conduit-login-page.html", "dialog:Grant Account Access"),
+            ("dead-session-cleared-followup.html", "auth-failure"),
+            ("hisec-after-good-code.html", "dialog:Generate API Token"),
+            ("hisec-prompt-wrong-code.html", "factor:/conduit/token/edit/:invalid"),
+            ("hisec-prompt.html", "factor:/conduit/token/edit/"),
+            ("loggedout-page.html", "login"),
+            ("login-bad-password.html", "login:error"),
+            ("login-mfa-prompt.html", "factor:/auth/finish/"),
+            ("login-page-at-protected-url.html", "login"),
+            ("login-page.html", "login"),
+            ("logout-dialog.html", "dialog:Log Out?"),
+            ("oauth-revoke-dialog.html", "dialog:Revoke Authorization?"),
+            ("oauthorizations-panel-empty.html", "oauth:0"),
+            ("oauthorizations-panel-prototypes-off.html", "dialog:404 Not Found"),
+            ("oauthorizations-panel.html", "oauth:1"),
+            ("people-log-entry.html", "page:♟ Activity Log 8"),
+            ("people-logs-forbidden.html", "dialog:403 Forbidden"),
+            ("session-terminate-all-dialog.html", "dialog:Terminate Sessions?"),
+            ("session-terminate-all-post-without-dialog.html", "dialog:Terminate Sessions?"),
+            ("session-terminate-dialog-current.html", "dialog:No Matching Sessions"),
+            ("session-terminate-dialog.html", "dialog:Terminate Session?"),
+            ("sessions-panel-after-terminate-all.html", "sessions:1"),
+            ("sessions-panel-after-terminate.html", "sessions:2"),
+            ("sessions-panel-hisec.html", "sessions:1"),
+            ("sessions-panel-two-date-forms.html", "sessions:2"),
+            ("sessions-panel-with-conduit-session.html", "sessions:3"),
+            ("sessions-panel.html", "sessions:3"),
+            ("ssh-key-view-revoked.html", "page:SSH Key 1"),
+            ("ssh-key-view.html", "page:SSH Key 1"),
+            ("ssh-panel-after-revoke.html", "ssh:1"),
+            ("ssh-panel-empty.html", "ssh:0"),
+            ("ssh-panel.html", "ssh:2"),
+            ("ssh-revoke-dialog-already-revoked.html", "dialog:You Shall Not Pass: SSH Key 1"),
+            ("ssh-revoke-dialog.html", "dialog:Revoke SSH Public Key"),
+            ("ssh-upload-dialog.html", "dialog:Upload SSH Public Key"),
+            ("temptoken-revoke-all-dialog.html", "dialog:Revoke Tokens?"),
+            ("temptoken-revoke-dialog.html", "dialog:Revoke Token?"),
+            ("temptoken-revoke-post-without-dialog.html", "dialog:Revoke Token?"),
+            ("token-edit-dialog.html", "dialog:Edit API Token"),
+            ("token-generate-dialog.html", "dialog:Generate API Token"),
+            ("token-rename-empty-name.html", "dialog:Edit API Token"),
+            ("token-terminate-all-dialog.html", "dialog:Terminate API Tokens"),
+            ("token-terminate-dialog-already-terminated.html", "dialog:404 Not Found"),
+            ("token-terminate-dialog.html", "dialog:Terminate API Token"),
+            ("token-terminate-post-no-csrf.html", "exception"),
+            ("token-terminate-post-no-form.html", "dialog:Terminate API Token"),
+            ("tokens-panel-empty.html", "temptokens:0"),
+            ("tokens-panel.html", "temptokens:1"),
+        ];
+        let dir = format!("{}/tests/data/phorge", env!("CARGO_MANIFEST_DIR"));
+        let pages: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".html"))
+            .collect();
+        assert_eq!(pages.len(), expected.len(), "every captured page has its line here");
+        for (name, want) in expected {
+            assert_eq!(classify(&fixture(name)), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn no_reader_keeps_the_full_secret_a_page_shows() {
+        for (page, secret) in [
+            ("token-edit-dialog.html", "api-fkb2xxxxxxxxxxxxxxxxxxxxxxxx"),
+            ("conduit-login-page.html", "cli-fkc3xxxxxxxxxxxxxxxxxxxxxxxx"),
+        ] {
+            let html = fixture(page);
+            assert!(html.contains(secret));
+            let read = format!("{:?} {:?} {:?}", dialog(&html), factor_form(&html), login_form(&html));
+            assert!(!read.contains(secret), "{page}: {read}");
+        }
+    }
+
     #[test]
     fn ids_come_only_from_the_link_they_belong_to() {
         assert_eq!(id_after("/conduit/token/edit/12/", "/conduit/token/edit/"), Some(12));

@@ -323,6 +323,18 @@ def fixture(name):
     return CACHE[name]
 
 
+PANEL_TITLES = {"activity": "Activity Logs", "datetime": "Date and Time"}
+
+
+def retitled_panel(page, captured, key):
+    """A captured panel's page as another panel of the same menu (not captured: see the module doc)."""
+    old, new = PANEL_TITLES[captured], PANEL_TITLES[key]
+    page = page.replace(f"<title>{old}</title>", f"<title>{new}</title>").replace(f"&quot;title&quot;:&quot;{old}&quot;", f"&quot;title&quot;:&quot;{new}&quot;")
+    page = page.replace(f'<span class="phui-crumb-name"> {old}</span>', f'<span class="phui-crumb-name"> {new}</span>')
+    page = page.replace(' phui-list-item-selected"><a href="/settings/user/alice/page/activity/"', ' "><a href="/settings/user/alice/page/activity/"')
+    return page.replace(f'phui-list-item-has-icon "><a href="/settings/user/alice/page/{key}/"', f'phui-list-item-has-icon phui-list-item-selected"><a href="/settings/user/alice/page/{key}/"')
+
+
 def meta_count(fragment):
     return len(set(META_RE.findall(fragment)))
 
@@ -861,9 +873,11 @@ class Pages(Handler):
 
     # -- settings panels --
 
-    def panel_page(self, key, inner):
+    def panel_page(self, key, inner, template=None):
         """A settings panel: its captured page with the panel box replaced."""
-        page = fixture(PANEL_TEMPLATES[key])
+        page = fixture(PANEL_TEMPLATES[template or key])
+        if template:
+            page = retitled_panel(page, template, key)
         before, old, after = split_panel(page)
         chrome = as_user(before + "\0" + after, "alice", self.session["user"])
         metas = sorted(set(int(n) for _, n in META_RE.findall(old)))
@@ -993,7 +1007,7 @@ class Pages(Handler):
                 f'<div class="aphront-form-input"><select name="timezone" id="UQ0_0">{opts}</select></div></div>'
                 '<div class="aphront-form-control grouped aphront-form-control-select"><label class="aphront-form-label" for="UQ0_1">Time Format</label>'
                 f'<div class="aphront-form-input"><select name="timeFormat" id="UQ0_1">{tf}</select></div></div></div></form></div>')
-        self.panel_page("activity", form)
+        self.panel_page("datetime", form, template="activity")
 
     # -- signing in --
 

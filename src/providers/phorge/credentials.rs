@@ -46,9 +46,17 @@ fn read_or_keep(c: &mut Credential, label: &str, text: &str, read: Option<DateTi
     read
 }
 
-/// The account's newest Conduit call, in words ("user.whoami, Sun, Nov 22, 1:06 PM").
-pub fn last_call_words(calls: &[CallRow]) -> Option<String> {
-    calls.first().map(|c| {
+/// The account's newest Conduit call that is not Keyward's own, in words ("user.whoami on Sun,
+/// Nov 22, 1:06 PM"). Keyward calls Conduit once, `user.whoami` when it signs in (at `own_call`,
+/// epoch seconds): that row is passed over, so the call said is someone else's.
+pub fn last_call_words(calls: &[CallRow], clock: &Clock, own_call: Option<i64>) -> Option<String> {
+    // The log shows minutes, and the two clocks may disagree by a little: a minute either way.
+    let own = |c: &CallRow| match (own_call, clock.datetime(&c.date)) {
+        (Some(own), Some(t)) => c.method == "user.whoami" && (t.timestamp() / 60 - own / 60).abs() <= 1,
+        _ => false,
+    };
+    let skip = calls.iter().position(own);
+    calls.iter().enumerate().find(|(i, _)| Some(*i) != skip).map(|(_, c)| {
         let error = if c.error.is_empty() { String::new() } else { format!(", which failed ({})", c.error) };
         format!("{} on {}{error}", c.method, c.date)
     })
@@ -323,13 +331,25 @@ mod tests {
     fn tokens_keep_the_prefix_only_and_never_claim_a_use() {
         let rows = pages::api_tokens(&fixture("apitokens-panel.html")).unwrap().rows;
         let calls = pages::conduit_log(&fixture("conduit-log.html")).unwrap();
-        let last = last_call_words(&calls);
+        let last = last_call_words(&calls, &clock(), None);
         let c = token(&rows[1], &clock(), last.as_deref(), "p");
         assert_eq!((c.id.as_str(), c.name.as_deref(), c.never_expires), ("token-1", Some("laptop-cli"), true));
         assert_eq!((c.last_used, c.tracks_use), (None, false));
         let all = serde_json::to_string(&c).unwrap();
         assert!(all.contains("\"api-fka1\"") && !all.contains("api-fka1x"), "{all}");
         assert!(all.contains("user.whoami on Sun, Nov 22, 1:06 PM"), "{all}");
+    }
+
+    #[test]
+    fn keywards_own_sign_in_call_is_not_the_accounts_last_call() {
+        let calls = pages::conduit_log(&fixture("conduit-log.html")).unwrap();
+        // The newest row (user.whoami at 1:06 PM) is Keyward's sign-in: the auth.logout before it is said.
+        let own = DateTime::parse_from_rfc3339("2026-11-22T13:06:12Z").unwrap().timestamp();
+        assert_eq!(last_call_words(&calls, &clock(), Some(own)).as_deref(), Some("auth.logout on Sun, Nov 22, 1:06 PM"));
+        // Only Keyward's one call is passed over, and only when its minute matches.
+        let earlier = DateTime::parse_from_rfc3339("2026-11-22T13:03:00Z").unwrap().timestamp();
+        assert_eq!(last_call_words(&calls, &clock(), Some(earlier)).as_deref(), Some("user.whoami on Sun, Nov 22, 1:06 PM"));
+        assert_eq!(last_call_words(&[], &clock(), None), None);
     }
 
     #[test]

@@ -18,7 +18,8 @@
 //!
 //! Listing never changes anything and never calls Conduit with the web session, so the Conduit
 //! call log it shows ("the account's last Conduit call", the nearest thing Phorge has to a
-//! token's last use) is not filled with Keyward's own reading.
+//! token's last use) is not filled with Keyward's own reading; the one call Keyward does make,
+//! `user.whoami` at sign-in, is remembered and passed over.
 //!
 //! "Sign out every session" (Conduit `auth.logout`) is modelled as a pseudo-credential of its own,
 //! `every-session`: the model has no account-wide action with a warning, and revoking a
@@ -83,6 +84,10 @@ struct Stored {
     /// A pasted Conduit token (then there is no web session).
     #[serde(default, with = "secret::stored::option", skip_serializing_if = "Option::is_none")]
     token: Option<Secret>,
+    /// When Keyward made its one Conduit call with the web session (`user.whoami` at sign-in,
+    /// epoch seconds): the Conduit log's row of it is not someone else's use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    own_call: Option<i64>,
 }
 
 impl Stored {
@@ -157,7 +162,7 @@ impl Phorge {
         let zone = (zone_page.status == 200).then(|| pages::time_zone(&zone_page.html)).flatten();
         let clock = Clock { zone, now: Utc::now() };
         let calls = Self::panel(kept, "conduit/log/", "Conduit call log", pages::conduit_log).await?;
-        let last_call = credentials::last_call_words(&calls);
+        let last_call = credentials::last_call_words(&calls, &clock, stored.own_call);
         let tokens = Self::panel(kept, &stored.panel("apitokens"), "Conduit API Tokens panel", pages::api_tokens).await?;
         let sessions = Self::panel(kept, &stored.panel("sessions"), "Sessions panel", pages::sessions).await?;
         let log = Self::panel(kept, &stored.panel("activity"), "Activity Logs panel", pages::activity).await?;
@@ -223,6 +228,7 @@ impl Phorge {
         let (mut web, mfa) = Web::sign_in(base, &req.login, password, req.code.as_ref(), &account).await?;
         let signed = async {
             let username = web.username().await?;
+            let own_call = Utc::now().timestamp();
             let who = conduit::with_web(&mut web, "user.whoami", json!({})).await.map_err(|r| match r {
                 Refusal::Other(e) => e,
                 _ => Error::bad_response(host.clone(), "Phorge's Conduit refused the session it had just opened"),
@@ -235,6 +241,7 @@ impl Phorge {
                 password: (!mfa).then(|| password.clone()),
                 cookies: None,
                 token: None,
+                own_call: Some(own_call),
             };
             stored.set_cookies(web.cookies());
             let mut facts = identity_facts(&who);
@@ -282,6 +289,7 @@ impl Phorge {
             password: None,
             cookies: None,
             token: Some(token),
+            own_call: None,
         };
         let mut facts = identity_facts(&who);
         facts.push(Fact::new("Signed in with", "a Conduit API token: Phorge's API only, not its settings pages"));

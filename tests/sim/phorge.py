@@ -57,7 +57,6 @@ import json
 import os
 import random
 import re
-import secrets
 import string
 import struct
 import sys
@@ -66,7 +65,7 @@ import time
 import zoneinfo
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlparse
+from urllib.parse import parse_qsl, quote, unquote, urlparse
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "phorge")
 CAPTURED_HOST = "127.0.0.1:18090"
@@ -1347,7 +1346,6 @@ class Routes(Pages):
         s = self.require_login()
         k = self.own_key(s, kid)
         page = fixture("ssh-key-view-revoked.html" if k["revoked"] else "ssh-key-view.html")
-        captured = self.sim.sshkeys.get(1)
         laptop = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIETMidSIfqWJEF8qCxga+jQBNSHUjAoWZGYM56fVfhVy alice@laptop"
         zone = self.zone()
         subs = [("/auth/sshkey/edit/1/", f"/auth/sshkey/edit/{k['id']}/"), ("/auth/sshkey/revoke/1/", f"/auth/sshkey/revoke/{k['id']}/"),
@@ -1355,7 +1353,6 @@ class Routes(Pages):
                 ("Sun, Nov 22, 1:02 PM", self.datetime(k["created"])), ("PHID-XACT-AKEY-fniku3cv4fd3dcw", k["xact"]),
                 ("2026-11-22 13:02:17 (UTC+0)", datetime.fromtimestamp(k["created"], zone).strftime("%Y-%m-%d %H:%M:%S (UTC%z)")
                  .replace("+0000", "+0"))]
-        del captured
         for a, b in subs:
             page = page.replace(a, b)
         self.page(page)

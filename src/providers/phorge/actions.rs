@@ -133,6 +133,15 @@ struct Run {
 }
 
 impl Run {
+    /// Actions Phorge confirmed but Keyward could not check on the panel.
+    fn unchecked(mut self, sent: &[String], e: &Error) -> Self {
+        for id in sent {
+            self.results
+                .push(Revoked::failed(id, format!("Phorge answered as if it were done, but Keyward could not check its panel ({e})")));
+        }
+        self
+    }
+
     fn stop(mut self, e: Error, rest: &[String]) -> Result<Vec<Revoked>> {
         if !self.done_any {
             return Err(e);
@@ -210,7 +219,7 @@ pub async fn revoke(s: &Session<'_>, panels: &Panels, kept: &mut Kept, ids: &[St
                 }
                 Ok(Posted::Page(p)) => run.results.push(Revoked::failed(id, not_done(&p))),
                 Ok(Posted::Dead) => run.results.push(Revoked::failed(id, "Phorge ended Keyward's web session")),
-                Err(e) => return run.stop(e, ids),
+                Err(e) => return run.unchecked(&sent, &e).stop(e, ids),
             }
         }
         if sent.is_empty() {
@@ -227,7 +236,7 @@ pub async fn revoke(s: &Session<'_>, panels: &Panels, kept: &mut Kept, ids: &[St
         };
         let still = match still {
             Ok(v) => v,
-            Err(e) => return run.stop(e, ids),
+            Err(e) => return run.unchecked(&sent, &e).stop(e, ids),
         };
         for id in sent {
             run.results.push(if still.contains(&id) { Revoked::failed(&id, NOT_GONE) } else { Revoked::ok(&id) });

@@ -380,7 +380,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 };
                 for (a, r) in accounts.iter().zip(kw.refresh_many(&accounts).await) {
                     if let Err(e) = r {
-                        eprintln!("keyward: {}: {} (the checkup uses its last listing)", text::field(&a.name()), text::line(&say(&e), text::LINE_MAX));
+                        eprintln!(
+                            "keyward: {}: {} (the checkup uses its last listing)",
+                            text::field(&a.name()),
+                            text::line(&say(&e), text::LINE_MAX)
+                        );
                     }
                 }
             }
@@ -393,7 +397,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 let rows: Vec<Vec<String>> = findings
                     .iter()
                     .map(|f| {
-                        vec![f.account.clone(), text::field(&f.credential_id), f.code.as_str().to_string(), text::line(&f.reason, text::LINE_MAX)]
+                        vec![
+                            f.account.clone(),
+                            text::field(&f.credential_id),
+                            f.code.as_str().to_string(),
+                            text::line(&f.reason, text::LINE_MAX),
+                        ]
                     })
                     .collect();
                 print_table(&["ACCOUNT", "ID", "FINDING", "WHY"], &rows);

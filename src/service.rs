@@ -412,7 +412,8 @@ impl Keyward {
         let results = provider.revoke(&Session::new(&account, &self.http, &self.vault), &ids, proof).await?;
         let results = reported_for(&ids, results);
         self.record_revokes(&account, &listing, &results, false);
-        let own_gone = own && results.iter().any(|r| r.error.is_none() && !r.replaced && listing.credentials.iter().any(|c| c.id == r.id && c.current));
+        let own_gone = own
+            && results.iter().any(|r| r.error.is_none() && !r.replaced && listing.credentials.iter().any(|c| c.id == r.id && c.current));
         self.after_revoke(&account, own_gone).await?;
         Ok(RevokeReport { account: account.name(), results, signed_out: own_gone })
     }

@@ -67,7 +67,8 @@ async fn a_leaked_token_names_its_session_and_revoke_ends_exactly_that_one() {
 
     let mut expected = hs.device_ids(&observer).await;
     expected.retain(|d| d != &phone);
-    let out = cli.run(&["identify", "--token-stdin", "--json", "--revoke", "--yes", "--password-stdin"], Some(&format!("{leaked}\n{PASSWORD}\n")));
+    let out = cli
+        .run(&["identify", "--token-stdin", "--json", "--revoke", "--yes", "--password-stdin"], Some(&format!("{leaked}\n{PASSWORD}\n")));
     let gone = out.expect_ok();
     let v = gone.json();
     assert_eq!(v["revoked"], true, "{v}");
@@ -135,9 +136,7 @@ fn identify_sends_a_token_only_to_servers_of_its_kind() {
     let (matrix_url, matrix_hits) = recorder();
     let (hub_url, hub_hits) = recorder();
     let cli = Cli::new();
-    let account = |id: &str, kind: &str, url: &str, user: &str| {
-        json!({"id": id, "kind": kind, "base_url": url, "login": "alice", "user_id": user, "signed_in": true, "added": "2026-11-01T00:00:00Z"})
-    };
+    let account = |id: &str, kind: &str, url: &str, user: &str| json!({"id": id, "kind": kind, "base_url": url, "login": "alice", "user_id": user, "signed_in": true, "added": "2026-11-01T00:00:00Z"});
     let file = json!({"version": 1, "accounts": [
         account("m1", "matrix", &matrix_url, "@alice:localhost"),
         account("j1", "jupyterhub", &hub_url, "alice"),
@@ -229,7 +228,10 @@ async fn checkup_ranks_findings_remembers_fine_and_the_report_holds_no_secret() 
 
     cli.run(&["dismiss", &account, &stale, "inactive"], None).expect_ok();
     let again = cli.run(&["checkup", &account, "--json"], None).expect_ok().json();
-    assert!(!again.as_array().unwrap().iter().any(|f| f["credential_id"] == stale.as_str() && f["code"] == "inactive"), "fine is remembered");
+    assert!(
+        !again.as_array().unwrap().iter().any(|f| f["credential_id"] == stale.as_str() && f["code"] == "inactive"),
+        "fine is remembered"
+    );
 
     // Revoke the observer, then report: every secret of the session stays out of it.
     let rows = cli.run(&["list", &account, "--json"], None).expect_ok().json();

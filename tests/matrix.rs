@@ -12,7 +12,6 @@ use common::synapse::{Synapse, PASSWORD};
 use common::{closed_port, env, Cli};
 use serde_json::{json, Value};
 
-
 /// Adds `user` to the CLI with a password; returns the account name.
 fn add(cli: &Cli, hs: &Synapse, user: &str) -> String {
     cli.run(&["add", &hs.url, "--user", user, "--password-stdin"], Some(&format!("{PASSWORD}\n"))).expect_ok();

@@ -10,6 +10,7 @@ pub mod hypothesis;
 pub mod jupyterhub;
 pub mod matrix;
 pub mod moodle;
+pub mod phorge;
 pub mod wordpress;
 
 use url::Url;
@@ -26,6 +27,7 @@ static PROVIDERS: &[&dyn Provider] = &[
     &homeassistant::HomeAssistant,
     &wordpress::WordPress,
     &moodle::Moodle,
+    &phorge::Phorge,
     &hypothesis::Hypothesis,
 ];
 

@@ -368,8 +368,14 @@ impl Provider for Hypothesis {
             sign_out: true,
             token_shapes: &[
                 crate::provider::TokenShape { what: "Hypothesis developer token", matches: |t| TokenShape::of(t) == TokenShape::Developer },
-                crate::provider::TokenShape { what: "Hypothesis OAuth access token", matches: |t| TokenShape::of(t) == TokenShape::OauthAccess },
-                crate::provider::TokenShape { what: "Hypothesis OAuth refresh token", matches: |t| TokenShape::of(t) == TokenShape::OauthRefresh },
+                crate::provider::TokenShape {
+                    what: "Hypothesis OAuth access token",
+                    matches: |t| TokenShape::of(t) == TokenShape::OauthAccess,
+                },
+                crate::provider::TokenShape {
+                    what: "Hypothesis OAuth refresh token",
+                    matches: |t| TokenShape::of(t) == TokenShape::OauthRefresh,
+                },
             ],
             ..Default::default()
         }

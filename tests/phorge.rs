@@ -757,3 +757,26 @@ fn remove_with_sign_out_logs_keywards_session_out() {
     let ids = sim.session_ids("alice");
     assert!(!ids.contains(&own) && ids.contains(&4), "only Keyward's session ended");
 }
+
+#[test]
+fn a_leaked_token_is_found_by_its_owner_and_prefix_and_revoked() {
+    let sim = SimPhorge::start(&[]);
+    let cli = Cli::new();
+    let name = add(&cli, &sim);
+    let id = sim.add_token("alice");
+    let value = sim.token(id)["token"].as_str().unwrap().to_string();
+    let found = cli.run(&["identify", "--token-stdin", "--json"], Some(&format!("{value}\n"))).expect_ok().json();
+    assert_eq!(found["kind"], "phorge");
+    assert_eq!(found["account"], name.as_str());
+    assert_eq!(found["credential_id"], format!("token-{id}"));
+    assert_eq!(found["valid"], true);
+    assert!(sim.token_alive(id), "identify alone revokes nothing");
+    let out = cli.run(&["identify", "--token-stdin", "--json", "--revoke", "--yes"], Some(&format!("{value}\n"))).expect_ok();
+    assert_eq!(out.json()["revoked"], true, "{}", out.stdout);
+    assert!(!sim.state()["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["id"] == id && t["token"] == value.as_str() && sim.token_alive(id)));
+    assert!(!out.stdout.contains(&value) && !out.stderr.contains(&value), "the token is never printed");
+}

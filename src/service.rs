@@ -465,21 +465,18 @@ impl Keyward {
     pub fn set_label(&self, name: &str, label: Option<&str>) -> Result<Account> {
         let account = self.find(name)?;
         let label = label.map(str::trim).filter(|l| !l.is_empty()).map(str::to_string);
-        let accounts = self.accounts()?;
-        if let Some(l) = &label {
-            if accounts.iter().any(|a| a.id != account.id && a.answers_to(l)) {
-                return Err(Error::input(format!("the label {l:?} already names another account")));
+        // Checked and changed inside the store's lock, and only the label: a change another
+        // process makes to the same account meanwhile (a refresh) is kept.
+        self.store.update_accounts(|accounts| {
+            if let Some(l) = &label {
+                if accounts.iter().any(|a| a.id != account.id && a.answers_to(l)) {
+                    return Err(Error::input(format!("the label {l:?} already names another account")));
+                }
             }
-        }
-        let mut updated = account.clone();
-        updated.label = label;
-        let u = updated.clone();
-        self.update_accounts(move |accounts| {
-            if let Some(a) = accounts.iter_mut().find(|a| a.id == u.id) {
-                *a = u.clone();
-            }
-        })?;
-        Ok(updated)
+            let a = accounts.iter_mut().find(|a| a.id == account.id).ok_or_else(|| Error::UnknownAccount { name: name.to_string() })?;
+            a.label = label.clone();
+            Ok(a.clone())
+        })?
     }
 
     /// A read-modify-write of the accounts under the store's cross-process lock.

@@ -149,7 +149,7 @@ fn row(account: &Account, c: &Credential, now: DateTime<Utc>) -> CredentialRow {
 /// after it ("active 2 hours ago"). Fields that are only server text (names, ids) keep every
 /// character; faces isolate those whole (the app in `<bdi>`).
 fn line(s: &str) -> String {
-    s.chars().filter(|c| !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')).collect()
+    s.chars().filter(|c| !crate::text::is_bidi_control(*c)).collect()
 }
 
 /// The credential's name, or "Unnamed API token".
@@ -354,21 +354,10 @@ fn account_view_at(account: &Account, listing: Option<&Listing>, caps: &Capabili
     }
 }
 
-/// Plain http to a host that is not this computer (signing in there needs the user's yes).
+/// Plain http to a host that is not this computer (signing in there needs the user's yes): the
+/// same rule `net::http::check_transport` enforces.
 pub fn insecure(url: &str) -> bool {
-    match url::Url::parse(url) {
-        Ok(u) => u.scheme() == "http" && !is_loopback(&u),
-        Err(_) => false,
-    }
-}
-
-fn is_loopback(u: &url::Url) -> bool {
-    match u.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
+    url::Url::parse(url).is_ok_and(|u| crate::net::http::check_transport(&u, false).is_err())
 }
 
 /// A kind is sent as its id (`"matrix"`).

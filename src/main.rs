@@ -213,21 +213,20 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 SignInSecret::Password(read_secret(password_stdin, &format!("Password for {user}"))?)
             };
             let code = if code_stdin { Some(read_secret(true, "One-time code")?) } else { None };
-            let request = |code: Option<Secret>| AddAccount {
+            // On a terminal, the server's question for a code is asked when it comes, while the
+            // sign-in waits (asking afterwards would mean a second login).
+            let ask_code: Option<std::sync::Arc<dyn keyward::provider::AskCode>> =
+                if code.is_none() && io::stdin().is_terminal() { Some(std::sync::Arc::new(TerminalCode)) } else { None };
+            let request = AddAccount {
                 kind,
-                label: label.clone(),
+                label,
                 code,
                 allow_ending_sessions: allow_ending_a_session,
                 allow_insecure: allow_http,
-                ..AddAccount::new(url.clone(), user.clone(), secret.clone())
+                ask_code,
+                ..AddAccount::new(url, user, secret)
             };
-            let account = match kw.add(request(code)).await {
-                // The server asks for a second factor and there is a terminal: ask, sign in again.
-                Err(Error::CodeNeeded { .. }) if !code_stdin && io::stdin().is_terminal() => {
-                    kw.add(request(Some(read_secret(false, "One-time code from your authenticator")?))).await?
-                }
-                other => other?,
-            };
+            let account = kw.add(request).await?;
             if json {
                 print_json(&account_json(&kw, &account));
             } else {
@@ -604,6 +603,17 @@ fn remedy_words(r: &Remedy) -> Option<String> {
         Remedy::ListAccounts => "`keyward accounts` lists them".into(),
         Remedy::ListCredentials { account } => format!("`keyward list {account}` shows their ids"),
     })
+}
+
+/// The CLI's way of asking for a one-time code: a no-echo prompt on the terminal.
+struct TerminalCode;
+
+#[async_trait::async_trait]
+impl keyward::provider::AskCode for TerminalCode {
+    async fn code(&self, account: &str) -> Option<Secret> {
+        let prompt = format!("One-time code for {} (from your authenticator): ", text::field(account));
+        tokio::task::spawn_blocking(move || Secret::prompt(&prompt).ok()).await.ok().flatten().filter(|c| !c.is_empty())
+    }
 }
 
 /// One secret: from stdin when asked, else a prompt without echo when there is a terminal.

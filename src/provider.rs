@@ -97,6 +97,34 @@ pub struct SignInRequest {
     /// The user said yes to a sign-in that ends another of their sessions (a concurrent-login
     /// limit); without it a provider must not make such a sign-in.
     pub allow_ending_sessions: bool,
+    /// How to ask the user for a one-time code at the moment the server wants one, when `code`
+    /// was not given up front (a face's prompt); `None` when nobody can be asked.
+    pub ask_code: Option<std::sync::Arc<dyn AskCode>>,
+}
+
+impl SignInRequest {
+    /// The one-time code: the one given, else the user's answer when they can be asked; `None`
+    /// when there is none.
+    pub async fn code_now(&self, account: &str) -> Option<Secret> {
+        match (&self.code, &self.ask_code) {
+            (Some(c), _) => Some(c.clone()),
+            (None, Some(ask)) => ask.code(account).await,
+            (None, None) => None,
+        }
+    }
+}
+
+/// A face's way of asking for a one-time code while a sign-in waits (the CLI's no-echo prompt).
+#[async_trait]
+pub trait AskCode: Send + Sync {
+    /// The code the user typed for `account`, or `None` when they gave none.
+    async fn code(&self, account: &str) -> Option<Secret>;
+}
+
+impl std::fmt::Debug for dyn AskCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<ask code>")
+    }
 }
 
 /// What the user gave for an action the server guards: the account's password (Matrix's

@@ -35,6 +35,8 @@ pub struct AddAccount {
     pub allow_ending_sessions: bool,
     /// The user said yes to plain http to a host that is not this computer.
     pub allow_insecure: bool,
+    /// How to ask for a one-time code when the server wants one and `code` is not given.
+    pub ask_code: Option<std::sync::Arc<dyn crate::provider::AskCode>>,
 }
 
 impl AddAccount {
@@ -49,6 +51,7 @@ impl AddAccount {
             code: None,
             allow_ending_sessions: false,
             allow_insecure: false,
+            ask_code: None,
         }
     }
 }
@@ -160,6 +163,8 @@ impl Keyward {
         // A password sign-in makes a credential on the server, which an abandoned add must end;
         // a pasted token (or application password) was the user's before and stays.
         let made_here = matches!(req.secret, SignInSecret::Password(_));
+        // The time a person spends typing a one-time code does not count against the deadline.
+        let asking = std::sync::Arc::new(std::sync::Mutex::new(Asking::default()));
         let sign_in = provider.sign_in(
             &http,
             SignInRequest {
@@ -169,9 +174,10 @@ impl Keyward {
                 client_name: client_name(),
                 code: req.code,
                 allow_ending_sessions: req.allow_ending_sessions,
+                ask_code: req.ask_code.map(|inner| std::sync::Arc::new(TimedAsk { inner, asking: asking.clone() }) as _),
             },
         );
-        let signed = tokio::time::timeout_at(deadline, sign_in).await.map_err(|_| too_late())??;
+        let signed = until_deadline(deadline, &asking, sign_in).await.ok_or_else(too_late)??;
         let base_url = crate::net::http::base_string(&signed.base_url);
         let previous =
             existing.iter().find(|a| a.kind == kind && a.base_url == base_url && (a.login == login || a.user_id == signed.user_id));
@@ -554,6 +560,63 @@ fn reported_for(ids: &[String], results: Vec<Revoked>) -> Vec<Revoked> {
 
 /// How long a whole `add` may ask the server: 30 seconds, or one request's timeout when that was
 /// set longer.
+/// How long people have spent answering questions during one `add`: the time already spent, and
+/// since when a question is open.
+#[derive(Default)]
+struct Asking {
+    spent: Duration,
+    since: Option<tokio::time::Instant>,
+}
+
+impl Asking {
+    /// The time not to count: what was spent, plus the open question's time so far.
+    fn excused(&self, now: tokio::time::Instant) -> Duration {
+        self.spent + self.since.map(|s| now - s).unwrap_or_default()
+    }
+}
+
+/// An `AskCode` that keeps [`Asking`] up to date.
+struct TimedAsk {
+    inner: std::sync::Arc<dyn crate::provider::AskCode>,
+    asking: std::sync::Arc<std::sync::Mutex<Asking>>,
+}
+
+#[async_trait::async_trait]
+impl crate::provider::AskCode for TimedAsk {
+    async fn code(&self, account: &str) -> Option<Secret> {
+        let start = tokio::time::Instant::now();
+        self.asking.lock().unwrap_or_else(|p| p.into_inner()).since = Some(start);
+        let code = self.inner.code(account).await;
+        let mut a = self.asking.lock().unwrap_or_else(|p| p.into_inner());
+        a.since = None;
+        a.spent += start.elapsed();
+        code
+    }
+}
+
+/// `fut`'s result, unless `deadline` passes first — moved on by the time people spent
+/// answering questions (`asking`), so a person typing a code is never cut off.
+async fn until_deadline<T>(
+    deadline: tokio::time::Instant,
+    asking: &std::sync::Mutex<Asking>,
+    fut: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    tokio::pin!(fut);
+    loop {
+        let moved = |now| deadline + asking.lock().unwrap_or_else(|p| p.into_inner()).excused(now);
+        let until = moved(tokio::time::Instant::now());
+        tokio::select! {
+            out = &mut fut => return Some(out),
+            _ = tokio::time::sleep_until(until) => {
+                let now = tokio::time::Instant::now();
+                if now >= moved(now) {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
 fn add_deadline(http: &Http) -> Duration {
     http.timeout().max(Duration::from_secs(30))
 }

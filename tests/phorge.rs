@@ -780,3 +780,35 @@ fn a_leaked_token_is_found_by_its_owner_and_prefix_and_revoked() {
         .any(|t| t["id"] == id && t["token"] == value.as_str() && sim.token_alive(id)));
     assert!(!out.stdout.contains(&value) && !out.stderr.contains(&value), "the token is never printed");
 }
+
+/// A face that answers the code question, counting how often it was asked.
+struct Asker {
+    code: String,
+    asked: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl keyward::provider::AskCode for Asker {
+    async fn code(&self, _account: &str) -> Option<keyward::secret::Secret> {
+        self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Some(keyward::secret::Secret::new(self.code.clone()))
+    }
+}
+
+#[test]
+fn a_code_asked_for_while_the_login_waits_signs_in_with_one_login() {
+    use keyward::provider::SignInSecret;
+    use keyward::service::{AddAccount, Keyward};
+    let sim = SimPhorge::start(&[]);
+    let asker = std::sync::Arc::new(Asker { code: sim.code(), asked: Default::default() });
+    let dir = tempfile::tempdir().unwrap();
+    let kw = Keyward::with(keyward::store::Store::at(dir.path()), keyward::vault::Vault::new());
+    let request =
+        AddAccount { ask_code: Some(asker.clone()), ..AddAccount::new(sim.url(), "bob", SignInSecret::Password(BOB_PASSWORD.into())) };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let account = rt.block_on(kw.add(request)).expect("signed in with the code asked for on the way");
+    assert_eq!(asker.asked.load(std::sync::atomic::Ordering::SeqCst), 1, "asked once");
+    assert_eq!(sim.session_ids("bob").len(), 1, "one login, no second attempt");
+    rt.block_on(kw.remove(&account.id, true)).unwrap();
+    assert!(sim.session_ids("bob").is_empty());
+}

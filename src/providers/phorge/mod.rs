@@ -227,7 +227,7 @@ impl Phorge {
     async fn sign_in_password(&self, base: &Url, req: &SignInRequest, password: &Secret) -> Result<SignedIn> {
         let host = crate::model::host_of(base.as_str());
         let account = format!("{}@{host}", req.login);
-        let (mut web, mfa) = Web::sign_in(base, &req.login, password, req.code.as_ref(), &account).await?;
+        let (mut web, mfa) = Web::sign_in(base, &req.login, password, Some(req), &account).await?;
         let signed = async {
             let username = web.username().await?;
             let own_call = Utc::now().timestamp();

@@ -24,7 +24,7 @@ use crate::error::{Error, Remedy, Result};
 use crate::model::host_of;
 use crate::net::http::{join, one_line, Response};
 use crate::net::web::WebSession;
-use crate::provider::Proof;
+use crate::provider::{Proof, SignInRequest};
 use crate::secret::Secret;
 
 /// Where Keyward starts a login.
@@ -96,7 +96,7 @@ impl Web {
     /// Signs in with a username (or e-mail) and password, and the one-time code when the
     /// account has a second factor. Nothing is left behind when it fails: a half-done login is
     /// logged out again.
-    pub async fn sign_in(base: &Url, login: &str, password: &Secret, code: Option<&Secret>, account: &str) -> Result<(Web, bool)> {
+    pub async fn sign_in(base: &Url, login: &str, password: &Secret, req: Option<&SignInRequest>, account: &str) -> Result<(Web, bool)> {
         let mut web = Web::resume(base, BTreeMap::new());
         let start = web.w.get(join(base, LOGIN_START)).await?;
         let form = match pages::login_form(&start.text()) {
@@ -123,7 +123,7 @@ impl Web {
             });
         }
         let mut mfa = false;
-        let finished = web.finish_login(r, code, account, &mut mfa).await;
+        let finished = web.finish_login(r, req, account, &mut mfa).await;
         if let Err(e) = finished {
             web.log_out().await.ok();
             return Err(e);
@@ -132,7 +132,7 @@ impl Web {
     }
 
     /// Follows the login's redirects through `/auth/finish/`, answering the second factor there.
-    async fn finish_login(&mut self, first: Response, code: Option<&Secret>, account: &str, mfa: &mut bool) -> Result<()> {
+    async fn finish_login(&mut self, first: Response, req: Option<&SignInRequest>, account: &str, mfa: &mut bool) -> Result<()> {
         let mut r = first;
         for _ in 0..MAX_HOPS {
             if r.status.is_redirection() {
@@ -150,9 +150,15 @@ impl Web {
                 };
                 *mfa = true;
                 self.csrf = factor.form.hidden_value("__csrf__").map(Secret::new);
+                // Asked only now, while this login waits: a second login would find the factor
+                // cooling down from the code it just issued.
+                let code = match req {
+                    Some(req) => req.code_now(account).await,
+                    None => None,
+                };
                 let Some(code) = code else { return Err(Error::CodeNeeded { account: account.to_string() }) };
                 let at = r.url.clone();
-                r = self.answer_factor(&at, &factor, code, account).await?;
+                r = self.answer_factor(&at, &factor, &code, account).await?;
                 continue;
             }
             return Err(if r.status.as_u16() == 500 { self.refused(&r) } else { r.unexpected() });

@@ -197,7 +197,7 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("keyward: {}", text::line(&say(&e), text::LINE_MAX));
+            eprintln!("keyward: {}", say(&e));
             ExitCode::FAILURE
         }
     }
@@ -294,16 +294,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 match r {
                     Ok(listing) => {
                         rows.extend(view::rows(a, &listing, now));
-                        notes.extend(
-                            listing
-                                .gaps
-                                .iter()
-                                .map(|g| format!("{}: {}", text::field(&a.name()), text::line(&gap_words(g), text::LINE_MAX))),
-                        );
+                        notes.extend(listing.gaps.iter().map(|g| format!("{}: {}", text::field(&a.name()), gap_words(g))));
                     }
                     Err(e) => {
                         failed += 1;
-                        eprintln!("keyward: {}: {}", text::field(&a.name()), text::line(&say(&e), text::LINE_MAX));
+                        eprintln!("keyward: {}: {}", text::field(&a.name()), say(&e));
                     }
                 }
             }
@@ -379,11 +374,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 };
                 for (a, r) in accounts.iter().zip(kw.refresh_many(&accounts).await) {
                     if let Err(e) = r {
-                        eprintln!(
-                            "keyward: {}: {} (the checkup uses its last listing)",
-                            text::field(&a.name()),
-                            text::line(&say(&e), text::LINE_MAX)
-                        );
+                        eprintln!("keyward: {}: {} (the checkup uses its last listing)", text::field(&a.name()), say(&e));
                     }
                 }
             }
@@ -424,7 +415,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             for (a, r) in accounts.iter().zip(kw.refresh_many(&accounts).await) {
                 if let Err(e) = r {
                     failed = true;
-                    eprintln!("keyward: {}: {}", text::field(&a.name()), text::line(&say(&e), text::LINE_MAX));
+                    eprintln!("keyward: {}: {}", text::field(&a.name()), say(&e));
                 }
             }
             let changes = kw.changes(account.as_deref())?;
@@ -560,19 +551,25 @@ fn print_report(report: &RevokeReport, json: bool) {
 }
 
 /// An error in one line: the core's sentence, then what to do, in this CLI's words.
+///
+/// The sentence carries server words, so it is made safe for a terminal and cut; the remedy is
+/// this CLI's own and is kept whole.
 fn say(e: &Error) -> String {
+    let sentence = text::line(&e.to_string(), text::LINE_MAX);
     match (e, e.remedy().and_then(|r| remedy_words(&r))) {
         // These already say it: the page, the wait.
-        (Error::OpenInBrowser { .. } | Error::RateLimited { .. }, _) | (_, None) => e.to_string(),
-        (_, Some(what)) => format!("{e}; {what}"),
+        (Error::OpenInBrowser { .. } | Error::RateLimited { .. }, _) | (_, None) => sentence,
+        (_, Some(what)) => format!("{sentence}; {what}"),
     }
 }
 
 /// A gap in a listing, with its page and what to do about it.
+/// What comes from the server (the message, the page) is made safe and cut; what to do is this
+/// CLI's own words, kept whole so a long message never hides it.
 fn gap_words(g: &Gap) -> String {
-    let mut s = g.message.clone();
+    let mut s = text::line(&g.message, text::LINE_MAX);
     if let Some(u) = &g.url {
-        s.push_str(&format!(" ({u})"));
+        s.push_str(&format!(" ({})", text::field(u)));
     }
     if let Some(what) = g.remedy.as_ref().and_then(remedy_words) {
         s.push_str(&format!("; {what}"));
@@ -584,7 +581,7 @@ fn gap_words(g: &Gap) -> String {
 fn remedy_words(r: &Remedy) -> Option<String> {
     Some(match r {
         Remedy::UseToken { label, page } => {
-            let made = page.as_ref().map(|p| format!(" (make one at {p})")).unwrap_or_default();
+            let made = page.as_ref().map(|p| format!(" (make one at {})", text::field(p))).unwrap_or_default();
             format!(
                 "add the account with --token-stdin and {} {label}{made}",
                 if label.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
@@ -597,11 +594,11 @@ fn remedy_words(r: &Remedy) -> Option<String> {
         Remedy::IncludeOwnSession => "say so explicitly with --include-this-app, or use `keyward remove <ACCOUNT> --sign-out`".into(),
         Remedy::AllowInsecure => "add --allow-http if you accept that".into(),
         Remedy::AllowEndingSession => "add the account again with --allow-ending-a-session to allow it".into(),
-        Remedy::OpenPage { url } => format!("do it at {url}"),
+        Remedy::OpenPage { url } => format!("do it at {}", text::field(url)),
         Remedy::AskAdmin => "ask the site's administrator".into(),
         Remedy::Wait { .. } => return None,
         Remedy::ListAccounts => "`keyward accounts` lists them".into(),
-        Remedy::ListCredentials { account } => format!("`keyward list {account}` shows their ids"),
+        Remedy::ListCredentials { account } => format!("`keyward list {}` shows their ids", text::field(account)),
     })
 }
 

@@ -6,9 +6,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use common::Cli;
 use serde_json::{json, Value};
 
@@ -16,37 +13,20 @@ const PASSWORD: &str = "alice-pass-1\n";
 const CLIENT_ID: &str = "2f0a5d6e-3c1b-4e7a-9d2f-6b8c1e0a4f53";
 
 /// One simulated Hypothesis, stopped (by its PID) when dropped.
-struct SimH {
-    child: Child,
-    port: u16,
+struct SimH(common::sim::Sim);
+
+impl std::ops::Deref for SimH {
+    type Target = common::sim::Sim;
+    fn deref(&self) -> &common::sim::Sim {
+        &self.0
+    }
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
-}
+use common::sim::block_on;
 
 impl SimH {
     fn start(flags: &[&str]) -> Self {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sim/hypothesis.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args(flags)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start python3 tests/sim/hypothesis.py");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("the simulator prints its port");
-        let port = line.trim().strip_prefix("PORT ").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("simulator said {line:?}"));
-        SimH { child, port }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn state(&self) -> Value {
-        block_on(async { reqwest::get(format!("{}/__sim/state", self.url())).await.unwrap().json().await.unwrap() })
+        SimH(common::sim::Sim::start("hypothesis", flags))
     }
 
     fn post(&self, path: &str, body: Value) {
@@ -131,13 +111,6 @@ impl SimH {
             c.get(format!("{}/logout", self.url())).send().await.unwrap();
             (tokens["access_token"].as_str().unwrap().to_string(), tokens["refresh_token"].as_str().unwrap().to_string())
         })
-    }
-}
-
-impl Drop for SimH {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

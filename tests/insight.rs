@@ -190,8 +190,11 @@ async fn changes_show_a_new_sign_in_and_a_sign_out_once() {
     assert!(quiet.as_array().unwrap().iter().all(|c| c["change"] == "new_address"), "only addresses can still change: {quiet}");
 }
 
-/// Makes a device look unused for `days` in Synapse's own database.
-fn age_device(device_id: &str, days: i64) {
+/// Makes a device look unused for `days` in Synapse's own database. Synapse writes last-seen
+/// times in batches a few seconds apart, so a batch still pending can overwrite the change: age
+/// it, let a batch pass, and check through the client API (as `observer`, another device) until
+/// the old time holds.
+async fn age_device(hs: &Synapse, observer: &str, device_id: &str, days: i64) {
     let log = common::env("KEYWARD_TEST_SYNAPSE_LOG");
     let db = std::path::Path::new(&log).parent().unwrap().join("homeserver.db");
     let ms = chrono::Utc::now().timestamp_millis() - days * 86_400_000;
@@ -199,8 +202,16 @@ fn age_device(device_id: &str, days: i64) {
         "import sqlite3; c=sqlite3.connect({db:?}, timeout=30); c.execute('UPDATE devices SET last_seen=? WHERE device_id=?', ({ms}, {device_id:?})); c.commit()",
         db = db.display().to_string()
     );
-    let st = std::process::Command::new("python3").args(["-c", &script]).status().unwrap();
-    assert!(st.success());
+    for _ in 0..10 {
+        let st = std::process::Command::new("python3").args(["-c", &script]).status().unwrap();
+        assert!(st.success());
+        tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+        let seen = hs.devices(observer).await.iter().find(|d| d["device_id"] == device_id).and_then(|d| d["last_seen_ts"].as_i64());
+        if seen == Some(ms) {
+            return;
+        }
+    }
+    panic!("Synapse kept overwriting the last-seen time of {device_id}");
 }
 
 #[tokio::test]
@@ -212,7 +223,7 @@ async fn checkup_ranks_findings_remembers_fine_and_the_report_holds_no_secret() 
     let user = hs.register("checkup").await;
     let (stale_token, stale) = hs.device(&user, "Element Desktop: macOS", "203.0.113.7").await;
     let (observer, _) = hs.device(&user, "Observer", "192.0.2.1").await;
-    age_device(&stale, 200);
+    age_device(&hs, &observer, &stale, 200).await;
     let cli = Cli::new();
     let account = add(&cli, &hs, &user);
 

@@ -7,8 +7,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 
 use common::Cli;
 use serde_json::{json, Value};
@@ -17,49 +15,18 @@ const ALICE: &str = "alice-pass-1\n";
 const BOB_PASSWORD: &str = "bob-pass-1";
 
 /// One simulated Phorge, stopped (by its PID) when dropped.
-struct SimPhorge {
-    child: Child,
-    port: u16,
+struct SimPhorge(common::sim::Sim);
+
+impl std::ops::Deref for SimPhorge {
+    type Target = common::sim::Sim;
+    fn deref(&self) -> &common::sim::Sim {
+        &self.0
+    }
 }
 
 impl SimPhorge {
     fn start(flags: &[&str]) -> Self {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sim/phorge.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args(flags)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start python3 tests/sim/phorge.py");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("the simulator prints its port");
-        let port = line.trim().strip_prefix("PORT ").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("simulator said {line:?}"));
-        SimPhorge { child, port }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn request(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
-            let c = reqwest::Client::new();
-            let mut req = c.request(method.parse().unwrap(), format!("{}{path}", self.url()));
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            req.send().await.unwrap().json::<Value>().await.unwrap()
-        })
-    }
-
-    fn state(&self) -> Value {
-        self.request("GET", "/__sim/state", None)
-    }
-
-    fn config(&self, v: Value) {
-        self.request("POST", "/__sim/config", Some(v));
+        SimPhorge(common::sim::Sim::start("phorge", flags))
     }
 
     fn advance(&self, secs: u64) {
@@ -118,13 +85,6 @@ impl SimPhorge {
 
     fn token_count(&self) -> usize {
         self.state()["tokens"].as_array().unwrap().len()
-    }
-}
-
-impl Drop for SimPhorge {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

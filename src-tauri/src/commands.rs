@@ -6,6 +6,11 @@
 //! wrapped in a [`Secret`] while it is deserialised, goes to the core, and is wiped when the
 //! command ends. Nothing a command returns ever holds a secret. Nothing here logs arguments.
 
+use keyward::insight::checkup::{Code, Finding};
+use keyward::insight::history::Entry;
+use keyward::insight::identify::Identity;
+use keyward::insight::ops::ChangeView;
+use keyward::insight::report::Format;
 use keyward::model::Kind;
 use keyward::provider::{Proof, SignInSecret};
 use keyward::secret::Secret;
@@ -205,4 +210,82 @@ pub fn theme_override() -> Option<Theme> {
 #[specta::specta]
 pub async fn ui_settings() -> Answer<UiSettings> {
     Ok(UiSettings { theme: theme_override() })
+}
+
+// ---- the checkup, changes, "whose token is this?", history and the report (all worded by the core) ----
+
+/// What deserves attention across every account, ranked, from the saved listings (no request).
+#[tauri::command]
+#[specta::specta]
+pub async fn checkup(kw: State<'_, Keyward>) -> Answer<Vec<Finding>> {
+    Ok(kw.checkup(None)?)
+}
+
+/// "This is fine": the finding is not raised again until the credential changes. Returns the
+/// checkup as it is after.
+#[tauri::command]
+#[specta::specta]
+pub async fn dismiss_finding(kw: State<'_, Keyward>, account_id: String, credential_id: String, code: Code) -> Answer<Vec<Finding>> {
+    kw.dismiss(&account_id, &credential_id, code)?;
+    Ok(kw.checkup(None)?)
+}
+
+/// The changes not seen yet, across every account, oldest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn changes(kw: State<'_, Keyward>) -> Answer<Vec<ChangeView>> {
+    Ok(kw.changes(None)?)
+}
+
+/// Marks every pending change as seen (the banner was dismissed).
+#[tauri::command]
+#[specta::specta]
+pub async fn dismiss_changes(kw: State<'_, Keyward>) -> Answer<()> {
+    kw.mark_changes_seen(None)?;
+    Ok(())
+}
+
+/// A pasted token, and whether to revoke the credential it belongs to. The token becomes a
+/// [`Secret`] as it is read; it is never returned, logged or kept.
+#[derive(Deserialize, specta::Type)]
+pub struct IdentifyRequest {
+    #[serde(deserialize_with = "keyward::secret::stored::deserialize")]
+    #[specta(type = String)]
+    token: Secret,
+    /// The user confirmed revoking it.
+    #[serde(default)]
+    revoke: bool,
+    #[serde(default, deserialize_with = "keyward::secret::stored::option::deserialize")]
+    #[specta(type = Option<String>)]
+    password: Option<Secret>,
+    #[serde(default, deserialize_with = "keyward::secret::stored::option::deserialize")]
+    #[specta(type = Option<String>)]
+    code: Option<Secret>,
+}
+
+/// Whose is this token: the account and credential it belongs to (never the token itself).
+#[tauri::command]
+#[specta::specta]
+pub async fn identify_token(kw: State<'_, Keyward>, request: IdentifyRequest) -> Answer<Identity> {
+    let IdentifyRequest { token, revoke, password, code } = request;
+    Ok(kw.identify(&token, revoke, &Proof { password, code }).await?)
+}
+
+/// Everything done through Keyward, oldest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn history(kw: State<'_, Keyward>) -> Answer<Vec<Entry>> {
+    Ok(kw.history()?)
+}
+
+/// Writes the HTML report to the download folder (else Keyward's config folder) as
+/// `keyward-report-<UTC date>.html` and returns where.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_report(kw: State<'_, Keyward>) -> Answer<String> {
+    let html = kw.report()?.render(Format::Html);
+    let dir = dirs::download_dir().unwrap_or_else(|| kw.store().dir().to_path_buf());
+    let path = dir.join(format!("keyward-report-{}.html", chrono::Utc::now().format("%Y-%m-%d")));
+    std::fs::write(&path, html).map_err(|e| keyward::Error::input(format!("cannot write the report to {}: {e}", path.display())))?;
+    Ok(path.display().to_string())
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Credential, Listing};
 
 /// What happened to a credential.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {

@@ -19,6 +19,7 @@ use crate::model::{Account, Credential, CredentialKind, Listing};
 use crate::summary;
 
 /// What a finding is about. Stable names: scripts match on them.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Code {
@@ -84,6 +85,7 @@ impl Default for Thresholds {
 }
 
 /// What fixes a finding.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Fix {
@@ -98,6 +100,7 @@ pub enum Fix {
 }
 
 /// One thing worth attention.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub account: String,

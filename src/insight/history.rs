@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Entries kept; the oldest go first beyond this.
 pub const MAX_ENTRIES: usize = 5_000;
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -30,6 +31,7 @@ impl Action {
     }
 }
 
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub at: DateTime<Utc>,

@@ -36,6 +36,7 @@ pub fn candidates(token: &Secret) -> Vec<Candidate> {
 }
 
 /// What `identify` found.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Identity {
     /// The kind it looks like (the first candidate, or the one an account confirmed).

@@ -41,6 +41,7 @@ pub struct CheckupState {
 }
 
 /// One change as a face shows it.
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeView {
     pub account: String,

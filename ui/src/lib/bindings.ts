@@ -34,6 +34,26 @@ export const commands = {
 	 */
 	openPage: (url: string) => __TAURI_INVOKE<null>("open_page", { url }),
 	uiSettings: () => __TAURI_INVOKE<UiSettings>("ui_settings"),
+	/**  What deserves attention across every account, ranked, from the saved listings (no request). */
+	checkup: () => __TAURI_INVOKE<Finding[]>("checkup"),
+	/**
+	 *  "This is fine": the finding is not raised again until the credential changes. Returns the
+	 *  checkup as it is after.
+	 */
+	dismissFinding: (accountId: string, credentialId: string, code: Code) => __TAURI_INVOKE<Finding[]>("dismiss_finding", { accountId, credentialId, code }),
+	/**  The changes not seen yet, across every account, oldest first. */
+	changes: () => __TAURI_INVOKE<ChangeView[]>("changes"),
+	/**  Marks every pending change as seen (the banner was dismissed). */
+	dismissChanges: () => __TAURI_INVOKE<null>("dismiss_changes"),
+	/**  Whose is this token: the account and credential it belongs to (never the token itself). */
+	identifyToken: (request: IdentifyRequest) => __TAURI_INVOKE<Identity>("identify_token", { request }),
+	/**  Everything done through Keyward, oldest first. */
+	history: () => __TAURI_INVOKE<Entry[]>("history"),
+	/**
+	 *  Writes the HTML report to the download folder (else Keyward's config folder) as
+	 *  `keyward-report-<UTC date>.html` and returns where.
+	 */
+	exportReport: () => __TAURI_INVOKE<string>("export_report"),
 };
 
 /* Types */
@@ -83,6 +103,12 @@ export type AccountView = {
 	capabilities: CapabilitiesView,
 };
 
+export type Action = "rename" | "revoke" | 
+/**  A revoke that made the server replace the credential with a new value. */
+"replace" | 
+/**  "Sign out all other sessions". */
+"sign_out_others";
+
 /**  What the add-account form sends. The secrets become [`Secret`]s as they are read. */
 export type AddRequest = {
 	url: string,
@@ -118,6 +144,26 @@ export type CapabilitiesView = {
 	revoke_all_others: boolean,
 	revoke_needs_password: boolean,
 	sign_out: boolean,
+};
+
+/**  What happened to a credential. */
+export type ChangeKind = "appeared" | "disappeared" | 
+/**  Used from an address not seen for it before. */
+"new_address";
+
+/**  One change as a face shows it. */
+export type ChangeView = {
+	account: string,
+	account_id: string,
+	credential_id: string,
+	change: ChangeKind,
+	name: string | null,
+	/**  The credential's plain-words line, worded now. */
+	summary: string,
+	/**  One sentence: "New since you last looked: Firefox on Windows · active 2 minutes ago · 198.51.100.7". */
+	words: string,
+	at: string,
+	address?: string | null,
 };
 
 /**  The client behind a credential. */
@@ -164,6 +210,23 @@ export type ClientHints = {
 	/**  A URL the client gave (Element's client information, an OAuth client URI). */
 	url?: string | null,
 };
+
+/**  What a finding is about. Stable names: scripts match on them. */
+export type Code = 
+/**  Appeared since the last look. */
+"new" | 
+/**  A session or device whose client nothing identifies. */
+"unrecognised" | 
+/**  Not used for `inactive_days` or more. */
+"inactive" | 
+/**  Made `never_used_days` or more ago, never used. */
+"never_used" | 
+/**  The same client holds several credentials of one account: the older ones. */
+"duplicate_client" | 
+/**  A token that never expires. */
+"no_expiry" | 
+/**  Expires within `expiring_days`. */
+"expiring";
 
 /**  What sort of thing a credential is. */
 export type CredentialKind = 
@@ -244,11 +307,59 @@ export type Detected = {
 	insecure: boolean,
 };
 
+export type Entry = {
+	at: string,
+	account: string,
+	account_id: string,
+	action: Action,
+	credential_id: string,
+	/**  The credential's name when it was acted on (for a rename: the name before). */
+	name?: string | null,
+	/**  For a rename: the new name. */
+	new_name?: string | null,
+	ok: boolean,
+	/**  Why it did not work, in one sentence. */
+	error?: string | null,
+};
+
 /**  A labelled value shown as it is ("Release" → "4.3"). */
 export type Fact = {
 	label: string,
 	value: string,
 };
+
+/**  One thing worth attention. */
+export type Finding = {
+	account: string,
+	account_id: string,
+	credential_id: string,
+	credential_kind: CredentialKind,
+	name: string | null,
+	/**  The credential's plain-words line, as the list shows it. */
+	summary: string,
+	code: Code,
+	/**
+	 *  One sentence: what was found and what to do ("This phone has not been used since March.
+	 *  If you no longer have it, sign it out.").
+	 */
+	reason: string,
+	fix: Fix,
+	/**  Higher first. */
+	rank: number,
+	/**  What "this is fine" remembers: the finding comes back when this changes. */
+	fingerprint: string,
+};
+
+/**  What fixes a finding. */
+export type Fix = 
+/**  Revoke it (sign it out, delete it) through Keyward. */
+{ action: "revoke" } | 
+/**  Replace it with a new value (the old one stops working). */
+{ action: "replace" } | 
+/**  Keyward cannot end it: the server's page can. */
+{ action: "open_page"; url: string } | 
+/**  Nothing to end: look at it and decide (a token about to expire). */
+{ action: "review" };
 
 /**  What kind of program a client is. */
 export type Form = "browser" | "desktop_app" | "mobile_app" | 
@@ -268,6 +379,38 @@ export type Gap = {
 	url?: string | null,
 	/**  What the user can do to see it, when there is something (each face words it). */
 	remedy?: Remedy | null,
+};
+
+/**
+ *  A pasted token, and whether to revoke the credential it belongs to. The token becomes a
+ *  [`Secret`] as it is read; it is never returned, logged or kept.
+ */
+export type IdentifyRequest = {
+	token: string,
+	/**  The user confirmed revoking it. */
+	revoke?: boolean,
+	password?: string | null,
+	code?: string | null,
+};
+
+/**  What `identify` found. */
+export type Identity = {
+	/**  The kind it looks like (the first candidate, or the one an account confirmed). */
+	kind: string | null,
+	/**  In words: "Matrix access token", or why it is not known. */
+	what: string,
+	/**  The account it belongs to, when it is one of the user's. */
+	account: string | null,
+	account_id: string | null,
+	credential_id: string | null,
+	name: string | null,
+	/**  The credential's plain-words line. */
+	summary: string | null,
+	/**  Still accepted by its server; `None` when that cannot be told without sending it elsewhere. */
+	valid: boolean | null,
+	revoked: boolean,
+	/**  Every kind it could be, by shape. */
+	candidates: string[],
 };
 
 /**  One kind of server as the add-account form shows it: its name and what it can do. */

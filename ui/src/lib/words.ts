@@ -79,3 +79,11 @@ export function remedyWords(r: Remedy | null | undefined): RemedyWords | null {
 function article(word: string): string {
   return /^[aeiou]/i.test(word) ? 'an' : 'a';
 }
+
+/** What the history says was done, in this app's words (the core's `Action`). */
+export const HISTORY_VERBS: Record<import('./bindings').Action, string> = {
+  rename: 'Renamed',
+  revoke: 'Revoked',
+  replace: 'Replaced',
+  sign_out_others: 'Signed out (all other sessions)',
+};

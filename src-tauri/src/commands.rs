@@ -286,6 +286,8 @@ pub async fn export_report(kw: State<'_, Keyward>) -> Answer<String> {
     let html = kw.report()?.render(Format::Html);
     let dir = dirs::download_dir().unwrap_or_else(|| kw.store().dir().to_path_buf());
     let path = dir.join(format!("keyward-report-{}.html", chrono::Utc::now().format("%Y-%m-%d")));
-    std::fs::write(&path, html).map_err(|e| keyward::Error::input(format!("cannot write the report to {}: {e}", path.display())))?;
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&path, html))
+        .map_err(|e| keyward::Error::input(format!("cannot write the report to {}: {e}", path.display())))?;
     Ok(path.display().to_string())
 }

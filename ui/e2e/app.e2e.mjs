@@ -587,6 +587,80 @@ test("signing out Keyward's own session: the account needs sign-in, and signs in
   assert.equal((await d.findAll('[data-testid="sign-in-again"]')).length, 0);
 });
 
+test('the checkup shows a finding for a new device, and "This is fine" removes it', async () => {
+  await seedDevice('Checkup phone', '198.51.100.61');
+  const id = seeded['Checkup phone'].device_id;
+  await d.click(await d.find('[data-testid="account-item"]'));
+  await d.click(await d.find('[data-testid="refresh"]'));
+  await rowOf(d, 'Checkup phone');
+  await d.until('the changes banner names the new device', async () => {
+    const words = await d.textOf('[data-testid="changes-banner"]');
+    return (words ?? '').includes('New since you last looked') || `banner: ${JSON.stringify(words)}`;
+  }, 60000);
+  await d.click(await d.find('[data-testid="view-checkup"]'));
+  const fine = `[data-testid="finding"][data-cred-id="${id}"][data-code="new"] [data-testid="finding-fine"]`;
+  await d.waitFor(fine, 60000);
+  const reason = await d.textOf(`[data-testid="finding"][data-cred-id="${id}"][data-code="new"] [data-testid="finding-reason"]`);
+  assert.ok(reason && reason.length > 10, `the core's reason is shown: ${JSON.stringify(reason)}`);
+  await d.screenshot('checkup.png');
+  await d.click(await d.find(fine));
+  await d.until('the finding is gone', async () => (await d.findAll(fine)).length === 0);
+  // Back to the list: the banner dismisses (the core marks the changes seen).
+  await d.click(await d.find('[data-testid="account-item"]'));
+  await d.click(await d.waitFor('[data-testid="changes-dismiss"]'));
+  await d.until('the banner is gone', async () => (await d.findAll('[data-testid="changes-banner"]')).length === 0);
+});
+
+test('a pasted leaked token names its device, is never in the DOM, and Revoke removes it on the server', async () => {
+  const leaked = seeded['Checkup phone'];
+  await d.click(await d.find('[data-testid="view-paste"]'));
+  const input = await d.waitFor('[data-testid="paste-input"]');
+  assert.equal(await d.exec('return document.querySelector("[data-testid=paste-input]").type'), 'password');
+  await d.type(input, leaked.access_token);
+  await d.click(await d.find('[data-testid="paste-submit"]'));
+  await d.until('the device is named', async () => {
+    const name = await d.textOf('[data-testid="identity-name"]');
+    return name === 'Checkup phone' || `shown: ${JSON.stringify(name)}`;
+  }, 60000);
+  assert.equal(await d.textOf('[data-testid="identity-valid"]'), 'Still works');
+  const inDom = await d.exec(
+    'return document.documentElement.outerHTML.includes(arguments[0]) || [...document.querySelectorAll("input")].some(i => i.value.includes(arguments[0]))',
+    [leaked.access_token],
+  );
+  assert.equal(inDom, false, 'the token is nowhere in the DOM after identify');
+  await d.click(await d.find('[data-testid="identity-revoke"]'));
+  await d.waitFor('[data-testid="revoke-dialog"]');
+  const items = await d.exec('return [...document.querySelectorAll("[data-testid=revoke-item]")].map(e => e.dataset.credId)');
+  assert.deepEqual(items, [leaked.device_id], 'the dialog lists exactly the leaked device');
+  await d.type(await d.find('[data-testid="revoke-password"]'), password);
+  await d.click(await d.find('[data-testid="revoke-confirm"]'));
+  const result = await d.waitFor('[data-testid="revoke-result"]', 60000);
+  assert.equal(await d.text(result), 'Done');
+  await d.click(await d.find('[data-testid="revoke-close"]'));
+  const ids = (await serverDevices()).map((x) => x.device_id);
+  assert.ok(!ids.includes(leaked.device_id), 'the leaked device is gone on the server');
+  const who = await http('GET', `${SYNAPSE}/_matrix/client/v3/account/whoami`, { token: leaked.access_token });
+  assert.equal(who.status, 401, 'the leaked token no longer works');
+});
+
+test('the history lists the revoke, and Export saves the report', async () => {
+  await d.click(await d.find('[data-testid="view-history"]'));
+  await d.until('the history lists the revoke of the leaked device', async () => {
+    const all = await d.exec('return [...document.querySelectorAll("[data-testid=history-entry]")].map(e => e.textContent).join("\\n")');
+    return all.includes('Revoked Checkup phone') || `history: ${JSON.stringify(all)}`;
+  });
+  await d.click(await d.find('[data-testid="export-report"]'));
+  await d.until('the saved path is shown', async () => {
+    const p = await d.textOf('[data-testid="export-path"]');
+    return /keyward-report-\d{4}-\d{2}-\d{2}\.html$/.test(p ?? '') || `shown: ${JSON.stringify(p)}`;
+  });
+  const path = (await d.textOf('[data-testid="export-path"]')).replace(/^Saved to /, '');
+  const html = readFileSync(path, 'utf8');
+  assert.ok(html.includes('Checkup phone'), 'the report names what was revoked');
+  assert.ok(!html.includes(seeded['Checkup phone'].access_token), 'the report holds no token');
+  await d.click(await d.find('[data-testid="account-item"]'));
+});
+
 // Everything below changes what the window shows (a label, fewer devices, no account): it runs
 // after every screenshot above, so those show a full, calm window.
 

@@ -117,7 +117,7 @@ fn row(account: &Account, c: &Credential, now: DateTime<Utc>) -> CredentialRow {
         kind_noun: c.kind.noun().to_string(),
         kind_plural: plural(c.kind).to_string(),
         name: c.name.clone(),
-        title: title(c),
+        title: title(c, s.client.as_ref()),
         client: s.client.as_ref().map(|cl| cl.name.clone()),
         client_info: s.client,
         summary: line(&s.line),
@@ -153,10 +153,15 @@ fn line(s: &str) -> String {
 }
 
 /// The credential's name, or "Unnamed API token".
-fn title(c: &Credential) -> String {
-    match c.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        Some(n) => n.to_string(),
-        None => format!("Unnamed {}", c.kind.noun()),
+/// The credential's name — unless that "name" is only the OAuth client id the server filed it
+/// under (Home Assistant's `https://home-assistant.io/android`) and the client is known: then
+/// the app ("Home Assistant for Android"); the id stays in the details.
+fn title(c: &Credential, client: Option<&crate::clients::Client>) -> String {
+    let name = c.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    match (name, client.filter(|cl| cl.recognised)) {
+        (Some(n), Some(cl)) if c.hints.oauth_client.as_deref().map(str::trim) == Some(n) => cl.label(),
+        (Some(n), _) => n.to_string(),
+        (None, _) => format!("Unnamed {}", c.kind.noun()),
     }
 }
 
@@ -441,13 +446,14 @@ mod tests {
     #[test]
     fn a_bidi_override_in_a_name_cannot_reverse_the_line_around_it() {
         let mut c = cred("x", Some("evil\u{202E}gnp.exe"), Some(1), false);
-        c.hints.device_name = c.name.clone();
+        // The server's own words for the client, not the title: the line says them.
+        c.hints.device_name = Some("phone evil\u{202E}gnp.exe".into());
         c.actions.why_not = Some("the server says \u{2067}no\u{2069}".into());
         let rows = rows(&account(), &listing(vec![c]), Utc::now());
         for text in [&rows[0].summary, rows[0].why_not.as_ref().unwrap()] {
             assert!(!text.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')), "{text:?}");
         }
-        assert!(rows[0].summary.contains("evilgnp.exe"), "{}", rows[0].summary);
+        assert!(rows[0].summary.contains("phone evilgnp.exe"), "{}", rows[0].summary);
         assert_eq!(rows[0].name.as_deref(), Some("evil\u{202E}gnp.exe"), "the name itself is kept whole");
     }
 

@@ -74,11 +74,13 @@ where
 }
 
 /// The client's label, else the credential's own name, else the kind's noun ("API token").
+/// Who uses it: the recognised client; else what kind of thing it is. The credential's own name
+/// is never repeated here — faces show it as the title above the line.
 pub(super) fn who(c: &Credential, client: Option<&Client>, line: &mut Line) {
-    match (client, c.name.as_deref().map(str::trim).filter(|n| !n.is_empty())) {
-        (Some(cl), _) => line.push(&cl.label()),
-        (None, Some(n)) => line.push(n),
-        (None, None) => line.push(&capitalised(c.kind.noun())),
+    let name = c.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    match client {
+        Some(cl) if cl.recognised || name.is_none_or(|n| !cl.name.trim().eq_ignore_ascii_case(n)) => line.push(&cl.label()),
+        _ => line.push(&capitalised(c.kind.noun())),
     }
 }
 

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use self::lines::{expiry_words, latest_of, use_words, used_by_line, users_of, who, Line, INACTIVE_WORDS};
 pub use self::time::{absolute, absolute_in, day_relative_in, relative, relative_in, until_in};
 use crate::clients::{self, Client};
-use crate::model::Credential;
+use crate::model::{Credential, CredentialKind};
 
 /// Unused for this long: "inactive for 90+ days".
 pub const INACTIVE_AFTER_DAYS: i64 = 90;
@@ -110,7 +110,10 @@ where
     if c.current {
         badges.insert(0, Badge::ThisApp);
     }
-    if !c.hints.is_empty() && !client.as_ref().is_some_and(|cl| cl.recognised) {
+    // For sessions and devices only: a token or app password the user named is recognised by
+    // that name; a session whose program nothing identifies is worth a look.
+    let device_like = matches!(c.kind, CredentialKind::Session | CredentialKind::PushRegistration);
+    if device_like && !c.hints.is_empty() && !client.as_ref().is_some_and(|cl| cl.recognised) {
         badges.push(Badge::Unrecognised);
     }
     Summary { client, line: parts.0, badges, times }
@@ -162,8 +165,10 @@ mod tests {
         c.tracks_use = true;
         c.created = Some(ago(Duration::days(122)));
         let s = summarise_at(&c, now(), &utc());
-        assert_eq!(s.line, "CI script · never used · created 4 months ago");
-        assert_eq!(s.badges, vec![Badge::NeverUsed, Badge::Unrecognised]);
+        // The title already says "CI script": the line says what it is instead of repeating it,
+        // and a name the user gave is recognition enough (no Unrecognised badge).
+        assert_eq!(s.line, "API token · never used · created 4 months ago");
+        assert_eq!(s.badges, vec![Badge::NeverUsed]);
     }
 
     #[test]
@@ -246,5 +251,45 @@ mod tests {
         assert_eq!(s.client.unwrap().name, "Google Calendar");
         c.usage.truncate(1);
         assert_eq!(summarise_at(&c, now(), &utc()).line, "Nextcloud Android · active 3 days ago · 198.51.100.4");
+    }
+}
+
+#[cfg(test)]
+mod words_a_person_trusts {
+    use super::*;
+    use crate::model::ClientHints;
+    use chrono::{Duration, Utc};
+
+    #[test]
+    fn a_token_the_user_named_is_said_by_its_kind_not_its_name_again() {
+        let mut c = Credential::new("t", CredentialKind::ApiToken);
+        c.name = Some("Nightly backup script".into());
+        c.hints.note = c.name.clone();
+        c.tracks_use = true;
+        c.last_used = Some(Utc::now() - Duration::minutes(5));
+        c.never_expires = true;
+        let s = summarise(&c, Utc::now());
+        assert_eq!(s.line, "API token · active 5 minutes ago · no expiry");
+        assert!(!s.badges.contains(&Badge::Unrecognised), "a name the user gave is recognition: {:?}", s.badges);
+    }
+
+    #[test]
+    fn a_session_nothing_identifies_is_unrecognised() {
+        let mut c = Credential::new("s", CredentialKind::Session);
+        c.hints = ClientHints { user_agent: Some("zzqq-unknown-agent/0.1".into()), ..Default::default() };
+        assert!(summarise(&c, Utc::now()).badges.contains(&Badge::Unrecognised));
+    }
+
+    #[test]
+    fn a_renamed_device_whose_agent_names_a_known_app_still_says_the_app() {
+        let mut c = Credential::new("d", CredentialKind::Session);
+        c.name = Some("Work laptop".into());
+        c.hints = ClientHints {
+            device_name: Some("Work laptop".into()),
+            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Element/1.11.85 Chrome/130.0.6723.191 Electron/33.2.1 Safari/537.36".into()),
+            ..Default::default()
+        };
+        let s = summarise(&c, Utc::now());
+        assert!(s.line.starts_with("Element Desktop on Linux"), "{}", s.line);
     }
 }

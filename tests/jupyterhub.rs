@@ -489,3 +489,30 @@ fn server_down_is_one_line_and_changes_nothing() {
     assert!(line.contains("cannot reach") && line.contains("refused"), "{line}");
     assert!(cli.run(&["accounts", "--json"], None).expect_ok().json().as_array().unwrap().is_empty());
 }
+
+#[test]
+fn a_leaked_token_is_identified_and_revoked_and_the_others_stay() {
+    if common::skip_without("KEYWARD_TEST_JUPYTERHUB_URL") {
+        return;
+    }
+    let hub = hub();
+    let user = hub.new_user();
+    let (leaked_id, leaked) = hub.make_token(&user, "CI runner", json!({}));
+    let (kept, _) = hub.make_token(&user, "notebook sync", json!({}));
+    let cli = Cli::new();
+    add_with_password(&cli, &hub, &user).expect_ok();
+    let acct = account(&user, &hub);
+    let found = cli.run(&["identify", "--token-stdin", "--json"], Some(&format!("{leaked}\n"))).expect_ok().json();
+    assert_eq!(found["kind"], "jupyterhub");
+    assert_eq!(found["account"], acct.as_str());
+    assert_eq!(found["credential_id"], leaked_id.as_str(), "the hub names the exact token: {found}");
+    assert_eq!(found["name"], "CI runner");
+    assert_eq!(found["valid"], true);
+    assert!(hub.token_ids(&user).contains(&leaked_id), "identify alone revokes nothing");
+    let out = cli.run(&["identify", "--token-stdin", "--json", "--revoke", "--yes"], Some(&format!("{leaked}\n"))).expect_ok();
+    let v = out.json();
+    assert_eq!((v["revoked"].as_bool(), v["valid"].as_bool()), (Some(true), Some(false)), "{v}");
+    let left = hub.token_ids(&user);
+    assert!(!left.contains(&leaked_id) && left.contains(&kept), "{left:?}");
+    assert!(!out.stdout.contains(&leaked) && !out.stderr.contains(&leaked));
+}

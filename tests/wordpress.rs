@@ -564,3 +564,32 @@ fn server_down_is_one_line() {
     assert!(err.contains("cannot reach"), "{err}");
     assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
 }
+
+#[test]
+fn a_leaked_application_password_is_identified_and_revoked() {
+    if common::skip_without("KEYWARD_TEST_WORDPRESS_URL") {
+        return;
+    }
+    let site = Site::main();
+    let user = site.user();
+    let (leaked_uuid, leaked) = site.app_password(user.id, "Old laptop", None);
+    let (kept, _) = site.app_password(user.id, "Mail app", None);
+    let cli = Cli::new();
+    add(&cli, &site.url, &user, None).expect_ok();
+    let name = account_name(&site.url, &user);
+    // WordPress hands application passwords out in groups of four ("abcd efgh …"); pasted with
+    // or without the spaces, it is recognised.
+    assert!(leaked.contains(' '), "{leaked}");
+    let found = cli.run(&["identify", "--token-stdin", "--json"], Some(&format!("{leaked}\n"))).expect_ok().json();
+    assert_eq!(found["kind"], "wordpress");
+    assert_eq!(found["account"], name.as_str());
+    assert_eq!(found["credential_id"], leaked_uuid.as_str(), "{found}");
+    assert_eq!(found["name"], "Old laptop");
+    let plain: String = leaked.split_whitespace().collect();
+    let out = cli.run(&["identify", "--token-stdin", "--json", "--revoke", "--yes"], Some(&format!("{plain}\n"))).expect_ok();
+    assert_eq!(out.json()["revoked"], true, "{}", out.stdout);
+    let mut expected = vec![kept, user.app_uuid.clone()];
+    expected.sort();
+    assert_eq!(site.uuids(user.id), expected, "exactly the leaked one is gone");
+    assert!(!out.stdout.contains(&plain) && !out.stdout.contains(&leaked));
+}

@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/env.sh"
 V="$KEYWARD_VENVS/homeassistant"
 HA_VERSION="2024.3.3"
-USERS=12
+USERS=13
 PASSWORD="keyward-test-pw"
 TEMPLATE="$KEYWARD_CACHE/homeassistant-template-$HA_VERSION-u$USERS"
 

@@ -468,3 +468,45 @@ fn server_down_or_not_home_assistant_is_one_line_and_changes_nothing() {
     assert!(line.contains("is not a Home Assistant server"), "{line}");
     assert!(cli.run(&["accounts", "--json"], None).expect_ok().json().as_array().unwrap().is_empty());
 }
+
+#[test]
+fn a_leaked_access_token_of_another_device_is_identified_and_revoked_alone() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
+    let u = user(13);
+    let checker = Checker::new(&u);
+    let (kept_token_id, _) = checker.long_lived("Grafana");
+    // The leak: the access token of the user's phone (a JWT whose `iss` names its session).
+    let (leaked, _) = login(&u, "http://phone.test/");
+    let phone = checker.tokens().into_iter().find(|t| t["client_id"] == "http://phone.test/").unwrap()["id"].as_str().unwrap().to_string();
+    let cli = Cli::new();
+    add_with_password(&cli, &u).expect_ok();
+    let before = checker.ids();
+
+    let found = cli.run(&["identify", "--token-stdin", "--json"], Some(&format!("{leaked}\n"))).expect_ok();
+    let v = found.json();
+    assert_eq!(v["kind"], "homeassistant", "{v}");
+    assert_eq!(v["account"], account(&u).as_str(), "{v}");
+    assert_eq!(v["credential_id"], phone.as_str(), "{v}");
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["revoked"], false, "{v}");
+    assert_eq!(checker.ids(), before, "asking changed nothing on the server");
+
+    let out = cli.run(&["identify", "--token-stdin", "--json", "--revoke", "--yes"], Some(&format!("{leaked}\n"))).expect_ok();
+    assert_eq!(out.json()["revoked"], true, "{}", out.stdout);
+    let mut expected: Vec<String> = before.into_iter().filter(|id| *id != phone).collect();
+    expected.sort();
+    assert_eq!(checker.ids(), expected, "exactly the phone's session is gone");
+    assert!(checker.ids().contains(&kept_token_id));
+    assert_eq!(checker.keyward_sessions().len(), 1, "Keyward's own session stays");
+    // Dead on the server: the leaked token no longer opens the API.
+    let status = block(async { reqwest::Client::new().get(format!("{}/api/", url())).bearer_auth(&leaked).send().await.unwrap().status() });
+    assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED);
+    for text in [&found.stdout, &found.stderr, &out.stdout, &out.stderr] {
+        assert!(!text.contains(&leaked), "the pasted token is never printed");
+    }
+    for (path, content) in cli.config_files() {
+        assert!(!content.contains(&leaked), "{path:?}");
+    }
+}

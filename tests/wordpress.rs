@@ -593,3 +593,48 @@ fn a_leaked_application_password_is_identified_and_revoked() {
     assert_eq!(site.uuids(user.id), expected, "exactly the leaked one is gone");
     assert!(!out.stdout.contains(&plain) && !out.stdout.contains(&leaked));
 }
+
+/// Moves every application password of `user` to `days` ago in the site's database, as if made
+/// then (WordPress's API cannot set the time a password was made).
+fn age_app_passwords(user: u64, days: i64) {
+    let socket = env("KEYWARD_TEST_WORDPRESS_DB_SOCKET");
+    let then = (Utc::now() - Duration::days(days)).timestamp();
+    let sql = format!(
+        "UPDATE wp_usermeta SET meta_value = REGEXP_REPLACE(meta_value, 's:7:\"created\";i:[0-9]+;', 's:7:\"created\";i:{then};') \
+         WHERE user_id = {user} AND meta_key = '_application_passwords'"
+    );
+    let out = std::process::Command::new("mariadb")
+        .args(["--no-defaults", "-S", &socket, "-uroot", "wordpress", "-e", &sql])
+        .output()
+        .expect("the mariadb client runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn an_application_password_made_long_ago_and_never_used_is_a_checkup_finding() {
+    if common::skip_without("KEYWARD_TEST_WORDPRESS_URL") {
+        return;
+    }
+    let site = Site::main();
+    let user = site.user();
+    let (forgotten, _) = site.app_password(user.id, "Forgotten backup script", None);
+    let cli = Cli::new();
+    add(&cli, &site.url, &user, None).expect_ok();
+    let name = account_name(&site.url, &user);
+    age_app_passwords(user.id, 45);
+    let (fresh, _) = site.app_password(user.id, "Made today", None);
+    let made = site.app_passwords(user.id);
+    let created = |uuid: &str| site_time(&made.iter().find(|p| p["uuid"] == uuid).unwrap()["created"]);
+    assert!(Utc::now() - created(&forgotten) > Duration::days(44), "aged on the site");
+
+    let findings = cli.run(&["checkup", &name, "--json"], None).expect_ok().json();
+    let codes = |id: &str| -> Vec<String> {
+        findings.as_array().unwrap().iter().filter(|f| f["credential_id"] == id).map(|f| f["code"].as_str().unwrap().to_string()).collect()
+    };
+    assert!(codes(&forgotten).contains(&"never_used".to_string()), "{findings:#}");
+    let f = findings.as_array().unwrap().iter().find(|f| f["credential_id"] == forgotten.as_str() && f["code"] == "never_used").unwrap();
+    assert!(f["reason"].as_str().unwrap().contains("never been used"), "{f}");
+    assert_eq!(f["fix"]["action"], "revoke");
+    assert!(!codes(&fresh).contains(&"never_used".to_string()), "made today: {findings:#}");
+    assert!(!codes(&user.app_uuid).contains(&"never_used".to_string()), "Keyward's own is in use: {findings:#}");
+}

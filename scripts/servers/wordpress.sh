@@ -171,6 +171,7 @@ export KEYWARD_TEST_WORDPRESS_PLAIN_URL=http://127.0.0.1:$p2
 export KEYWARD_TEST_WORDPRESS_PRODUCTION_URL=http://127.0.0.1:$p3
 export KEYWARD_TEST_WORDPRESS_ADMIN=admin
 export KEYWARD_TEST_WORDPRESS_ADMIN_PASSWORD='$admin_pw'
+export KEYWARD_TEST_WORDPRESS_DB_SOCKET=$d/run/mysql.sock
 ENV
   echo "WordPress $(wp_version) up on 127.0.0.1:$p1 (plain permalinks, REST for users only on :$p2; production on :$p3)"
 }

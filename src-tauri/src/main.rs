@@ -1,7 +1,8 @@
 //! Keyward's desktop app: a thin layer of Tauri commands (`commands.rs`) over the core's
 //! [`Keyward`]. One instance only: a second launch brings the first one's window to the front.
 //! The web view may call only the app's own commands (`command_list.in`); it cannot open URLs
-//! by itself, only ask `open_page`, which the core checks.
+//! by itself, only ask `open_page`, which the core checks. The window reopens at the size and
+//! place it was closed at.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
@@ -30,9 +31,14 @@ fn main() {
         // First, so that a second instance exits before it opens anything.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| focus_main(app)))
         .plugin(tauri_plugin_opener::init())
+        // Size, place and maximised state, saved on close and restored before the window shows.
+        .plugin(tauri_plugin_window_state::Builder::default().with_state_flags(window_state_flags()).build())
         .manage(kw)
         .invoke_handler(commands.invoke_handler())
         .setup(|app| {
+            // The client recogniser's patterns (uap-core, thousands of regexes) compile here, off
+            // the UI thread, while the window shows the cached listing.
+            std::thread::spawn(keyward::clients::warm_up);
             if let (Some(window), Some(theme)) = (app.get_webview_window("main"), commands::theme_override()) {
                 let theme = if theme == commands::Theme::Dark { tauri::Theme::Dark } else { tauri::Theme::Light };
                 let _ = window.set_theme(Some(theme));
@@ -41,6 +47,13 @@ fn main() {
         })
         .run(tauri::generate_context!())
         .expect("error while running Keyward");
+}
+
+/// What is remembered of the window: its size, place and maximised state, never whether it was
+/// hidden (a window restored hidden would look like an app that does not start).
+fn window_state_flags() -> tauri_plugin_window_state::StateFlags {
+    use tauri_plugin_window_state::StateFlags;
+    StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED
 }
 
 /// Brings the main window to the front (another launch of the app asked for it).

@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::clients::{rule, Rule, ANDROID, APP_ID, BROWSER, BY_OS, DESKTOP, INTEGRATION, IOS, MOBILE, NAMES, NAMES_AND_UA, SCRIPT, UA};
+use crate::clients::{
+    rule, Rule, ANDROID, APP_ID, BROWSER, BY_OS, DESKTOP, INTEGRATION, IOS, MACOS, MOBILE, NAMES, NAMES_AND_UA, SCRIPT, UA,
+};
 use crate::error::{Error, Result};
 use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind};
 use crate::net::http::{join, one_line, Http, Response};
@@ -336,8 +338,13 @@ impl Matrix {
 
     /// The next-gen auth account page, when the server uses next-gen auth.
     async fn account_management(&self, http: &Http, base: &Url) -> Result<Option<AccountManagement>> {
-        for path in ["_matrix/client/v1/auth_metadata", "_matrix/client/unstable/org.matrix.msc2965/auth_metadata"] {
-            let r = http.send(http.get(join(base, path))).await?;
+        // Both paths at once (the stable one wins); most servers answer neither.
+        let (stable, unstable) = tokio::join!(
+            http.send(http.get(join(base, "_matrix/client/v1/auth_metadata"))),
+            http.send(http.get(join(base, "_matrix/client/unstable/org.matrix.msc2965/auth_metadata"))),
+        );
+        for r in [stable, unstable] {
+            let r = r?;
             if r.is_success() {
                 if let Ok(m) = serde_json::from_slice::<AuthMetadata>(&r.body) {
                     if let Some(uri) = m.account_management_uri {
@@ -731,11 +738,21 @@ impl Provider for Matrix {
     }
 
     async fn list(&self, s: &Session<'_>) -> Result<Found> {
+        // Read once here, so the requests below all use this copy instead of each asking the keyring.
         let stored: Stored = s.load().await?;
-        let devices: DevicesResponse = self.get_json(s, "_matrix/client/v3/devices", "a device list").await?;
-        let mgmt = self.account_management(s.http, &s.base_url()?).await?;
+        let base = s.base_url()?;
+        // Independent of each other: asked together, so a refresh costs about one round trip,
+        // not five.
+        let (devices, mgmt, pushers, agents, mut infos) = tokio::join!(
+            self.get_json::<DevicesResponse>(s, "_matrix/client/v3/devices", "a device list"),
+            self.account_management(s.http, &base),
+            self.get_json::<PushersResponse>(s, "_matrix/client/v3/pushers", "a pusher list"),
+            self.admin_user_agents(s, &stored.user_id),
+            self.client_informations(s),
+        );
+        let (devices, mgmt) = (devices?, mgmt?);
         let mut gaps = Vec::new();
-        let pushers = match self.get_json::<PushersResponse>(s, "_matrix/client/v3/pushers", "a pusher list").await {
+        let pushers = match pushers {
             Ok(p) => p.pushers,
             Err(e @ Error::SignInAgain { .. }) => return Err(e),
             Err(e) => {
@@ -743,8 +760,6 @@ impl Provider for Matrix {
                 Vec::new()
             }
         };
-        let agents = self.admin_user_agents(s, &stored.user_id).await;
-        let mut infos = self.client_informations(s).await;
         let mut credentials: Vec<Credential> = devices
             .devices
             .into_iter()
@@ -879,6 +894,8 @@ pub(crate) const CLIENT_RULES: &[Rule] = &[
     // Element and its relatives (Matrix).
     rule("{x} Desktop", DESKTOP, None, UA, r"\b(?P<x>Element|Riot|SchildiChat)(?:-?Nightly)?/(?P<v>[\d.]+\S*) .*\bElectron/"),
     rule("{x} Desktop", DESKTOP, None, NAMES, r"^(?P<x>Element|Riot|SchildiChat)(?: Nightly)? Desktop(?: Nightly)?: (?P<os>.+)$"),
+    // Element X iOS running on a Mac (an iOS app on Apple silicon) says "(Mac; macOS …)".
+    rule("Element X", DESKTOP, MACOS, UA, r"^Element ?X(?: dbg)?/(?P<v>[^\s(]+) \(Mac; macOS\b"),
     rule("Element X", MOBILE, None, UA, r"^Element ?X(?: dbg)?/(?P<v>[^\s(]+)(?: \((?P<dev>[^;]+); (?P<os>Android|iOS|iPadOS)\b)?"),
     rule("Element X", MOBILE, None, NAMES, r"^Element X (?:on|for) (?P<dev>.+)$"),
     rule("Element X", MOBILE, None, NAMES, r"^Element X(?: \(?(?P<os>Android|iOS)\)?)?$"),

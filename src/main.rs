@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 use keyward::error::Remedy;
+use keyward::insight::watcher::Watcher;
 use keyward::model::{Account, Gap, Kind};
 use keyward::provider::{Proof, SignInSecret};
 use keyward::secret::Secret;
@@ -143,6 +144,16 @@ enum Command {
     /// (refreshes first; then marks them seen).
     Changes {
         account: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep watch: refresh every account every few minutes and print each change once, as it is
+    /// found, until stopped (changes stay unseen for `keyward changes` and the app).
+    Watch {
+        /// Minutes between refreshes of each account (fractions allowed).
+        #[arg(long, default_value_t = 15.0)]
+        interval: f64,
+        /// One JSON object per line for each change.
         #[arg(long)]
         json: bool,
     },
@@ -433,6 +444,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 return Ok(ExitCode::FAILURE);
             }
         }
+        Command::Watch { interval, json } => return watch(&kw, interval, json).await,
         Command::Identify { token_stdin: _, revoke, password_stdin, yes, json } => {
             if revoke && !yes {
                 return Err(Error::input("revoking cannot be undone: to revoke the credential this token belongs to, add --yes"));
@@ -554,6 +566,60 @@ fn print_report(report: &RevokeReport, json: bool) {
 ///
 /// The sentence carries server words, so it is made safe for a terminal and cut; the remedy is
 /// this CLI's own and is kept whole.
+/// `keyward watch`: rounds of [`Keyward::watch_round`] until the process is stopped. Changes go
+/// to stdout, one line each; errors go to stderr once when they start, and once when they end.
+async fn watch(kw: &Keyward, minutes: f64, json: bool) -> Result<ExitCode, Error> {
+    if !(minutes.is_finite() && minutes > 0.0 && minutes <= 7.0 * 24.0 * 60.0) {
+        return Err(Error::input("--interval is a number of minutes between 0 and a week (for example 15, or 0.5)"));
+    }
+    let mut w = Watcher::new(std::time::Duration::from_secs_f64(minutes * 60.0));
+    let n = kw.accounts()?.len();
+    eprintln!(
+        "Watching {n} account{} every {} (Ctrl-C stops); changes stay unseen for `keyward changes`.",
+        if n == 1 { "" } else { "s" },
+        every_words(w.schedule.interval())
+    );
+    let mut was_offline = false;
+    loop {
+        let round = kw.watch_round(&mut w).await?;
+        if w.schedule.offline && !was_offline {
+            eprintln!("keyward: no server can be reached (offline?): trying again every minute");
+        }
+        was_offline = w.schedule.offline;
+        for (name, e) in &round.new_errors {
+            if !was_offline {
+                eprintln!("keyward: {}: {}", text::field(name), say(e));
+            }
+        }
+        for name in &round.recovered {
+            eprintln!("keyward: {}: works again", text::field(name));
+        }
+        let mut out = io::stdout().lock();
+        for c in &round.changes {
+            let line = if json {
+                serde_json::to_string(c).unwrap_or_default()
+            } else {
+                format!("{}: {}", text::field(&c.account), text::line(&c.words, text::LINE_MAX))
+            };
+            if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+                // Nobody reads any more (a closed pipe): the watch has no one to tell.
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        drop(out);
+        let next = w.schedule.next_due(&kw.accounts()?, chrono::Utc::now());
+        let wait = (next - chrono::Utc::now()).to_std().unwrap_or_default().max(std::time::Duration::from_secs(1));
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// "15 minutes", "30 seconds", "1 minute".
+fn every_words(d: std::time::Duration) -> String {
+    let secs = d.as_secs().max(1);
+    let (n, unit) = if secs % 60 == 0 { (secs / 60, "minute") } else { (secs, "second") };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 fn say(e: &Error) -> String {
     let sentence = text::line(&e.to_string(), text::LINE_MAX);
     match (e, e.remedy().and_then(|r| remedy_words(&r))) {

@@ -257,6 +257,16 @@ impl Keyward {
             return Err(Error::SignInAgain { account: account.name(), why: "it was signed out".into() });
         }
         let provider = providers::get(account.kind)?;
+        // One refresh of an account at a time, across every Keyward process (the app beside
+        // `keyward watch`): one that had to wait for another uses the listing that one just
+        // saved instead of asking the server the same thing again.
+        let asked = Utc::now();
+        let (_turn, waited) = self.store.lock_account_saying_if_waited(&format!("{}-refresh", account.id)).await?;
+        if waited {
+            if let Some(saved) = self.store.listing(&account.id).ok().flatten().filter(|l| l.fetched >= asked) {
+                return Ok(saved);
+            }
+        }
         let limit = self.http.timeout() * 4 + Duration::from_secs(5);
         let found = match tokio::time::timeout(limit, provider.list(&Session::new(account, &self.http, &self.vault))).await {
             Ok(r) => r,

@@ -189,16 +189,24 @@ impl Store {
     /// Waits (without blocking the async threads) while another process holds it, up to two
     /// minutes.
     pub async fn lock_account(&self, account_id: &str) -> Result<AccountLock> {
+        Ok(self.lock_account_saying_if_waited(account_id).await?.0)
+    }
+
+    /// [`Store::lock_account`], and whether another holder had to be waited for (then what it
+    /// did, such as a refresh just saved, may make this one's work unneeded).
+    pub async fn lock_account_saying_if_waited(&self, account_id: &str) -> Result<(AccountLock, bool)> {
         let dir = self.dir.join(ACCOUNT_LOCKS_DIR);
         create_private_dir(&dir).map_err(|e| io_error("create", &dir, e))?;
         let path = dir.join(format!("{}.lock", safe_name(account_id)));
         let file = open_lock_file(&path)?;
         let start = Instant::now();
         let mut pause = Duration::from_millis(2);
+        let mut waited = false;
         loop {
             match fs4::FileExt::try_lock(&file) {
-                Ok(()) => return Ok(AccountLock { _file: Some(file) }),
+                Ok(()) => return Ok((AccountLock { _file: Some(file) }, waited)),
                 Err(fs4::TryLockError::WouldBlock) if start.elapsed() < ACCOUNT_LOCK_WAIT => {
+                    waited = true;
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(100));
                 }

@@ -72,6 +72,8 @@ enum Reply {
     Trickle,
     /// Holds the connection and says nothing.
     Silent,
+    /// The reply, after a wait (a slow but honest server).
+    Late(Duration, Box<Reply>),
     /// Becomes a Home Assistant websocket: authenticates, then answers (or only pings, for ever).
     HomeAssistantSocket {
         pings_only: bool,
@@ -166,7 +168,12 @@ impl Fake {
 async fn serve(mut s: Box<dyn Io>, handler: Handler, seen: Arc<Mutex<Vec<Seen>>>) {
     let Some(request) = read_request(&mut s).await else { return };
     seen.lock().unwrap().push(request.clone());
-    match handler(&request) {
+    let mut reply = handler(&request);
+    while let Reply::Late(wait, later) = reply {
+        tokio::time::sleep(wait).await;
+        reply = *later;
+    }
+    match reply {
         Reply::Json(status, v) => {
             let body = v.to_string().into_bytes();
             write_reply(&mut s, status, &[("Content-Type".into(), "application/json".into())], &body).await;
@@ -195,6 +202,7 @@ async fn serve(mut s: Box<dyn Io>, handler: Handler, seen: Arc<Mutex<Vec<Seen>>>
             }
         }
         Reply::Silent => tokio::time::sleep(Duration::from_secs(600)).await,
+        Reply::Late(..) => unreachable!("waited for above"),
         Reply::HomeAssistantSocket { pings_only } => home_assistant_socket(s, &request, pings_only).await,
     }
 }
@@ -792,4 +800,29 @@ fn an_https_well_known_pointing_to_plain_http_is_refused() {
     attacker.assert_untouched();
     assert!(fake.seen().iter().all(|r| !r.body.contains(PASSWORD)));
     assert_eq!(accounts_file(&cli), None);
+}
+
+#[test]
+fn two_refreshes_of_one_account_at_once_ask_the_server_once() {
+    // Not hostile, only slow: the second `keyward list` waits for the first and uses what it
+    // saved, instead of asking the same thing again.
+    let server = Fake::start(matrix(|| Reply::Late(Duration::from_secs(2), Box::new(matrix_devices()))));
+    let cli = impatient();
+    add_matrix(&cli, &server);
+    let before = server.seen().iter().filter(|r| r.is("GET", "/_matrix/client/v3/devices")).count();
+    let name = format!("alice@{}", server.host());
+    let runs: Vec<Run> = std::thread::scope(|s| {
+        let first = s.spawn(|| cli.run(&["list", &name, "--json"], None));
+        // The second starts while the first waits for the device list.
+        while server.seen().iter().filter(|r| r.is("GET", "/_matrix/client/v3/devices")).count() == before {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let second = s.spawn(|| cli.run(&["list", &name, "--json"], None));
+        vec![first.join().unwrap(), second.join().unwrap()]
+    });
+    let lists: Vec<Value> = runs.into_iter().map(|r| r.expect_ok().json()).collect();
+    assert_eq!(lists[0], lists[1], "both show the same listing");
+    assert_eq!(lists[0].as_array().unwrap().len(), 1);
+    let asked = server.seen().iter().filter(|r| r.is("GET", "/_matrix/client/v3/devices")).count() - before;
+    assert_eq!(asked, 1, "the device list was asked for once");
 }

@@ -265,3 +265,79 @@ async fn checkup_ranks_findings_remembers_fine_and_the_report_holds_no_secret() 
     let refs: Vec<&str> = printed.iter().map(String::as_str).collect();
     assert_nowhere(&cli, &refs, &[PASSWORD, &stale_token, &observer, &own_token]);
 }
+
+/// The lines a running `keyward watch` prints, as they come.
+fn lines_of(out: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The next line from `rx` that `wanted` accepts; panics after `limit` (a bound so a broken
+/// watch fails the test instead of hanging it; no time is asserted).
+fn wait_for(rx: &std::sync::mpsc::Receiver<String>, limit: std::time::Duration, mut wanted: impl FnMut(&str) -> bool) -> String {
+    let end = std::time::Instant::now() + limit;
+    loop {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) if wanted(&l) => return l,
+            Ok(_) => {}
+            Err(e) => panic!("the watch never printed the line looked for ({e})"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn watch_tells_a_new_sign_in_once_and_leaves_it_for_the_user_to_see() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
+    let hs = Synapse::main();
+    let user = hs.register("watch").await;
+    let (observer, _) = hs.device(&user, "Observer", "192.0.2.1").await;
+    let cli = Cli::new();
+    let account = add(&cli, &hs, &user);
+    cli.run(&["changes", &account], None).expect_ok();
+
+    let bad = cli.run(&["watch", "--interval", "0"], None).expect_err();
+    assert!(bad.contains("--interval"), "{bad}");
+
+    // Every 3 seconds (the shortest a watch accepts is 2).
+    let mut child = cli.spawn(&["watch", "--json", "--interval", "0.05"]);
+    let out = lines_of(child.stdout.take().unwrap());
+    let err = lines_of(child.stderr.take().unwrap());
+    let limit = std::time::Duration::from_secs(120);
+    wait_for(&err, limit, |l| l.starts_with("Watching 1 account every 3 seconds"));
+    let (_, laptop) = hs.device(&user, "Firefox on Windows", "198.51.100.7").await;
+    let line = wait_for(&out, limit, |l| l.contains(&laptop));
+    let change: Value = serde_json::from_str(&line).expect("one JSON object per line");
+    assert_eq!(change["change"], "appeared", "{change}");
+    assert_eq!(change["account"], account.as_str());
+    assert!(change["summary"].as_str().unwrap().contains("198.51.100.7"), "{change}");
+
+    // Another sign-in: told too, and the first one is not told again.
+    let (_, phone) = hs.device(&user, "Element X on Pixel 8", "198.51.100.9").await;
+    let mut told = Vec::new();
+    let line = wait_for(&out, limit, |l| {
+        told.push(l.to_string());
+        l.contains(&phone)
+    });
+    assert!(line.contains("\"appeared\""), "{line}");
+    assert!(told.iter().all(|l| !l.contains(&laptop)), "each change is told once: {told:?}");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // The watch only told: the user still sees both when they look.
+    let seen = cli.run(&["changes", &account, "--json"], None).expect_ok().json();
+    let ids: Vec<&str> =
+        seen.as_array().unwrap().iter().filter(|c| c["change"] == "appeared").map(|c| c["credential_id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&laptop.as_str()) && ids.contains(&phone.as_str()), "{seen}");
+    assert!(hs.device_ids(&observer).await.contains(&phone));
+}

@@ -111,8 +111,15 @@ impl Cli {
         PathBuf::from(env!("CARGO_BIN_EXE_keyward"))
     }
 
-    /// Runs `keyward ARGS`, feeding `stdin` when given (else an empty, closed stdin).
-    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
+    /// Starts `keyward ARGS` and leaves it running (for `watch`), with stdin closed and stdout
+    /// and stderr piped. The caller kills it.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut cmd = self.command(args);
+        cmd.stdin(Stdio::null());
+        cmd.spawn().expect("start keyward")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(Self::binary());
         cmd.args(args)
             .env("KEYWARD_CONFIG_DIR", self.config.path())
@@ -125,6 +132,12 @@ impl Cli {
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
+        cmd
+    }
+
+    /// Runs `keyward ARGS`, feeding `stdin` when given (else an empty, closed stdin).
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut cmd = self.command(args);
         let mut child = cmd.spawn().expect("start keyward");
         {
             let mut input = child.stdin.take().unwrap();

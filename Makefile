@@ -1,5 +1,5 @@
 # The two commands of the README's quick start. Both install what is missing first.
-.PHONY: run test cli
+.PHONY: run test cli package
 
 # Builds and starts the desktop app.
 run:
@@ -14,3 +14,7 @@ cli:
 	@bash scripts/system-deps.sh
 	@bash scripts/npm-ci.sh .
 	@. scripts/env.sh && cargo build --locked --bin keyward && "$$CARGO_TARGET_DIR/debug/keyward" --help
+
+# Builds the .deb and .rpm packages (the app, the keyward CLI, desktop entry, icons, metainfo).
+package:
+	@bash scripts/package.sh

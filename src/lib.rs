@@ -9,6 +9,7 @@
 pub mod clients;
 pub mod error;
 pub mod insight;
+pub mod mask;
 pub mod model;
 pub mod net;
 pub mod process;
@@ -16,6 +17,7 @@ pub mod provider;
 pub mod providers;
 pub mod secret;
 pub mod service;
+pub mod settings;
 pub mod store;
 pub mod summary;
 #[cfg(test)]

@@ -356,10 +356,11 @@ impl Keyward {
             return Err(Error::input("the new name is empty"));
         }
         let listing = self.refresh(&account).await?;
+        let credential_id = &self.resolve_ids(&account, &listing, &[credential_id.to_string()])?[0];
         let cred = listing
             .credentials
             .iter()
-            .find(|c| c.id == credential_id)
+            .find(|c| &c.id == credential_id)
             .ok_or_else(|| Error::UnknownCredential { account: account.name(), id: credential_id.to_string() })?;
         if !cred.actions.rename {
             return Err(Error::Unsupported {
@@ -394,6 +395,7 @@ impl Keyward {
         let mut seen = std::collections::HashSet::new();
         ids.retain(|id| seen.insert(id.clone()));
         let listing = self.refresh(&account).await?;
+        let ids = self.resolve_ids(&account, &listing, &ids)?;
         let mut own = false;
         for id in &ids {
             let cred = listing

@@ -66,6 +66,8 @@ pub struct CredentialRow {
     pub kind_noun: String,
     /// ... and plural, for a group of them ("API tokens").
     pub kind_plural: String,
+    /// What this kind of credential is, in one paragraph of plain words (`summary::guide`).
+    pub guide: String,
     pub name: Option<String>,
     /// The name, or "Unnamed <kind>" when the server gave none.
     pub title: String,
@@ -116,6 +118,7 @@ fn row(account: &Account, c: &Credential, now: DateTime<Utc>) -> CredentialRow {
         kind: c.kind,
         kind_noun: c.kind.noun().to_string(),
         kind_plural: plural(c.kind).to_string(),
+        guide: summary::guide::explain(c.kind, account.kind).to_string(),
         name: c.name.clone(),
         title: title(c, s.client.as_ref()),
         client: s.client.as_ref().map(|cl| cl.name.clone()),

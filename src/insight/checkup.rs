@@ -110,6 +110,9 @@ pub struct Finding {
     pub name: Option<String>,
     /// The credential's plain-words line, as the list shows it.
     pub summary: String,
+    /// What this kind of credential is, in one paragraph (`summary::guide`).
+    #[serde(default)]
+    pub guide: String,
     pub code: Code,
     /// One sentence: what was found and what to do ("This phone has not been used since March.
     /// If you no longer have it, sign it out.").
@@ -164,6 +167,7 @@ fn account_findings(input: &Input, th: &Thresholds, now: DateTime<Utc>) -> Vec<F
             credential_kind: c.kind,
             name: c.name.clone(),
             summary: s.line.clone(),
+            guide: summary::guide::explain(c.kind, input.account.kind).to_string(),
             code,
             reason,
             fix: fix_of(c),

@@ -153,10 +153,18 @@ impl Keyward {
     /// "This is fine": the finding is not raised again until the credential changes.
     pub fn dismiss(&self, name: &str, credential_id: &str, code: Code) -> Result<Finding> {
         let account = self.find(name)?;
+        let listing = self.cached(&account)?.unwrap_or_else(|| Listing {
+            account_id: account.id.clone(),
+            fetched: Utc::now(),
+            credentials: Vec::new(),
+            gaps: Vec::new(),
+            account_actions: Default::default(),
+        });
+        let credential_id = &self.resolve_ids(&account, &listing, &[credential_id.to_string()])?[0];
         let finding =
-            self.checkup(Some(&account.id))?.into_iter().find(|f| f.credential_id == credential_id && f.code == code).ok_or_else(|| {
-                Error::input(format!("the checkup has no {} finding for {credential_id} on {}", code.as_str(), account.name()))
-            })?;
+            self.checkup(Some(&account.id))?.into_iter().find(|f| &f.credential_id == credential_id && f.code == code).ok_or_else(
+                || Error::input(format!("the checkup has no {} finding for {credential_id} on {}", code.as_str(), account.name())),
+            )?;
         self.store().update_doc(CHECKUP_DOC, |state: &mut CheckupState| {
             state.dismissed.retain(|d| !(d.account_id == finding.account_id && d.credential_id == finding.credential_id && d.code == code));
             state.dismissed.push(Dismissal {
@@ -222,6 +230,7 @@ impl Keyward {
             accounts: self.accounts()?.iter().map(AccountLine::from).collect(),
             findings: self.checkup(None)?,
             history: self.history()?,
+            safe: false,
         })
     }
 

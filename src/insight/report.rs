@@ -31,6 +31,9 @@ pub struct Report {
     pub accounts: Vec<AccountLine>,
     pub findings: Vec<Finding>,
     pub history: Vec<Entry>,
+    /// Made in screen-share-safe mode: addresses, e-mails and ids are masked (`crate::mask`).
+    #[serde(default)]
+    pub safe: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +66,11 @@ impl Report {
 
     fn markdown(&self) -> String {
         let cell = |s: &str| crate::net::http::one_line(s).replace('|', "\\|");
-        let mut out = format!("# Keyward report\n\nMade {}.\n\n## Accounts\n\n", stamp(self.generated));
+        let mut out = format!("# Keyward report\n\nMade {}.\n\n", stamp(self.generated));
+        if self.safe {
+            out.push_str(&format!("{SAFE_NOTE}\n\n"));
+        }
+        out.push_str("## Accounts\n\n");
         for a in &self.accounts {
             out.push_str(&format!("- {} — {} at {} ({})\n", cell(&a.name), a.kind, cell(&a.server), cell(&a.user)));
         }
@@ -108,7 +115,11 @@ impl Report {
              <style>body{font:15px/1.4 system-ui,sans-serif;margin:2rem;max-width:70rem}table{border-collapse:collapse;width:100%}\
              td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}</style></head><body>\n",
         );
-        out.push_str(&format!("<h1>Keyward report</h1>\n<p>Made {}.</p>\n<h2>Accounts</h2>\n<ul>\n", h(&stamp(self.generated))));
+        out.push_str(&format!("<h1>Keyward report</h1>\n<p>Made {}.</p>\n", h(&stamp(self.generated))));
+        if self.safe {
+            out.push_str(&format!("<p class=\"safe\">{SAFE_NOTE}</p>\n"));
+        }
+        out.push_str("<h2>Accounts</h2>\n<ul>\n");
         for a in &self.accounts {
             out.push_str(&format!(
                 "<li><bdi>{}</bdi> — {} at <bdi>{}</bdi> (<bdi>{}</bdi>)</li>\n",
@@ -156,6 +167,10 @@ impl Report {
     }
 }
 
+/// What a report made in screen-share-safe mode says about itself.
+pub const SAFE_NOTE: &str =
+    "Made in screen-share-safe mode: IP addresses, e-mail addresses, other people's user ids and credential ids are masked (•••).";
+
 fn stamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
@@ -187,6 +202,7 @@ mod tests {
             accounts: vec![AccountLine { name: "<script>x</script>".into(), kind: "Matrix".into(), server: "s".into(), user: "u".into() }],
             findings: vec![],
             history: vec![],
+            safe: false,
         };
         let html = r.render(Format::Html);
         assert!(!html.contains("<script>x") && html.contains("&lt;script&gt;"), "{html}");

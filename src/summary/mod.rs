@@ -15,6 +15,7 @@
 //! Deliberately not here: recognising clients (`clients`), and anything a face decides (colours,
 //! icons, sorting). Nothing here is invented: no client, no time, no IP the credential lacks.
 
+pub mod guide;
 mod lines;
 pub mod time;
 

@@ -1,0 +1,108 @@
+//! The core's own settings, shared by every face and every process: `settings.json` in the
+//! store's directory, written atomically under the store's lock like every other document
+//! ([`crate::store::Store::update_doc`]). Never a secret of an account.
+//!
+//! - `safe_mode`: screen-share-safe mode ([`crate::mask`]) is on until switched off; the app
+//!   shows its banner and masks everything, and the CLI masks its output as with `--safe`.
+//! - `mask_key`: the random key masked ids are made with (made the first time one is needed), so
+//!   a masked id is the same in every process and maps back to its credential. Losing it only
+//!   changes how ids look when masked.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::mask::{mask_id, Masker};
+use crate::model::{Account, Listing};
+use crate::service::Keyward;
+
+const SETTINGS_DOC: &str = "settings.json";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Settings {
+    #[serde(default)]
+    pub safe_mode: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mask_key: Option<String>,
+}
+
+impl Keyward {
+    pub fn settings(&self) -> Result<Settings> {
+        Ok(self.store().doc(SETTINGS_DOC)?.unwrap_or_default())
+    }
+
+    /// Is screen-share-safe mode on (the persisted setting)?
+    pub fn safe_mode(&self) -> Result<bool> {
+        Ok(self.settings()?.safe_mode)
+    }
+
+    /// Switches screen-share-safe mode on or off for every face, until switched again.
+    pub fn set_safe_mode(&self, on: bool) -> Result<bool> {
+        self.store().update_doc(SETTINGS_DOC, |s: &mut Settings| {
+            s.safe_mode = on;
+            if s.mask_key.is_none() {
+                s.mask_key = Some(new_key());
+            }
+        })?;
+        Ok(on)
+    }
+
+    fn mask_key(&self) -> Result<Vec<u8>> {
+        if let Some(k) = self.settings()?.mask_key {
+            return Ok(k.into_bytes());
+        }
+        let k = self.store().update_doc(SETTINGS_DOC, |s: &mut Settings| s.mask_key.get_or_insert_with(new_key).clone())?;
+        Ok(k.into_bytes())
+    }
+
+    /// A masker for one view, knowing the user's own accounts and every id of their saved
+    /// listings (so an id named in free text, an error say, is masked too).
+    pub fn masker(&self) -> Result<Masker> {
+        let accounts = self.accounts()?;
+        let mut m = Masker::new(&self.mask_key()?, &accounts);
+        for a in &accounts {
+            if let Some(l) = self.cached(a)? {
+                for c in &l.credentials {
+                    m.id(&a.id, &c.id);
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    /// `value` masked when `safe` (the CLI's `--safe`) or the persisted mode says so.
+    pub fn shown<T: crate::mask::Mask>(&self, value: T, safe: bool) -> Result<T> {
+        if safe || self.safe_mode()? {
+            Ok(value.mask(&mut self.masker()?))
+        } else {
+            Ok(value)
+        }
+    }
+
+    /// The credential ids meant by `ids`, some of which may be masked (`•••xxxxxx`, from a face in
+    /// screen-share-safe mode): each masked one is matched against the ids of `listing` (the
+    /// account's current one). A masked id that matches none is an unknown credential.
+    pub(crate) fn resolve_ids(&self, account: &Account, listing: &Listing, ids: &[String]) -> Result<Vec<String>> {
+        if !ids.iter().any(|i| i.contains('•')) {
+            return Ok(ids.to_vec());
+        }
+        let key = self.mask_key()?;
+        ids.iter()
+            .map(|id| {
+                if !id.contains('•') {
+                    return Ok(id.clone());
+                }
+                listing
+                    .credentials
+                    .iter()
+                    .find(|c| mask_id(&key, &account.id, &c.id) == id.trim())
+                    .map(|c| c.id.clone())
+                    .ok_or_else(|| Error::UnknownCredential { account: account.name(), id: id.clone() })
+            })
+            .collect()
+    }
+}
+
+fn new_key() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -44,6 +44,21 @@ struct Stored {
     refresh_token: Option<Secret>,
     device_id: String,
     user_id: String,
+    /// Whether the account is a Synapse server admin, learned on the first listing that asked and
+    /// remembered, so later refreshes ask the admin API only where it answers. `None` for an
+    /// account not yet asked (or signed in before this was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    server_admin: Option<bool>,
+}
+
+/// What the Synapse admin API said about the account's role.
+enum AdminAnswer {
+    /// Admin: each device's user agent.
+    Admin(HashMap<String, String>),
+    /// 403: not a server admin (or not Synapse).
+    NotAdmin,
+    /// Anything else (down, garbage, rate-limited): nothing learned.
+    Unknown,
 }
 
 // ---- wire types (the server's own words) ----
@@ -423,6 +438,7 @@ impl Matrix {
             refresh_token: fresh.refresh_token.map(Secret::new).or(Some(refresh_token)),
             device_id: stored.device_id,
             user_id: stored.user_id,
+            server_admin: stored.server_admin,
         };
         // Saved before first use: once the new access token is used the old refresh token dies.
         s.save(&next).await?;
@@ -468,15 +484,37 @@ impl Matrix {
             .collect()
     }
 
-    /// Server admins see each device's user agent through the Synapse admin API; others get 403.
-    async fn admin_user_agents(&self, s: &Session<'_>, user_id: &str) -> HashMap<String, String> {
+    /// Server admins see each device's user agent through the Synapse admin API; others get 403
+    /// (and servers other than Synapse 404 or 400).
+    async fn admin_user_agents(&self, s: &Session<'_>, user_id: &str) -> AdminAnswer {
         let path = format!("_synapse/admin/v2/users/{}/devices", enc(user_id));
-        let Ok(r) = self.call(s, Method::GET, &path, None::<&Value>).await else { return HashMap::new() };
-        if !r.is_success() {
-            return HashMap::new();
+        let Ok(r) = self.call(s, Method::GET, &path, None::<&Value>).await else { return AdminAnswer::Unknown };
+        if matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST | StatusCode::METHOD_NOT_ALLOWED)
+        {
+            return AdminAnswer::NotAdmin;
         }
-        let Ok(d) = serde_json::from_slice::<DevicesResponse>(&r.body) else { return HashMap::new() };
-        d.devices.into_iter().filter_map(|d| Some((d.device_id, d.last_seen_user_agent.filter(|u| !u.is_empty())?))).collect()
+        if !r.is_success() {
+            return AdminAnswer::Unknown;
+        }
+        let Ok(d) = serde_json::from_slice::<DevicesResponse>(&r.body) else { return AdminAnswer::Unknown };
+        AdminAnswer::Admin(
+            d.devices.into_iter().filter_map(|d| Some((d.device_id, d.last_seen_user_agent.filter(|u| !u.is_empty())?))).collect(),
+        )
+    }
+
+    /// Keeps what the admin API said about the account's role, once: under the account's lock,
+    /// over a fresh read of the keyring (another process may have rotated the tokens meanwhile).
+    /// A failure to keep it only means asking again next time.
+    async fn remember_admin(&self, s: &Session<'_>, admin: bool) {
+        let Ok(_held) = s.exclusive().await else { return };
+        let Ok(mut stored) = s.reload::<Stored>().await else { return };
+        if stored.server_admin == Some(admin) {
+            return;
+        }
+        stored.server_admin = Some(admin);
+        if let Err(e) = s.save(&stored).await {
+            tracing::debug!("could not remember the account's admin role: {e}");
+        }
     }
 
     /// Signs devices out in one request: a fresh UIA session, then the password once.
@@ -700,6 +738,7 @@ impl Provider for Matrix {
                         refresh_token: login.refresh_token.map(Secret::new),
                         device_id: login.device_id,
                         user_id: login.user_id,
+                        server_admin: None,
                     },
                     own,
                 )
@@ -720,7 +759,7 @@ impl Provider for Matrix {
                 let Some(device_id) = who.device_id else {
                     return Err(Error::input("this access token has no device (an appservice or admin token?): use a user's access token"));
                 };
-                (Stored { access_token: token, refresh_token: None, device_id: device_id.clone(), user_id: who.user_id }, device_id)
+                (Stored { access_token: token, refresh_token: None, device_id: device_id.clone(), user_id: who.user_id, server_admin: None }, device_id)
             }
         };
         let mut facts = vec![Fact::new("Homeserver", crate::net::http::base_string(&base))];
@@ -747,9 +786,30 @@ impl Provider for Matrix {
             self.get_json::<DevicesResponse>(s, "_matrix/client/v3/devices", "a device list"),
             self.account_management(s.http, &base),
             self.get_json::<PushersResponse>(s, "_matrix/client/v3/pushers", "a pusher list"),
-            self.admin_user_agents(s, &stored.user_id),
+            async {
+                match stored.server_admin {
+                    // Known not to be an admin: the admin API is not asked again.
+                    Some(false) => AdminAnswer::NotAdmin,
+                    _ => self.admin_user_agents(s, &stored.user_id).await,
+                }
+            },
             self.client_informations(s),
         );
+        let agents = match agents {
+            AdminAnswer::Admin(agents) => {
+                if stored.server_admin != Some(true) {
+                    self.remember_admin(s, true).await;
+                }
+                agents
+            }
+            AdminAnswer::NotAdmin => {
+                if stored.server_admin.is_none() {
+                    self.remember_admin(s, false).await;
+                }
+                HashMap::new()
+            }
+            AdminAnswer::Unknown => HashMap::new(),
+        };
         let (devices, mgmt) = (devices?, mgmt?);
         let mut gaps = Vec::new();
         let pushers = match pushers {

@@ -258,6 +258,8 @@ export type CredentialRow = {
 	kind_noun: string,
 	/**  ... and plural, for a group of them ("API tokens"). */
 	kind_plural: string,
+	/**  What this kind of credential is, in one paragraph of plain words (`summary::guide`). */
+	guide: string,
 	name: string | null,
 	/**  The name, or "Unnamed <kind>" when the server gave none. */
 	title: string,
@@ -337,6 +339,8 @@ export type Finding = {
 	name: string | null,
 	/**  The credential's plain-words line, as the list shows it. */
 	summary: string,
+	/**  What this kind of credential is, in one paragraph (`summary::guide`). */
+	guide?: string,
 	code: Code,
 	/**
 	 *  One sentence: what was found and what to do ("This phone has not been used since March.

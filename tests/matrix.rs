@@ -743,10 +743,46 @@ async fn one_listing_reads_the_keyring_once() {
     hs.device(&user, "Element Desktop: macOS", "203.0.113.7").await;
     let cli = Cli::new().with_env("KEYWARD_LOG", "keyward::vault=debug");
     let account = add(&cli, &hs, &user);
+    // The first listing learns whether the account is a server admin and keeps that with the
+    // account's secret (one write); every later one reads the keyring once and writes nothing.
+    let first = cli.run(&["list", &account, "--json"], None).expect_ok();
+    let writes = first.stderr.lines().filter(|l| l.contains("keyring call") && l.contains("op=\"write\"")).count();
+    assert_eq!(writes, 1, "the first listing keeps the admin role it learned:\n{}", first.stderr);
     let run = cli.run(&["list", &account, "--json"], None).expect_ok();
     let reads = run.stderr.lines().filter(|l| l.contains("keyring call") && l.contains("op=\"read\"")).count();
     let calls = run.stderr.lines().filter(|l| l.contains("keyring call")).count();
     assert_eq!(reads, 1, "one Matrix listing read the keyring {reads} times:\n{}", run.stderr);
     assert_eq!(calls, 1, "a listing with a fresh token writes nothing either:\n{}", run.stderr);
     assert!(!run.json().as_array().unwrap().is_empty());
+}
+
+/// How often Synapse's access log shows a request whose line contains `path`.
+fn synapse_requests(path: &str) -> usize {
+    let log = std::env::var("KEYWARD_TEST_SYNAPSE_LOG").expect("KEYWARD_TEST_SYNAPSE_LOG");
+    std::fs::read_to_string(log).unwrap_or_default().lines().filter(|l| l.contains("Processed request") && l.contains(path)).count()
+}
+
+#[tokio::test]
+async fn the_admin_api_is_asked_once_of_an_account_that_is_not_an_admin() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
+    let hs = Synapse::main();
+    let user = hs.register("notadmin").await;
+    let cli = Cli::new();
+    let account = add(&cli, &hs, &user);
+    let path = format!("/_synapse/admin/v2/users/%40{}%3A", user);
+    list(&cli, &account);
+    // Synapse writes its access log line as the request ends; give it a moment to reach the file.
+    for _ in 0..20 {
+        if synapse_requests(&path) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(synapse_requests(&path), 1, "the first listing asks the admin API once");
+    list(&cli, &account);
+    list(&cli, &account);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(synapse_requests(&path), 1, "known not to be an admin: later listings do not ask again");
 }

@@ -11,6 +11,7 @@ export function row(over: Partial<CredentialRow> = {}): CredentialRow {
     kind: 'session',
     kind_noun: 'session',
     kind_plural: 'Sessions',
+    guide: 'A session is a device or browser that is signed in to your account.',
     name: 'Element Desktop: macOS',
     title: 'Element Desktop: macOS',
     client: 'Element Desktop',

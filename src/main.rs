@@ -7,6 +7,10 @@
 //! words (its flags; the core's errors never name them) — and exits non-zero; nothing is changed
 //! by a command that fails. Everything a server said (ids, names, user ids, notes, error text)
 //! goes through `keyward::text` before the terminal sees it; the full values are in `--json`.
+//!
+//! Screen-share-safe mode (`--safe`, or `keyward safe-mode on` until switched off): everything
+//! printed, `--json`, reports and error lines included, goes through the core's masker
+//! ([`keyward::mask`]) first, so the output can be pasted or shown to a helper.
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -15,6 +19,7 @@ use chrono::Utc;
 use clap::{Parser, Subcommand};
 use keyward::error::Remedy;
 use keyward::insight::watcher::Watcher;
+use keyward::mask::{Mask, Masker};
 use keyward::model::{Account, Gap, Kind};
 use keyward::provider::{Proof, SignInSecret};
 use keyward::secret::Secret;
@@ -25,6 +30,10 @@ use keyward::{providers, text, Error};
 #[derive(Parser)]
 #[command(name = "keyward", version, about = "See everyone who can get into your accounts, and throw them out.")]
 struct Cli {
+    /// Screen-share-safe output: IP and e-mail addresses, other people's user ids and host
+    /// names, and credential ids are masked (•••); names, clients and times stay.
+    #[arg(long, global = true)]
+    safe: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -192,6 +201,15 @@ enum Command {
     Detect { url: String },
     /// Give an account a label, or clear it with an empty one.
     Label { account: String, label: String },
+    /// Screen-share-safe mode for every command and the app, until switched off: `on`, `off`,
+    /// or nothing to see whether it is on.
+    SafeMode { state: Option<OnOff> },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum OnOff {
+    On,
+    Off,
 }
 
 fn main() -> ExitCode {
@@ -207,16 +225,67 @@ fn main() -> ExitCode {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     match rt.block_on(run(cli)) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("keyward: {}", say(&e));
+        Err(line) => {
+            eprintln!("keyward: {line}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(cli: Cli) -> Result<ExitCode, Error> {
-    let kw = Keyward::open()?;
-    match cli.command {
+/// Runs one command; a failure comes back as its one line, already as it may be shown.
+async fn run(cli: Cli) -> Result<ExitCode, String> {
+    let kw = Keyward::open().map_err(|e| say(&e))?;
+    let mut out = Shown::new(&kw, cli.safe).map_err(|e| say(&e))?;
+    match command(&kw, &mut out, cli.command).await {
+        Ok(code) => Ok(code),
+        Err(e) => Err(out.text(&say(&e))),
+    }
+}
+
+/// What this run shows goes through here: masked when screen-share-safe mode is on (`--safe`,
+/// or the setting), as it is otherwise.
+struct Shown {
+    masker: Option<Masker>,
+}
+
+impl Shown {
+    fn new(kw: &Keyward, safe: bool) -> Result<Shown, Error> {
+        Ok(Shown { masker: kw.face_masker(safe)? })
+    }
+
+    fn safe(&self) -> bool {
+        self.masker.is_some()
+    }
+
+    fn value<T: Mask>(&mut self, v: T) -> T {
+        match &mut self.masker {
+            Some(m) => v.mask(m),
+            None => v,
+        }
+    }
+
+    fn text(&mut self, s: &str) -> String {
+        match &mut self.masker {
+            Some(m) => m.text(s),
+            None => s.to_string(),
+        }
+    }
+
+    fn revoke_report(&mut self, account_id: &str, r: RevokeReport) -> RevokeReport {
+        match &mut self.masker {
+            Some(m) => m.revoke_report(account_id, &r),
+            None => r,
+        }
+    }
+
+    /// An account's error line, as `keyward: <account>: <why>` shows it.
+    fn account_error(&mut self, account: &Account, e: &Error) -> String {
+        self.text(&format!("{}: {}", text::field(&account.name()), say(e)))
+    }
+}
+
+async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<ExitCode, Error> {
+    match command {
         Command::Add { url, user, kind, password_stdin, token_stdin, code_stdin, allow_ending_a_session, allow_http, label, json } => {
             let secret = if token_stdin {
                 SignInSecret::Token(read_secret(true, "Access token")?)
@@ -239,9 +308,15 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             };
             let account = kw.add(request).await?;
             if json {
-                print_json(&account_json(&kw, &account));
+                print_json(&account_json(kw, out, &account));
             } else {
-                println!("Added {} ({} at {})", text::field(&account.name()), account.kind.display_name(), text::field(&account.base_url));
+                let line = format!(
+                    "Added {} ({} at {})",
+                    text::field(&account.name()),
+                    account.kind.display_name(),
+                    text::field(&account.base_url)
+                );
+                println!("{}", out.text(&line));
             }
         }
         Command::Kinds { json } => {
@@ -257,7 +332,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Accounts { json } => {
             let accounts = kw.accounts()?;
             if json {
-                print_json(&accounts.iter().map(|a| account_json(&kw, a)).collect::<Vec<_>>());
+                print_json(&accounts.iter().map(|a| account_json(kw, out, a)).collect::<Vec<_>>());
             } else if accounts.is_empty() {
                 println!("No accounts yet: add one with `keyward add <URL> --user <NAME>`.");
             } else {
@@ -265,10 +340,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                     .iter()
                     .map(|a| {
                         vec![
-                            text::field(&a.name()),
+                            out.text(&text::field(&a.name())),
                             a.kind.display_name().to_string(),
-                            text::field(&a.base_url),
-                            text::field(&a.user_id),
+                            out.text(&text::field(&a.base_url)),
+                            out.text(&text::field(&a.user_id)),
                             if a.signed_in { "signed in".into() } else { "needs sign-in".into() },
                         ]
                     })
@@ -278,10 +353,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Remove { account, sign_out } => {
             let a = kw.remove(&account, sign_out).await?;
+            let name = out.text(&text::field(&a.name()));
             if sign_out {
-                println!("Signed Keyward out of {} and forgot the account", text::field(&a.name()));
+                println!("Signed Keyward out of {name} and forgot the account");
             } else {
-                println!("Forgot {} (Keyward's session on the server stays until it expires or you sign it out)", text::field(&a.name()));
+                println!("Forgot {name} (Keyward's session on the server stays until it expires or you sign it out)");
             }
         }
         Command::List { account, json, cached } => {
@@ -304,12 +380,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             for (a, r) in accounts.iter().zip(results) {
                 match r {
                     Ok(listing) => {
-                        rows.extend(view::rows(a, &listing, now));
-                        notes.extend(listing.gaps.iter().map(|g| format!("{}: {}", text::field(&a.name()), gap_words(g))));
+                        rows.extend(out.value(view::rows(a, &listing, now)));
+                        notes.extend(listing.gaps.iter().map(|g| out.text(&format!("{}: {}", text::field(&a.name()), gap_words(g)))));
                     }
                     Err(e) => {
                         failed += 1;
-                        eprintln!("keyward: {}: {}", text::field(&a.name()), say(&e));
+                        eprintln!("keyward: {}", out.account_error(a, &e));
                     }
                 }
             }
@@ -344,13 +420,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Rename { account, credential_id, new_name, code_stdin } => {
             let proof = Proof { password: None, code: if code_stdin { Some(read_secret(true, "One-time code")?) } else { None } };
             kw.rename(&account, &credential_id, &new_name, &proof).await?;
-            println!("Renamed {} to {:?}", text::field(&credential_id), text::field(&new_name));
+            println!("{}", out.text(&format!("Renamed {} to {:?}", text::field(&credential_id), text::field(&new_name))));
         }
         Command::Revoke { account, credential_ids, all_others, password_stdin, code_stdin, include_this_app, yes, json } => {
             if !yes {
                 let a = kw.find(&account)?;
                 let what = if all_others { "every other session".to_string() } else { credential_ids.join(", ") };
-                let warnings = revoke_warnings(&kw, &a, &credential_ids);
+                let warnings = revoke_warnings(kw, &a, &credential_ids);
                 let note = if warnings.is_empty() { String::new() } else { format!(" (note: {})", warnings.join("; ")) };
                 return Err(Error::input(format!("revoking cannot be undone: to revoke {what} of {}, add --yes{note}", a.name())));
             }
@@ -372,6 +448,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             } else {
                 kw.revoke(&account, &credential_ids, &proof, include_this_app).await?
             };
+            let report = out.revoke_report(&kw.find(&account)?.id, report);
             print_report(&report, json);
             if !report.all_ok() {
                 return Ok(ExitCode::FAILURE);
@@ -385,11 +462,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 };
                 for (a, r) in accounts.iter().zip(kw.refresh_many(&accounts).await) {
                     if let Err(e) = r {
-                        eprintln!("keyward: {}: {} (the checkup uses its last listing)", text::field(&a.name()), say(&e));
+                        eprintln!("keyward: {} (the checkup uses its last listing)", out.account_error(a, &e));
                     }
                 }
             }
-            let findings = kw.checkup(account.as_deref())?;
+            let findings = out.value(kw.checkup(account.as_deref())?);
             if json {
                 print_json(&findings);
             } else if findings.is_empty() {
@@ -407,6 +484,17 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                     })
                     .collect();
                 print_table(&["ACCOUNT", "ID", "FINDING", "WHY"], &rows);
+                // What each kind of credential is, once per kind found, for a person new to it.
+                let mut guides: Vec<&str> = Vec::new();
+                for f in &findings {
+                    if !f.guide.is_empty() && !guides.contains(&f.guide.as_str()) {
+                        guides.push(&f.guide);
+                    }
+                }
+                for guide in guides {
+                    println!();
+                    println!("{}", text::line(guide, 2000));
+                }
             }
         }
         Command::Dismiss { account, credential_id, code } => {
@@ -414,7 +502,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 .into_iter()
                 .find(|c| c.as_str() == code.trim())
                 .ok_or_else(|| Error::input(format!("unknown finding code {code:?}")))?;
-            let f = kw.dismiss(&account, &credential_id, code)?;
+            let f = out.value(kw.dismiss(&account, &credential_id, code)?);
             println!("{}: {} is fine; the checkup will not raise it again unless it changes", f.account, text::field(&f.credential_id));
         }
         Command::Changes { account, json } => {
@@ -426,10 +514,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             for (a, r) in accounts.iter().zip(kw.refresh_many(&accounts).await) {
                 if let Err(e) = r {
                     failed = true;
-                    eprintln!("keyward: {}: {}", text::field(&a.name()), say(&e));
+                    eprintln!("keyward: {}", out.account_error(a, &e));
                 }
             }
-            let changes = kw.changes(account.as_deref())?;
+            let changes = out.value(kw.changes(account.as_deref())?);
             if json {
                 print_json(&changes);
             } else if changes.is_empty() {
@@ -444,14 +532,14 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::Watch { interval, json } => return watch(&kw, interval, json).await,
+        Command::Watch { interval, json } => return watch(kw, out.safe(), interval, json).await,
         Command::Identify { token_stdin: _, revoke, password_stdin, yes, json } => {
             if revoke && !yes {
                 return Err(Error::input("revoking cannot be undone: to revoke the credential this token belongs to, add --yes"));
             }
             let token = read_secret(true, "Token")?;
             let password = if password_stdin { Some(read_secret(true, "Password")?) } else { None };
-            let id = kw.identify(&token, revoke, &Proof { password, code: None }).await?;
+            let id = out.value(kw.identify(&token, revoke, &Proof { password, code: None }).await?);
             drop(token);
             if json {
                 print_json(&serde_json::json!({
@@ -486,7 +574,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
         }
         Command::History { json } => {
-            let h = kw.history()?;
+            let h = out.value(kw.history()?);
             if json {
                 print_json(&h);
             } else if h.is_empty() {
@@ -509,7 +597,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Report { format, output } => {
             let format: keyward::insight::report::Format = format.parse().map_err(Error::input)?;
-            let text = kw.report()?.render(format);
+            let text = out.value(kw.report()?).render(format);
             match output {
                 Some(path) => {
                     std::fs::write(&path, text).map_err(|e| Error::input(format!("cannot write {}: {e}", path.display())))?;
@@ -520,11 +608,25 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Detect { url } => {
             let (kind, base) = kw.detect(&url).await?;
-            println!("{} at {}", kind, text::field(base.as_str().trim_end_matches('/')));
+            println!("{}", out.text(&format!("{} at {}", kind, text::field(base.as_str().trim_end_matches('/')))));
         }
         Command::Label { account, label } => {
             let a = kw.set_label(&account, Some(&label))?;
-            println!("{} is now named {}", text::field(&a.default_name()), text::field(&a.name()));
+            println!("{}", out.text(&format!("{} is now named {}", text::field(&a.default_name()), text::field(&a.name()))));
+        }
+        Command::SafeMode { state } => {
+            let on = match state {
+                Some(s) => kw.set_safe_mode(matches!(s, OnOff::On))?,
+                None => kw.safe_mode()?,
+            };
+            if on {
+                println!("Screen-share-safe mode is on: every command (and the app) masks IP and e-mail addresses, other people's user ids and host names, and credential ids, until `keyward safe-mode off`.");
+            } else {
+                println!(
+                    "Screen-share-safe mode is off{}.",
+                    if out.safe() { " (this command's --safe masks its own output only)" } else { "" }
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -568,7 +670,7 @@ fn print_report(report: &RevokeReport, json: bool) {
 /// this CLI's own and is kept whole.
 /// `keyward watch`: rounds of [`Keyward::watch_round`] until the process is stopped. Changes go
 /// to stdout, one line each; errors go to stderr once when they start, and once when they end.
-async fn watch(kw: &Keyward, minutes: f64, json: bool) -> Result<ExitCode, Error> {
+async fn watch(kw: &Keyward, safe: bool, minutes: f64, json: bool) -> Result<ExitCode, Error> {
     if !(minutes.is_finite() && minutes > 0.0 && minutes <= 7.0 * 24.0 * 60.0) {
         return Err(Error::input("--interval is a number of minutes between 0 and a week (for example 15, or 0.5)"));
     }
@@ -582,20 +684,23 @@ async fn watch(kw: &Keyward, minutes: f64, json: bool) -> Result<ExitCode, Error
     let mut was_offline = false;
     loop {
         let round = kw.watch_round(&mut w).await?;
+        // A new masker each round, knowing the ids listed since (and the mode as it is now).
+        let mut out = Shown::new(kw, safe)?;
         if w.schedule.offline && !was_offline {
             eprintln!("keyward: no server can be reached (offline?): trying again every minute");
         }
         was_offline = w.schedule.offline;
         for (name, e) in &round.new_errors {
             if !was_offline {
-                eprintln!("keyward: {}: {}", text::field(name), say(e));
+                eprintln!("keyward: {}", out.text(&format!("{}: {}", text::field(name), say(e))));
             }
         }
         for name in &round.recovered {
-            eprintln!("keyward: {}: works again", text::field(name));
+            eprintln!("keyward: {}", out.text(&format!("{}: works again", text::field(name))));
         }
+        let changes = out.value(round.changes);
         let mut out = io::stdout().lock();
-        for c in &round.changes {
+        for c in &changes {
             let line = if json {
                 serde_json::to_string(c).unwrap_or_default()
             } else {
@@ -694,12 +799,13 @@ fn read_secret(from_stdin: bool, prompt: &str) -> Result<Secret, Error> {
     Ok(secret)
 }
 
-fn account_json(kw: &Keyward, a: &Account) -> serde_json::Value {
+fn account_json(kw: &Keyward, out: &mut Shown, a: &Account) -> serde_json::Value {
     let caps = providers::get(a.kind).map(|p| p.capabilities());
     let listing = kw.cached(a).ok().flatten();
     match caps {
-        Ok(c) => serde_json::to_value(view::account_view(a, listing.as_ref(), &c)).unwrap_or_default(),
-        Err(_) => serde_json::to_value(a).unwrap_or_default(),
+        Ok(c) => serde_json::to_value(out.value(view::account_view(a, listing.as_ref(), &c))).unwrap_or_default(),
+        // An account of a kind this build does not know: only what cannot name anyone else.
+        Err(_) => serde_json::json!({ "id": a.id, "name": out.text(&a.name()), "kind": a.kind.as_str() }),
     }
 }
 

@@ -371,6 +371,11 @@ impl<T: Mask> Mask for Vec<T> {
     }
 }
 
+/// An answer that shows nothing (its error may still be masked).
+impl Mask for () {
+    fn mask(&self, _: &mut Masker) -> Self {}
+}
+
 impl<T: Mask> Mask for Option<T> {
     fn mask(&self, m: &mut Masker) -> Self {
         self.as_ref().map(|x| x.mask(m))
@@ -520,6 +525,19 @@ impl Mask for Identity {
             _ => None,
         };
         Identity { account: m.opt(&i.account), credential_id, name: m.opt(&i.name), summary: m.opt(&i.summary), ..i.clone() }
+    }
+}
+
+/// What to do about an error: the pages and labels in it may name other hosts.
+impl Mask for crate::error::Remedy {
+    fn mask(&self, m: &mut Masker) -> Self {
+        use crate::error::Remedy;
+        match self {
+            Remedy::UseToken { label, page } => Remedy::UseToken { label: m.text(label), page: m.opt(page) },
+            Remedy::OpenPage { url } => Remedy::OpenPage { url: m.text(url) },
+            Remedy::ListCredentials { account } => Remedy::ListCredentials { account: m.text(account) },
+            other => other.clone(),
+        }
     }
 }
 

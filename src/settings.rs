@@ -71,10 +71,21 @@ impl Keyward {
 
     /// `value` masked when `safe` (the CLI's `--safe`) or the persisted mode says so.
     pub fn shown<T: crate::mask::Mask>(&self, value: T, safe: bool) -> Result<T> {
+        match self.face_masker(safe)? {
+            Some(mut m) => Ok(value.mask(&mut m)),
+            None => Ok(value),
+        }
+    }
+
+    /// The masker one answer of a face goes through: `Some` when `safe` (the CLI's `--safe`) or
+    /// the persisted mode says so, `None` when what is shown is shown as it is. A settings file
+    /// that cannot be read is an error, never "off": a face must not show in clear what the
+    /// user asked to hide.
+    pub fn face_masker(&self, safe: bool) -> Result<Option<Masker>> {
         if safe || self.safe_mode()? {
-            Ok(value.mask(&mut self.masker()?))
+            Ok(Some(self.masker()?))
         } else {
-            Ok(value)
+            Ok(None)
         }
     }
 

@@ -489,8 +489,7 @@ impl Matrix {
     async fn admin_user_agents(&self, s: &Session<'_>, user_id: &str) -> AdminAnswer {
         let path = format!("_synapse/admin/v2/users/{}/devices", enc(user_id));
         let Ok(r) = self.call(s, Method::GET, &path, None::<&Value>).await else { return AdminAnswer::Unknown };
-        if matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST | StatusCode::METHOD_NOT_ALLOWED)
-        {
+        if matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST | StatusCode::METHOD_NOT_ALLOWED) {
             return AdminAnswer::NotAdmin;
         }
         if !r.is_success() {
@@ -759,7 +758,16 @@ impl Provider for Matrix {
                 let Some(device_id) = who.device_id else {
                     return Err(Error::input("this access token has no device (an appservice or admin token?): use a user's access token"));
                 };
-                (Stored { access_token: token, refresh_token: None, device_id: device_id.clone(), user_id: who.user_id, server_admin: None }, device_id)
+                (
+                    Stored {
+                        access_token: token,
+                        refresh_token: None,
+                        device_id: device_id.clone(),
+                        user_id: who.user_id,
+                        server_admin: None,
+                    },
+                    device_id,
+                )
             }
         };
         let mut facts = vec![Fact::new("Homeserver", crate::net::http::base_string(&base))];

@@ -4,7 +4,7 @@
 # by KEYWARD_TEST_SYNAPSE_URL / KEYWARD_TEST_SYNAPSE_SECRET (one is started here when they are not
 # set). Runs in a private D-Bus session with a fresh, unlocked gnome-keyring, a temporary config
 # directory and its own keyring service name, so it touches nothing of the user's. Writes
-# docs/main-light.png, docs/main-dark.png and docs/revoke-dialog.png; screenshots only for looking at
+# docs/main-light.png, docs/main-dark.png, docs/revoke-dialog.png, docs/checkup.png and docs/safe-mode.png; screenshots only for looking at
 # (200% zoom, the account heading) go to KEYWARD_E2E_SHOTS when set. Exits non-zero on any failure.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)

@@ -5,12 +5,17 @@
 //! Secrets: a password, token or one-time code typed in the web view arrives here once, is
 //! wrapped in a [`Secret`] while it is deserialised, goes to the core, and is wiped when the
 //! command ends. Nothing a command returns ever holds a secret. Nothing here logs arguments.
+//!
+//! Screen-share-safe mode: every answer that shows accounts, credentials, findings, changes,
+//! history, a token's owner or an error goes through [`shown`], which masks it (the core's
+//! [`keyward::mask`]) while the mode is on. The web view never gets the clear values then.
 
 use keyward::insight::checkup::{Code, Finding};
 use keyward::insight::history::Entry;
 use keyward::insight::identify::Identity;
 use keyward::insight::ops::ChangeView;
 use keyward::insight::report::Format;
+use keyward::mask::Mask;
 use keyward::model::Kind;
 use keyward::provider::{Proof, SignInSecret};
 use keyward::secret::Secret;
@@ -21,13 +26,24 @@ use serde::{Deserialize, Serialize};
 use tauri::State;
 use tauri_plugin_opener::OpenerExt;
 
-use crate::ui_error::Answer;
+use crate::ui_error::{Answer, UiError};
+
+/// An answer as the web view may show it: masked, error included, while screen-share-safe mode
+/// is on. A settings file that cannot be read fails the answer rather than show it in clear.
+fn shown<T: Mask>(kw: &Keyward, answer: keyward::Result<T>) -> Answer<T> {
+    match (answer, kw.face_masker(false)?) {
+        (Ok(v), Some(mut m)) => Ok(v.mask(&mut m)),
+        (Ok(v), None) => Ok(v),
+        (Err(e), Some(mut m)) => Err(UiError::masked(e, &mut m)),
+        (Err(e), None) => Err(e.into()),
+    }
+}
 
 /// Every account with its last saved listing: drawn at once on start-up, before any refresh.
 #[tauri::command]
 #[specta::specta]
 pub async fn accounts(kw: State<'_, Keyward>) -> Answer<Vec<AccountListing>> {
-    Ok(kw.show_all_cached()?)
+    shown(&kw, kw.show_all_cached())
 }
 
 /// Lists one account on its server. The UI calls this once per account, concurrently, so each
@@ -35,7 +51,7 @@ pub async fn accounts(kw: State<'_, Keyward>) -> Answer<Vec<AccountListing>> {
 #[tauri::command]
 #[specta::specta]
 pub async fn refresh_account(kw: State<'_, Keyward>, account_id: String) -> Answer<AccountListing> {
-    Ok(kw.refresh_shown(&account_id).await?)
+    shown(&kw, kw.refresh_shown(&account_id).await)
 }
 
 /// The kinds of server that can be added, with how each signs in.
@@ -102,25 +118,24 @@ pub struct AddRequest {
 pub async fn add_account(kw: State<'_, Keyward>, request: AddRequest) -> Answer<AccountListing> {
     let AddRequest { url, kind, login, secret, secret_is_token, label, code, allow_insecure, allow_ending_sessions } = request;
     let secret = if secret_is_token { SignInSecret::Token(secret) } else { SignInSecret::Password(secret) };
-    let account =
-        kw.add(AddAccount { kind, label, code, allow_insecure, allow_ending_sessions, ..AddAccount::new(url, login, secret) }).await?;
-    Ok(kw.show_cached(&account)?)
+    let added =
+        kw.add(AddAccount { kind, label, code, allow_insecure, allow_ending_sessions, ..AddAccount::new(url, login, secret) }).await;
+    shown(&kw, added.and_then(|account| kw.show_cached(&account)))
 }
 
 /// Forgets an account; with `sign_out`, first ends the app's own session on the server.
 #[tauri::command]
 #[specta::specta]
 pub async fn remove_account(kw: State<'_, Keyward>, account_id: String, sign_out: bool) -> Answer<()> {
-    kw.remove(&account_id, sign_out).await?;
-    Ok(())
+    shown(&kw, kw.remove(&account_id, sign_out).await.map(|_| ()))
 }
 
 /// Renames a credential and returns the account as listed right after.
 #[tauri::command]
 #[specta::specta]
 pub async fn rename(kw: State<'_, Keyward>, account_id: String, credential_id: String, name: String) -> Answer<AccountListing> {
-    kw.rename(&account_id, &credential_id, &name, &Proof::default()).await?;
-    Ok(kw.show_cached(&kw.find(&account_id)?)?)
+    let renamed = kw.rename(&account_id, &credential_id, &name, &Proof::default()).await;
+    shown(&kw, renamed.and_then(|()| kw.show_cached(&kw.find(&account_id)?)))
 }
 
 /// What to revoke, and what the user gave for it.
@@ -151,26 +166,37 @@ pub struct RevokeAnswer {
 #[specta::specta]
 pub async fn revoke(kw: State<'_, Keyward>, request: RevokeRequest) -> Answer<RevokeAnswer> {
     let proof = Proof { password: request.password, code: request.code };
-    let report = kw.revoke(&request.account_id, &request.ids, &proof, request.include_own).await?;
-    let listing = kw.show_cached(&kw.find(&request.account_id)?)?;
-    Ok(RevokeAnswer { report, listing })
+    let report = kw.revoke(&request.account_id, &request.ids, &proof, request.include_own).await;
+    revoke_answer(&kw, &request.account_id, report)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn revoke_all_others(kw: State<'_, Keyward>, request: RevokeRequest) -> Answer<RevokeAnswer> {
     let proof = Proof { password: request.password, code: request.code };
-    let report = kw.revoke_all_others(&request.account_id, &proof).await?;
-    let listing = kw.show_cached(&kw.find(&request.account_id)?)?;
-    Ok(RevokeAnswer { report, listing })
+    let report = kw.revoke_all_others(&request.account_id, &proof).await;
+    revoke_answer(&kw, &request.account_id, report)
+}
+
+/// The results and the account as listed right after, masked like every answer.
+fn revoke_answer(kw: &Keyward, account_id: &str, report: keyward::Result<RevokeReport>) -> Answer<RevokeAnswer> {
+    let answer = report.and_then(|report| Ok(RevokeAnswer { report, listing: kw.show_cached(&kw.find(account_id)?)? }));
+    match (answer, kw.face_masker(false)?) {
+        (Ok(a), Some(mut m)) => {
+            let listing = a.listing.mask(&mut m);
+            Ok(RevokeAnswer { report: m.revoke_report(account_id, &a.report), listing })
+        }
+        (Ok(a), None) => Ok(a),
+        (Err(e), Some(mut m)) => Err(UiError::masked(e, &mut m)),
+        (Err(e), None) => Err(e.into()),
+    }
 }
 
 /// Sets (or with an empty one, clears) an account's label.
 #[tauri::command]
 #[specta::specta]
 pub async fn set_label(kw: State<'_, Keyward>, account_id: String, label: String) -> Answer<AccountListing> {
-    let account = kw.set_label(&account_id, Some(&label))?;
-    Ok(kw.show_cached(&account)?)
+    shown(&kw, kw.set_label(&account_id, Some(&label)).and_then(|account| kw.show_cached(&account)))
 }
 
 /// Opens a page in the system browser, when the core says it is on one of the accounts' own
@@ -218,7 +244,7 @@ pub async fn ui_settings() -> Answer<UiSettings> {
 #[tauri::command]
 #[specta::specta]
 pub async fn checkup(kw: State<'_, Keyward>) -> Answer<Vec<Finding>> {
-    Ok(kw.checkup(None)?)
+    shown(&kw, kw.checkup(None))
 }
 
 /// "This is fine": the finding is not raised again until the credential changes. Returns the
@@ -226,23 +252,21 @@ pub async fn checkup(kw: State<'_, Keyward>) -> Answer<Vec<Finding>> {
 #[tauri::command]
 #[specta::specta]
 pub async fn dismiss_finding(kw: State<'_, Keyward>, account_id: String, credential_id: String, code: Code) -> Answer<Vec<Finding>> {
-    kw.dismiss(&account_id, &credential_id, code)?;
-    Ok(kw.checkup(None)?)
+    shown(&kw, kw.dismiss(&account_id, &credential_id, code).and_then(|_| kw.checkup(None)))
 }
 
 /// The changes not seen yet, across every account, oldest first.
 #[tauri::command]
 #[specta::specta]
 pub async fn changes(kw: State<'_, Keyward>) -> Answer<Vec<ChangeView>> {
-    Ok(kw.changes(None)?)
+    shown(&kw, kw.changes(None))
 }
 
 /// Marks every pending change as seen (the banner was dismissed).
 #[tauri::command]
 #[specta::specta]
 pub async fn dismiss_changes(kw: State<'_, Keyward>) -> Answer<()> {
-    kw.mark_changes_seen(None)?;
-    Ok(())
+    shown(&kw, kw.mark_changes_seen(None))
 }
 
 /// A pasted token, and whether to revoke the credential it belongs to. The token becomes a
@@ -268,26 +292,42 @@ pub struct IdentifyRequest {
 #[specta::specta]
 pub async fn identify_token(kw: State<'_, Keyward>, request: IdentifyRequest) -> Answer<Identity> {
     let IdentifyRequest { token, revoke, password, code } = request;
-    Ok(kw.identify(&token, revoke, &Proof { password, code }).await?)
+    shown(&kw, kw.identify(&token, revoke, &Proof { password, code }).await)
 }
 
 /// Everything done through Keyward, oldest first.
 #[tauri::command]
 #[specta::specta]
 pub async fn history(kw: State<'_, Keyward>) -> Answer<Vec<Entry>> {
-    Ok(kw.history()?)
+    shown(&kw, kw.history())
 }
 
 /// Writes the HTML report to the download folder (else Keyward's config folder) as
-/// `keyward-report-<UTC date>.html` and returns where.
+/// `keyward-report-<UTC date>.html` and returns where. In screen-share-safe mode the report is
+/// masked and says so.
 #[tauri::command]
 #[specta::specta]
 pub async fn export_report(kw: State<'_, Keyward>) -> Answer<String> {
-    let html = kw.report()?.render(Format::Html);
+    let html = shown(&kw, kw.report())?.render(Format::Html);
     let dir = dirs::download_dir().unwrap_or_else(|| kw.store().dir().to_path_buf());
     let path = dir.join(format!("keyward-report-{}.html", chrono::Utc::now().format("%Y-%m-%d")));
     std::fs::create_dir_all(&dir)
         .and_then(|()| std::fs::write(&path, html))
         .map_err(|e| keyward::Error::input(format!("cannot write the report to {}: {e}", path.display())))?;
     Ok(path.display().to_string())
+}
+
+/// Is screen-share-safe mode on (it stays on across restarts until switched off)?
+#[tauri::command]
+#[specta::specta]
+pub async fn safe_mode(kw: State<'_, Keyward>) -> Answer<bool> {
+    Ok(kw.safe_mode()?)
+}
+
+/// Switches screen-share-safe mode on or off, for the app and the CLI alike; the UI then loads
+/// everything again, masked or not.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_safe_mode(kw: State<'_, Keyward>, on: bool) -> Answer<bool> {
+    Ok(kw.set_safe_mode(on)?)
 }

@@ -22,6 +22,15 @@ impl From<Error> for UiError {
     }
 }
 
+impl UiError {
+    /// The error with what screen-share-safe mode hides masked (its sentence and its remedy's
+    /// pages); the code stays.
+    pub fn masked(e: Error, m: &mut keyward::mask::Masker) -> Self {
+        use keyward::mask::Mask;
+        UiError { code: e.code().to_string(), message: m.text(&e.to_string()), remedy: e.remedy().map(|r| r.mask(m)) }
+    }
+}
+
 pub type Answer<T> = Result<T, UiError>;
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 // one and revokes one with the password (checking both on the server), checks that a hostile
 // device name renders as isolated text that breaks no layout, that the web view can open no page
 // but its accounts' servers', that nothing the app receives names a CLI flag, that a second launch
-// leaves the first alone, and takes the screenshots in docs/. Then, after every screenshot,
+// leaves the first alone, that screen-share-safe mode leaves no address or id in the DOM or the
+// report and survives a restart, and takes the screenshots in docs/. Then, after every screenshot,
 // the steps that empty the window: it labels the account, signs out all other sessions, and
 // removes the account with Keyward's own session, checking each on the server.
 
@@ -659,6 +660,58 @@ test('the history lists the revoke, and Export saves the report', async () => {
   assert.ok(html.includes('Checkup phone'), 'the report names what was revoked');
   assert.ok(!html.includes(seeded['Checkup phone'].access_token), 'the report holds no token');
   await d.click(await d.find('[data-testid="account-item"]'));
+});
+
+test('safe to share: no address, e-mail or id in the DOM, names and times stay, the mode survives a restart, the report is masked', async () => {
+  // What must be hidden is on screen first (so the checks below can fail).
+  const clearDom = await d.exec('return document.documentElement.outerHTML');
+  assert.ok(clearDom.includes('203.0.113.7'), 'the address is shown before the mode is on');
+  const ids = Object.values(seeded).map((x) => x.device_id);
+  const ips = ['203.0.113.7', '198.51.100.23', '192.0.2.44', '203.0.113.99'];
+  const leaks = (dom) => [...ips, ...ids].filter((v) => dom.includes(v));
+
+  await d.click(await d.find('[data-testid="safe-toggle"]'));
+  await d.waitFor('[data-testid="safe-banner"]');
+  await d.until('the rows are masked', async () => {
+    const dom = await d.exec('return document.documentElement.outerHTML');
+    return leaks(dom).length === 0 || `in clear: ${leaks(dom)}`;
+  });
+  const desktop = await d.exec(
+    'return [...document.querySelectorAll("[data-testid=credential-row]")].find(r => r.textContent.includes("Element Desktop: macOS"))?.dataset.credId',
+  );
+  assert.match(desktop, /^•••[a-z2-9]{6}$/, 'the row is there, its id masked');
+  const summary = await d.textOf(`[data-cred-id="${desktop}"] [data-testid="credential-summary"]`);
+  assert.match(summary, /active .* · 203\.0\.113\.•••/, `names and times stay, the address is masked: ${summary}`);
+  await d.click(await d.find(`[data-testid="credential-row"][data-cred-id="${desktop}"]`));
+  await d.waitFor('[data-testid="details-title"]');
+  const guide = await d.textOf('[data-testid="guide"]');
+  assert.ok(guide && guide.length > 40, `the details pane explains what a session is: ${guide}`);
+  await d.screenshot('safe-mode.png');
+  writeFileSync(`${LOGS}/safe-mode-dom.html`, await d.exec('return document.documentElement.outerHTML'));
+  assert.deepEqual(leaks(readFileSync(`${LOGS}/safe-mode-dom.html`, 'utf8')), [], 'the screenshot-time DOM has nothing in clear');
+
+  // The exported report is masked too.
+  await d.click(await d.find('[data-testid="view-history"]'));
+  await d.click(await d.waitFor('[data-testid="export-report"]'));
+  await d.until('the saved path is shown', async () => /\.html$/.test((await d.textOf('[data-testid="export-path"]')) ?? ''));
+  const report = readFileSync((await d.textOf('[data-testid="export-path"]')).replace(/^Saved to /, ''), 'utf8');
+  assert.deepEqual(leaks(report), [], 'the report made in safe mode has nothing in clear');
+  assert.match(report, /screen-share-safe/);
+
+  // Still on after a restart, until switched off.
+  await d.stop();
+  d = new Driver({});
+  await d.start();
+  await d.waitFor('[data-testid="safe-banner"]');
+  await d.until('the saved listing shows, masked', async () => {
+    const dom = await d.exec('return document.documentElement.outerHTML');
+    return (dom.includes('Element Desktop: macOS') && leaks(dom).length === 0) || `in clear: ${leaks(dom)}`;
+  });
+  await d.until('the refresh is done', async () => (await d.exec('return document.querySelectorAll(".dot.refreshing").length')) === 0);
+  assert.deepEqual(leaks(await d.exec('return document.documentElement.outerHTML')), [], 'a fresh listing is masked too');
+  await d.click(await d.find('[data-testid="safe-off"]'));
+  await d.until('the banner is gone', async () => (await d.findAll('[data-testid="safe-banner"]')).length === 0);
+  await rowOf(d, 'Element Desktop: macOS');
 });
 
 // Everything below changes what the window shows (a label, fewer devices, no account): it runs

@@ -51,9 +51,17 @@ export const commands = {
 	history: () => __TAURI_INVOKE<Entry[]>("history"),
 	/**
 	 *  Writes the HTML report to the download folder (else Keyward's config folder) as
-	 *  `keyward-report-<UTC date>.html` and returns where.
+	 *  `keyward-report-<UTC date>.html` and returns where. In screen-share-safe mode the report is
+	 *  masked and says so.
 	 */
 	exportReport: () => __TAURI_INVOKE<string>("export_report"),
+	/**  Is screen-share-safe mode on (it stays on across restarts until switched off)? */
+	safeMode: () => __TAURI_INVOKE<boolean>("safe_mode"),
+	/**
+	 *  Switches screen-share-safe mode on or off, for the app and the CLI alike; the UI then loads
+	 *  everything again, masked or not.
+	 */
+	setSafeMode: (on: boolean) => __TAURI_INVOKE<boolean>("set_safe_mode", { on }),
 };
 
 /* Types */

@@ -38,6 +38,12 @@ describe('Sidebar safe-to-share switch', () => {
     await fireEvent.click(box);
     expect(onsafe).toHaveBeenCalledWith(true);
   });
+  it('shows a masked server address as the core gave it, not re-parsed', () => {
+    const l = listing('a', 'alice', []);
+    l.account.base_url = 'http://127.0.0.•••:8008';
+    render(Sidebar, { props: { ...props(true, () => {}), listings: [l] } });
+    expect(screen.getByText('127.0.0.•••:8008')).toBeTruthy();
+  });
   it('is ticked while on', () => {
     render(Sidebar, { props: props(true, () => {}) });
     expect((screen.getByTestId('safe-toggle') as HTMLInputElement).checked).toBe(true);

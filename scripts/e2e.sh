@@ -39,6 +39,8 @@ driver=$(command -v tauri-driver)
 command -v WebKitWebDriver >/dev/null || { echo "e2e: WebKitWebDriver missing (apt-get install webkit2gtk-driver)" >&2; exit 1; }
 
 app=$(bash "$here/scripts/build-app.sh" | tail -1)
+# The CLI, for adding accounts of other kinds into the app's store (the last screenshot).
+(cd "$here" && cargo build -q --locked --bin keyward)
 
 # A free X display.
 display=""
@@ -60,6 +62,7 @@ env -u DISPLAY -u DBUS_SESSION_BUS_ADDRESS \
   HOME="$T/home" XDG_DATA_HOME="$T/data" XDG_CONFIG_HOME="$T/config" XDG_CACHE_HOME="$T/cache" XDG_RUNTIME_DIR="$T/run" \
   KEYWARD_CONFIG_DIR="$T/keyward" KEYWARD_KEYRING_SERVICE="keyward-e2e-$$" KEYWARD_KEYRING_TIMEOUT_SECS=20 \
   KEYWARD_E2E_APP="$app" KEYWARD_E2E_TAURI_DRIVER="$driver" KEYWARD_E2E_DOCS="${KEYWARD_E2E_DOCS:-$here/docs}" KEYWARD_E2E_LOGS="$T/logs" \
+  KEYWARD_E2E_CLI="$CARGO_TARGET_DIR/debug/keyward" KEYWARD_E2E_MOODLE_SIM="$here/tests/sim/moodle.py" \
   KEYWARD_TEST_SYNAPSE_URL="$KEYWARD_TEST_SYNAPSE_URL" KEYWARD_TEST_SYNAPSE_SECRET="$KEYWARD_TEST_SYNAPSE_SECRET" \
   E2E_DISPLAY="$display" E2E_TEST="$here/ui/e2e/app.e2e.mjs" \
   dbus-run-session -- bash -c '

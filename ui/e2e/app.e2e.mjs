@@ -9,7 +9,9 @@
 // leaves the first alone, that screen-share-safe mode leaves no address or id in the DOM or the
 // report and survives a restart, and takes the screenshots in docs/. Then, after every screenshot,
 // the steps that empty the window: it labels the account, signs out all other sessions, and
-// removes the account with Keyward's own session, checking each on the server.
+// removes the account with Keyward's own session, checking each on the server. Last, it adds
+// accounts of every installable kind (and the simulated Moodle) through the CLI, which shares the
+// app's store and keyring, and takes the README's screenshot of them in one window.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,6 +31,8 @@ const APP = env('KEYWARD_E2E_APP');
 const DRIVER = env('KEYWARD_E2E_TAURI_DRIVER');
 const DOCS = env('KEYWARD_E2E_DOCS');
 const LOGS = env('KEYWARD_E2E_LOGS');
+const CLI = env('KEYWARD_E2E_CLI');
+const MOODLE_SIM = env('KEYWARD_E2E_MOODLE_SIM');
 // Screenshots for looking at, not for docs/ (200% zoom, the account heading): with the logs, or
 // in KEYWARD_E2E_SHOTS when set.
 const SHOTS = process.env.KEYWARD_E2E_SHOTS ?? LOGS;
@@ -771,4 +775,90 @@ test("remove the account, signing Keyward out on the server: its device is gone 
   const left = (await serverDevicesSeenFresh()).map((x) => x.device_id);
   assert.ok(!left.includes(own), "Keyward's own device is gone on the server");
   assert.deepEqual(left, [], 'no device of the account is left');
+});
+
+// ---------- several accounts of different kinds at once (the README's screenshot) ----------
+
+/** `keyward ARGS` with the app's own config directory and keyring, `input` on stdin. */
+function cli(args, input) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(CLI, args, { env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (b) => (out += b));
+    p.stderr.on('data', (b) => (err += b));
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`keyward ${args.join(' ')}: ${err}`))));
+    p.stdin.end(input ?? '');
+  });
+}
+
+/** The simulated Moodle of the Rust tests (no real Moodle installs here), on a port of its own. */
+function startMoodle() {
+  return new Promise((resolve, reject) => {
+    const p = spawn('python3', [MOODLE_SIM], { stdio: ['ignore', 'pipe', 'inherit'] });
+    p.on('error', reject);
+    p.stdout.once('data', (b) => {
+      const port = /PORT (\d+)/.exec(String(b))?.[1];
+      port ? resolve({ proc: p, url: `http://127.0.0.1:${port}` }) : reject(new Error(`moodle sim said ${b}`));
+    });
+  });
+}
+
+let moodle = null;
+after(() => moodle?.proc.kill());
+
+test('several accounts of different kinds in one window: Matrix, JupyterHub, Home Assistant, WordPress, Moodle', async (t) => {
+  const need = ['KEYWARD_TEST_JUPYTERHUB_URL', 'KEYWARD_TEST_HA_URL', 'KEYWARD_TEST_WORDPRESS_URL'];
+  const missing = need.filter((n) => !process.env[n]);
+  if (missing.length) {
+    // `make test` starts every server (and requires them); a run of e2e.sh alone may not.
+    assert.ok(!process.env.KEYWARD_REQUIRE_SERVERS, `missing servers: ${missing}`);
+    t.skip(`no ${missing.join(', ')}`);
+    return;
+  }
+  await d.stop();
+  // Matrix again, with a few devices.
+  await seedDevice('Element on iPhone', '198.51.100.14');
+  await cli(['add', SYNAPSE, '--user', user, '--password-stdin'], `${password}\n`);
+  // JupyterHub: any user name signs in with the hub's test password.
+  const hubUser = `e2e${randomBytes(3).toString('hex')}`;
+  await cli(['add', process.env.KEYWARD_TEST_JUPYTERHUB_URL, '--user', hubUser, '--kind', 'jupyterhub', '--password-stdin'], `${process.env.KEYWARD_TEST_JUPYTERHUB_PASSWORD}\n`);
+  // Home Assistant: the last of its test users (the Rust tests are done with it).
+  const haUser = process.env.KEYWARD_TEST_HA_USERS.split(/\s+/).filter((u) => u && !u.includes('mfa')).pop();
+  await cli(['add', process.env.KEYWARD_TEST_HA_URL, '--user', haUser, '--password-stdin'], `${process.env.KEYWARD_TEST_HA_PASSWORD}\n`);
+  // WordPress: a fresh user with an application password, made by the site's administrator.
+  const wp = process.env.KEYWARD_TEST_WORDPRESS_URL.replace(/\/$/, '');
+  const adminAuth = 'Basic ' + Buffer.from(`${process.env.KEYWARD_TEST_WORDPRESS_ADMIN}:${process.env.KEYWARD_TEST_WORDPRESS_ADMIN_PASSWORD}`).toString('base64');
+  const wpCall = async (path, body) => {
+    const r = await fetch(`${wp}/wp-json/${path}`, { method: 'POST', headers: { authorization: adminAuth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.ok(r.ok, `${path}: ${r.status}`);
+    return r.json();
+  };
+  const wpName = `e2e${randomBytes(3).toString('hex')}`;
+  const wpUser = await wpCall('wp/v2/users', { username: wpName, email: `${wpName}@example.org`, password: `pw-${randomBytes(8).toString('hex')}` });
+  await wpCall(`wp/v2/users/${wpUser.id}/application-passwords`, { name: 'Phone app' });
+  const appPassword = (await wpCall(`wp/v2/users/${wpUser.id}/application-passwords`, { name: 'Keyward' })).password;
+  await cli(['add', wp, '--user', wpName, '--token-stdin'], `${appPassword}\n`);
+  // Moodle, simulated.
+  moodle = await startMoodle();
+  await cli(['add', moodle.url, '--user', 'alice', '--password-stdin'], 'alice-pass-1\n');
+
+  const accounts = JSON.parse(await cli(['accounts', '--json']));
+  assert.deepEqual(accounts.map((a) => a.kind).sort(), ['homeassistant', 'jupyterhub', 'matrix', 'moodle', 'wordpress']);
+
+  d = new Driver({});
+  await d.start();
+  await d.until('every account in the sidebar', async () => (await d.findAll('[data-testid="account-item"]')).length === 5, 60000);
+  await d.until('every account refreshed', async () => (await d.exec('return document.querySelectorAll(".dot.refreshing").length')) === 0, 90000);
+  const groups = await d.exec('return document.querySelector("[data-testid=credential-list]").textContent');
+  for (const kind of ['Matrix', 'JupyterHub', 'Home Assistant', 'WordPress', 'Moodle']) {
+    assert.ok((await d.exec('return document.querySelector("aside.sidebar").textContent')).includes(kind), `the sidebar names ${kind}`);
+  }
+  assert.ok(groups.length > 0);
+  await d.click(await d.waitFor('[data-testid="credential-row"]'));
+  await d.screenshot('accounts.png');
+  await d.click(await d.find('[data-testid="view-checkup"]'));
+  await d.waitFor('[data-testid="checkup"]', 30000);
+  await d.screenshot('checkup-accounts.png', SHOTS);
 });

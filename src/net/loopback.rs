@@ -60,6 +60,15 @@ pub struct Callback {
 }
 
 impl Callback {
+    /// The callback a request for `url` would bring (for tests of what providers make of one).
+    #[cfg(test)]
+    pub(crate) fn from_url(url: &Url) -> Self {
+        Callback {
+            path: url.path().to_string(),
+            params: url.query_pairs().map(|(k, v)| (k.into_owned(), Secret::new(v.into_owned()))).collect(),
+        }
+    }
+
     /// The first value of a query parameter.
     pub fn get(&self, name: &str) -> Option<&Secret> {
         self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v)

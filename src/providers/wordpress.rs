@@ -812,6 +812,42 @@ mod tests {
         assert_eq!(c.last_used_meaning, LastUsedMeaning::UsedDay);
     }
 
+    fn approved(path: &str, query: &[(&str, &str)]) -> Approved {
+        let mut u = Url::parse(&format!("http://127.0.0.1:9/{path}")).unwrap();
+        for (k, v) in query {
+            u.query_pairs_mut().append_pair(k, v);
+        }
+        Approved {
+            url: Url::parse("https://example.org/").unwrap(),
+            login: None,
+            client_name: "Keyward on test".into(),
+            callback: crate::net::loopback::Callback::from_url(&u),
+        }
+    }
+
+    #[test]
+    fn only_an_approval_from_the_site_asked_gives_a_password() {
+        let site = Url::parse("https://example.org/").unwrap();
+        let ok = approved(
+            "approved",
+            &[("state", "s"), ("site_url", "https://example.org"), ("user_login", "alice"), ("password", "abcd efgh ijkl mnop qrst uvwx")],
+        );
+        let (login, pw) = approved_password(&ok, &site, "example.org").unwrap();
+        assert_eq!((login.as_str(), pw.expose()), ("alice", "abcd efgh ijkl mnop qrst uvwx"));
+        let refused = |a: Approved| approved_password(&a, &site, "example.org").unwrap_err().to_string();
+        assert!(refused(approved("rejected", &[("state", "s")])).contains("rejected in the browser"));
+        assert!(refused(approved("approved", &[("state", "s"), ("success", "false")])).contains("not approved"));
+        assert!(refused(approved("rejected", &[("state", "s"), ("error", "disabled")])).contains("rejected"));
+        assert!(refused(approved("approved", &[("state", "s"), ("error", "disabled")])).contains("cannot give Keyward"));
+        // Another site's approval, or the same host over http, or another port: never used.
+        for other in ["https://evil.example", "http://example.org", "https://example.org:8443", "not a url"] {
+            let e = refused(approved("approved", &[("site_url", other), ("user_login", "alice"), ("password", "abcd")]));
+            assert!(e.contains("Keyward did not use it") && !e.contains("abcd"), "{other}: {e}");
+        }
+        let e = refused(approved("approved", &[("site_url", "https://example.org"), ("user_login", "alice")]));
+        assert!(e.contains("without a user name and application password"), "{e}");
+    }
+
     #[test]
     fn authorize_url_carries_the_app() {
         let base = Url::parse("https://example.org/blog/").unwrap();

@@ -661,3 +661,17 @@ fn a_wrong_or_missing_totp_code_is_one_line_and_stores_nothing() {
         assert!(!content.contains(&password()), "{path:?}");
     }
 }
+
+#[test]
+fn browser_approval_is_not_offered_and_is_refused_in_one_line() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
+    let cli = Cli::new().with_env("BROWSER", "true");
+    let options = cli.run(&["detect", &url(), "--json"], None).expect_ok().json();
+    assert_eq!(options["kind"], "homeassistant");
+    assert_eq!(options["methods"], json!(["password", "token"]));
+    let err = cli.run(&["add", &url(), "--browser"], None).expect_err();
+    assert!(err.contains("cannot be approved in the browser") && err.contains("--password-stdin"), "{err}");
+    assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
+}

@@ -16,8 +16,10 @@
 //! name, its app id and a loopback `success_url`; after the user approves, WordPress sends the
 //! browser there with `site_url`, `user_login` and the new `password`, which is checked with the
 //! REST API like a pasted one. WordPress takes a plain-http `success_url` (the loopback) only when
-//! the site's environment type is `local` (WordPress 6.2+, and 6.1.x with the 6.3.2 security
-//! fix); elsewhere it refuses the request with "The URL must be served over a secure connection".
+//! the site's environment type is `local` (`WP_ENVIRONMENT_TYPE`; WordPress 6.2+ and the 6.1.x
+//! security releases that carry the 6.3.2 redirect check; older releases refuse http always);
+//! elsewhere its page refuses the request ("The URL must be served over a secure connection") and
+//! the wait ends in a timeout: such sites need a pasted application password.
 //!
 //! Facts: `shared/reference/more-servers.md`. Not here: browser sign-ins (WordPress shows them to
 //! no app; the listing says so and links to the profile page), making application passwords.

@@ -135,6 +135,11 @@ pub enum Error {
     #[error("{message}")]
     Refused { message: String, remedy: Option<Remedy> },
 
+    /// A sign-in in the browser ended without the user's approval: rejected there, not finished
+    /// in time, or cancelled in Keyward. Nothing was stored.
+    #[error("{message}")]
+    NotApproved { message: String },
+
     /// The action is done elsewhere: open this page.
     #[error("{message}: {url}")]
     OpenInBrowser { message: String, url: String },
@@ -208,6 +213,7 @@ impl Error {
             Error::SignInMethod { .. } => "sign_in_method",
             Error::Deactivated { .. } => "deactivated",
             Error::Refused { .. } => "refused",
+            Error::NotApproved { .. } => "not_approved",
             Error::OpenInBrowser { .. } => "open_in_browser",
             Error::NoKeyring(_) => "no_keyring",
             Error::KeyringTimeout(_) => "keyring_timeout",

@@ -23,7 +23,7 @@ use keyward::mask::{Mask, Masker};
 use keyward::model::{Account, Gap, Kind};
 use keyward::provider::{Proof, SignInSecret};
 use keyward::secret::Secret;
-use keyward::service::{AddAccount, Keyward, RevokeReport};
+use keyward::service::{AddAccount, AddInBrowser, Keyward, RevokeReport};
 use keyward::view::{self, CredentialRow};
 use keyward::{providers, text, Error};
 
@@ -44,9 +44,10 @@ enum Command {
     Add {
         /// The server's URL or name (https://matrix.example.org, example.org).
         url: String,
-        /// The user name to sign in with.
-        #[arg(long)]
-        user: String,
+        /// The user name to sign in with (with --browser: the one you will approve as, if you
+        /// want that checked).
+        #[arg(long, required_unless_present = "browser")]
+        user: Option<String>,
         /// The kind of server (`keyward kinds` lists them); detected from the server when omitted.
         #[arg(long)]
         kind: Option<Kind>,
@@ -60,6 +61,13 @@ enum Command {
         /// password).
         #[arg(long)]
         code_stdin: bool,
+        /// Approve Keyward in your browser on the server's own page instead of giving a password
+        /// or token here (opens $BROWSER, else the desktop's opener).
+        #[arg(long, conflicts_with_all = ["password_stdin", "token_stdin", "code_stdin"])]
+        browser: bool,
+        /// How long --browser waits for the browser to come back, in seconds.
+        #[arg(long, env = "KEYWARD_BROWSER_WAIT_SECS", default_value_t = 300, hide = true)]
+        browser_wait_secs: u64,
         /// Allow a sign-in that ends another of your sessions (a site that limits how many
         /// sessions an account may have at once).
         #[arg(long)]
@@ -197,8 +205,13 @@ enum Command {
         #[arg(short = 'o', long = "output")]
         output: Option<std::path::PathBuf>,
     },
-    /// Tell what kind of server is at a URL.
-    Detect { url: String },
+    /// Tell what kind of server is at a URL, and the ways it offers to sign in.
+    Detect {
+        url: String,
+        /// The kind, the base URL and the sign-in methods the server offers, as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Give an account a label, or clear it with an empty one.
     Label { account: String, label: String },
     /// Screen-share-safe mode for every command and the app, until switched off: `on`, `off`,
@@ -286,27 +299,45 @@ impl Shown {
 
 async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<ExitCode, Error> {
     match command {
-        Command::Add { url, user, kind, password_stdin, token_stdin, code_stdin, allow_ending_a_session, allow_http, label, json } => {
-            let secret = if token_stdin {
-                SignInSecret::Token(read_secret(true, "Access token")?)
+        Command::Add {
+            url,
+            user,
+            kind,
+            password_stdin,
+            token_stdin,
+            code_stdin,
+            browser,
+            browser_wait_secs,
+            allow_ending_a_session,
+            allow_http,
+            label,
+            json,
+        } => {
+            let account = if browser {
+                add_in_browser(kw, url, user, kind, label, allow_http, browser_wait_secs).await?
             } else {
-                SignInSecret::Password(read_secret(password_stdin, &format!("Password for {user}"))?)
+                let user = user.unwrap_or_default();
+                let secret = if token_stdin {
+                    SignInSecret::Token(read_secret(true, "Access token")?)
+                } else {
+                    SignInSecret::Password(read_secret(password_stdin, &format!("Password for {user}"))?)
+                };
+                let code = if code_stdin { Some(read_secret(true, "One-time code")?) } else { None };
+                // On a terminal, the server's question for a code is asked when it comes, while
+                // the sign-in waits (asking afterwards would mean a second login).
+                let ask_code: Option<std::sync::Arc<dyn keyward::provider::AskCode>> =
+                    if code.is_none() && io::stdin().is_terminal() { Some(std::sync::Arc::new(TerminalCode)) } else { None };
+                let request = AddAccount {
+                    kind,
+                    label,
+                    code,
+                    allow_ending_sessions: allow_ending_a_session,
+                    allow_insecure: allow_http,
+                    ask_code,
+                    ..AddAccount::new(url, user, secret)
+                };
+                kw.add(request).await?
             };
-            let code = if code_stdin { Some(read_secret(true, "One-time code")?) } else { None };
-            // On a terminal, the server's question for a code is asked when it comes, while the
-            // sign-in waits (asking afterwards would mean a second login).
-            let ask_code: Option<std::sync::Arc<dyn keyward::provider::AskCode>> =
-                if code.is_none() && io::stdin().is_terminal() { Some(std::sync::Arc::new(TerminalCode)) } else { None };
-            let request = AddAccount {
-                kind,
-                label,
-                code,
-                allow_ending_sessions: allow_ending_a_session,
-                allow_insecure: allow_http,
-                ask_code,
-                ..AddAccount::new(url, user, secret)
-            };
-            let account = kw.add(request).await?;
             if json {
                 print_json(&account_json(kw, out, &account));
             } else {
@@ -606,7 +637,10 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
                 None => print!("{text}"),
             }
         }
-        Command::Detect { url } => {
+        Command::Detect { url, json: true } => {
+            print_json(&kw.sign_in_options(&url, None).await?);
+        }
+        Command::Detect { url, json: false } => {
             let (kind, base) = kw.detect(&url).await?;
             println!("{}", out.text(&format!("{} at {}", kind, text::field(base.as_str().trim_end_matches('/')))));
         }
@@ -630,6 +664,44 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `keyward add --browser`: the server's approval page, opened in the browser, then the wait
+/// for the browser to come back (Ctrl-C ends it; nothing is stored then).
+async fn add_in_browser(
+    kw: &Keyward,
+    url: String,
+    user: Option<String>,
+    kind: Option<Kind>,
+    label: Option<String>,
+    allow_http: bool,
+    wait_secs: u64,
+) -> Result<Account, Error> {
+    let wait = std::time::Duration::from_secs(wait_secs.max(1));
+    let request = AddInBrowser { url, kind, login: user, label, allow_insecure: allow_http, wait: Some(wait) };
+    let pending = kw.start_browser_add(request).await?;
+    // The page is the account's own server's (the core checked): printed whole, for copying.
+    eprintln!("Open this page to approve Keyward: {}", pending.page);
+    open_in_browser(pending.page.as_str());
+    kw.finish_browser_add(pending).await
+}
+
+/// Opens `url` with `$BROWSER` when set, else the desktop's opener; a failure is ignored (the
+/// page was printed). The child is not waited for: a browser may run for as long as it likes.
+fn open_in_browser(url: &str) {
+    let opener = std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty());
+    let mut cmd = match &opener {
+        Some(b) => {
+            let mut words = b.split_whitespace();
+            let mut c = std::process::Command::new(words.next().unwrap_or("xdg-open"));
+            c.args(words);
+            c
+        }
+        None if cfg!(target_os = "macos") => std::process::Command::new("open"),
+        None if cfg!(windows) => std::process::Command::new("explorer"),
+        None => std::process::Command::new("xdg-open"),
+    };
+    let _ = cmd.arg(url).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn();
 }
 
 /// What the server says revoking these will also do, from the last listing.

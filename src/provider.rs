@@ -28,6 +28,9 @@ pub enum SignInMethod {
     Password,
     /// A token (or app password) the user made on the server and pastes.
     Token,
+    /// The user approves Keyward on the server's own page in their browser, which sends the
+    /// browser back to Keyward (a loopback listener) with the app's credential.
+    Browser,
 }
 
 /// What a kind of server lets the app do, declared once per provider (with `..Default::default()`
@@ -154,6 +157,31 @@ pub struct SignedIn {
     pub server_facts: Vec<Fact>,
     /// The provider's stored secret, serialised (see [`Session::load`]). Goes to the keyring only.
     pub stored: Secret,
+}
+
+/// Where the server sends the browser back once the user decided on its approval page: Keyward's
+/// loopback listener (`crate::net::loopback`), whose `state` the answer must carry.
+#[derive(Debug, Clone)]
+pub struct BrowserReturn {
+    /// For servers that keep this URL's query and add theirs: `state` is in it already.
+    pub approved: Url,
+    /// The same for a rejection, where the server takes a separate URL for that.
+    pub rejected: Url,
+    /// Without `state`, for servers that send `state` back themselves (OAuth).
+    pub redirect: Url,
+    pub state: String,
+}
+
+/// What the browser brought back from an approval, to sign in with.
+#[derive(Debug)]
+pub struct Approved {
+    /// The URL as the user typed it, parsed.
+    pub url: Url,
+    /// The user name the user said they would approve as, if they said one.
+    pub login: Option<String>,
+    /// The name the app gives its own credential: "Keyward on <hostname>".
+    pub client_name: String,
+    pub callback: crate::net::loopback::Callback,
 }
 
 /// What a provider's `list` returns; the core adds the account id and time.
@@ -344,6 +372,29 @@ pub trait Provider: Send + Sync {
 
     /// Signs in and returns the secret to keep. Errors leave nothing behind on the server.
     async fn sign_in(&self, http: &Http, req: SignInRequest) -> Result<SignedIn>;
+
+    /// The ways this server offers to sign in, asked of the server (what the kind declares,
+    /// narrowed to what this server has turned on). By default: the declared ones, once the
+    /// server is found to be of this kind.
+    async fn sign_in_options(&self, http: &Http, url: &Url) -> Result<Vec<SignInMethod>> {
+        self.require(http, url).await?;
+        Ok(self.capabilities().sign_in.to_vec())
+    }
+
+    /// The server's page where the user approves Keyward in the browser (for kinds that declare
+    /// [`SignInMethod::Browser`]); the server sends the browser back to `back`, and what it brings
+    /// goes to [`Provider::sign_in_approved`].
+    async fn browser_page(&self, http: &Http, url: &Url, back: &BrowserReturn, client_name: &str) -> Result<Url> {
+        let _ = (http, url, back, client_name);
+        Err(Error::unsupported(format!("{} offers no approval in the browser", self.capabilities().display_name)))
+    }
+
+    /// Signs in with what the browser brought back from [`Provider::browser_page`]: a rejection
+    /// is [`Error::NotApproved`]; errors leave nothing behind on the server.
+    async fn sign_in_approved(&self, http: &Http, approved: Approved) -> Result<SignedIn> {
+        let _ = (http, approved);
+        Err(Error::unsupported(format!("{} offers no approval in the browser", self.capabilities().display_name)))
+    }
 
     /// Everything that can get into the account.
     async fn list(&self, s: &Session<'_>) -> Result<Found>;

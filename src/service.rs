@@ -56,6 +56,52 @@ impl AddAccount {
     }
 }
 
+/// How a server offers to sign in (see [`Keyward::sign_in_options`]).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SignInOptions {
+    pub kind: Kind,
+    pub base_url: String,
+    pub methods: Vec<SignInMethod>,
+}
+
+/// What the user gives to add an account approved in the browser.
+#[derive(Debug, Default)]
+pub struct AddInBrowser {
+    pub url: String,
+    pub kind: Option<Kind>,
+    /// The user they mean to approve as, when they said (an approval as another is refused).
+    pub login: Option<String>,
+    pub label: Option<String>,
+    pub allow_insecure: bool,
+    /// How long to wait for the browser (5 minutes when `None`).
+    pub wait: Option<Duration>,
+}
+
+/// An add waiting for the user in their browser: [`Keyward::start_browser_add`].
+pub struct BrowserAdd {
+    /// The server's page to open in the browser.
+    pub page: Url,
+    loopback: crate::net::loopback::Loopback,
+    kind: Kind,
+    url: Url,
+    login: Option<String>,
+    label: Option<String>,
+    allow_insecure: bool,
+}
+
+impl BrowserAdd {
+    /// Ends the wait at once (a face's Cancel): `finish_browser_add` then fails, storing nothing.
+    pub fn cancel_handle(&self) -> crate::net::loopback::Cancel {
+        self.loopback.cancel_handle()
+    }
+
+    /// How long `finish_browser_add` waits for the browser.
+    pub fn wait_limit(&self) -> Duration {
+        self.loopback.wait_limit()
+    }
+}
+
 /// The outcome of a revoke: one result per credential, and whether the app signed itself out.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -127,6 +173,25 @@ impl Keyward {
         providers::detect(&self.http.bound_to(&url, true)?, &url).await
     }
 
+    /// The ways the server at `url` offers to sign in, asked of the server (never guessed from
+    /// its kind): what a face's add dialog offers.
+    pub async fn sign_in_options(&self, url: &str, kind: Option<Kind>) -> Result<SignInOptions> {
+        let typed = crate::net::http::parse_server_url(url)?;
+        // Asking sends no secret, so plain http anywhere may be asked; a downgrade may not.
+        let http = self.http.bound_to(&typed, true)?;
+        let limit = add_deadline(&http);
+        let host = crate::model::host_of(typed.as_str());
+        let asked = async {
+            let (kind, base) = match kind {
+                Some(k) => (k, typed.clone()),
+                None => providers::detect(&http, &typed).await?,
+            };
+            let methods = providers::get(kind)?.sign_in_options(&http, &base).await?;
+            Ok::<_, Error>(SignInOptions { kind, base_url: crate::net::http::base_string(&base), methods })
+        };
+        tokio::time::timeout(limit, asked).await.map_err(|_| Error::Timeout { host, secs: limit.as_secs() })?
+    }
+
     /// Signs in and remembers the account. The keyring is checked before anything happens on the
     /// server, so a missing keyring changes nothing anywhere.
     pub async fn add(&self, req: AddAccount) -> Result<Account> {
@@ -159,7 +224,6 @@ impl Keyward {
         let caps = provider.capabilities();
         check_sign_in_method(&caps, &req.secret, &url)?;
 
-        let existing = self.accounts()?;
         // A password sign-in makes a credential on the server, which an abandoned add must end;
         // a pasted token (or application password) was the user's before and stays.
         let made_here = matches!(req.secret, SignInSecret::Password(_));
@@ -178,6 +242,92 @@ impl Keyward {
             },
         );
         let signed = until_deadline(deadline, &asking, sign_in).await.ok_or_else(too_late)??;
+        self.keep(kind, provider, login, label, made_here, signed).await
+    }
+
+    /// Step one of adding an account whose server approves Keyward in the user's browser
+    /// ([`SignInMethod::Browser`]): listens on the loopback address for the browser's return
+    /// and gives the server's page to open. The face opens [`BrowserAdd::page`], may cancel
+    /// through [`BrowserAdd::cancel_handle`], and calls [`Keyward::finish_browser_add`]. Nothing
+    /// is stored until that one succeeds.
+    pub async fn start_browser_add(&self, req: AddInBrowser) -> Result<BrowserAdd> {
+        let typed = crate::net::http::parse_server_url(&req.url)?;
+        let http = self.http.bound_to(&typed, req.allow_insecure)?;
+        self.vault.check().await?;
+        let host = crate::model::host_of(typed.as_str());
+        let limit = add_deadline(&http);
+        let too_late = || Error::Timeout { host: host.clone(), secs: limit.as_secs() };
+        let (kind, url) = match req.kind {
+            Some(kind) => (kind, typed),
+            None => tokio::time::timeout(limit, providers::detect(&http, &typed)).await.map_err(|_| too_late())??,
+        };
+        let provider = providers::get(kind)?;
+        let caps = provider.capabilities();
+        if !caps.sign_in.contains(&SignInMethod::Browser) {
+            return Err(Error::SignInMethod {
+                message: format!("{} accounts cannot be approved in the browser", caps.display_name),
+                remedy: caps.sign_in.first().map(|m| match m {
+                    SignInMethod::Password => Remedy::GivePassword,
+                    _ => Remedy::UseToken {
+                        label: caps.token_label.to_string(),
+                        page: caps.token_page.map(|p| crate::net::http::join(&url, p).to_string()),
+                    },
+                }),
+            });
+        }
+        let loopback = crate::net::loopback::Loopback::bind().await?.waiting(req.wait.unwrap_or(crate::net::loopback::DEFAULT_WAIT));
+        let back = crate::provider::BrowserReturn {
+            approved: loopback.url("approved"),
+            rejected: loopback.url("rejected"),
+            redirect: loopback.redirect_url("approved"),
+            state: loopback.state().to_string(),
+        };
+        let page =
+            tokio::time::timeout(limit, provider.browser_page(&http, &url, &back, &client_name())).await.map_err(|_| too_late())??;
+        Ok(BrowserAdd {
+            page,
+            loopback,
+            kind,
+            url,
+            login: req.login.map(|l| l.trim().to_string()).filter(|l| !l.is_empty()),
+            label: req.label.map(|l| l.trim().to_string()).filter(|l| !l.is_empty()),
+            allow_insecure: req.allow_insecure,
+        })
+    }
+
+    /// Step two of [`Keyward::start_browser_add`]: waits for the browser to come back (up to
+    /// the wait asked for, or until cancelled), checks what it brought with the server, and
+    /// remembers the account with its secret in the keyring. A rejection, a timeout or a cancel
+    /// is [`Error::NotApproved`], and nothing is stored.
+    pub async fn finish_browser_add(&self, pending: BrowserAdd) -> Result<Account> {
+        let BrowserAdd { loopback, kind, url, login, label, allow_insecure, .. } = pending;
+        let callback = loopback.wait().await?;
+        let http = self.http.bound_to(&url, allow_insecure)?;
+        let provider = providers::get(kind)?;
+        let host = crate::model::host_of(url.as_str());
+        let limit = add_deadline(&http);
+        let approved = crate::provider::Approved { url, login: login.clone(), client_name: client_name(), callback };
+        let signed = tokio::time::timeout(limit, provider.sign_in_approved(&http, approved))
+            .await
+            .map_err(|_| Error::Timeout { host, secs: limit.as_secs() })??;
+        // The server made the credential for Keyward: an add abandoned now must end it.
+        let login = login.unwrap_or_else(|| signed.user_id.clone());
+        self.keep(kind, provider, login, label, true, signed).await
+    }
+
+    /// Remembers a fresh sign-in: its account in the store and its secret in the keyring. An
+    /// account already there and working, a label that names another account, or a keyring
+    /// that refuses undoes the sign-in on the server when Keyward made it (`made_here`).
+    async fn keep(
+        &self,
+        kind: Kind,
+        provider: &dyn Provider,
+        login: String,
+        label: Option<String>,
+        made_here: bool,
+        signed: crate::provider::SignedIn,
+    ) -> Result<Account> {
+        let existing = self.accounts()?;
         let base_url = crate::net::http::base_string(&signed.base_url);
         let previous =
             existing.iter().find(|a| a.kind == kind && a.base_url == base_url && (a.login == login || a.user_id == signed.user_id));
@@ -541,7 +691,7 @@ fn check_sign_in_method(caps: &Capabilities, secret: &SignInSecret, url: &Url) -
                 page: caps.token_page.map(|p| crate::net::http::join(url, p).to_string()),
             }),
         },
-        SignInMethod::Token => Error::SignInMethod {
+        SignInMethod::Token | SignInMethod::Browser => Error::SignInMethod {
             message: format!("{} accounts sign in with a password, not a token", caps.display_name),
             remedy: Some(Remedy::GivePassword),
         },

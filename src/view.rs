@@ -263,7 +263,7 @@ pub struct AccountView {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CapabilitiesView {
-    /// "password", "token" (the CLI prints these as they are; the same words `SignInMethod`
+    /// "password", "token", "browser" (the CLI prints these as they are; the same words `SignInMethod`
     /// serialises to, which is what the UI's type says).
     #[cfg_attr(feature = "specta", specta(type = Vec<SignInMethod>))]
     pub sign_in: Vec<String>,
@@ -281,6 +281,7 @@ fn sign_in_name(m: SignInMethod) -> &'static str {
     match m {
         SignInMethod::Password => "password",
         SignInMethod::Token => "token",
+        SignInMethod::Browser => "browser",
     }
 }
 
@@ -462,7 +463,7 @@ mod tests {
 
     #[test]
     fn sign_in_methods_are_named_as_they_serialise() {
-        for m in [SignInMethod::Password, SignInMethod::Token] {
+        for m in [SignInMethod::Password, SignInMethod::Token, SignInMethod::Browser] {
             assert_eq!(serde_json::to_value(m).unwrap(), sign_in_name(m));
         }
     }

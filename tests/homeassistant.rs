@@ -510,3 +510,168 @@ fn a_leaked_access_token_of_another_device_is_identified_and_revoked_alone() {
         assert!(!content.contains(&leaked), "{path:?}");
     }
 }
+
+// ---- two-factor login (the TOTP module, enrolled for kwmfa1 and kwmfa2 by the server script) ----
+
+/// The two-factor user `n` (1 or 2), fixed per test.
+fn mfa_user(n: usize) -> String {
+    env("KEYWARD_TEST_HA_MFA_USERS").split_whitespace().nth(n - 1).expect("the two-factor test users").to_string()
+}
+
+/// RFC 4648 base32 (no padding), as authenticator apps take TOTP secrets.
+fn base32(s: &str) -> Vec<u8> {
+    let (mut bits, mut n, mut out) = (0u64, 0u32, Vec::new());
+    for c in s.trim_end_matches('=').chars() {
+        let v = match c {
+            'A'..='Z' => c as u64 - 'A' as u64,
+            '2'..='7' => c as u64 - '2' as u64 + 26,
+            _ => panic!("not base32: {c:?}"),
+        };
+        bits = (bits << 5) | v;
+        n += 5;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    out
+}
+
+/// The code of the test users' secret at `unix`.
+fn totp_at(unix: u64) -> String {
+    totp(&base32(&env("KEYWARD_TEST_HA_TOTP_SECRET")), unix)
+}
+
+/// The RFC 6238 code of `key` at `unix` (HMAC-SHA-1, 30-second steps, 6 digits).
+fn totp(key: &[u8], unix: u64) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key).unwrap();
+    mac.update(&(unix / 30).to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let at = (h[19] & 0x0f) as usize;
+    let n = u32::from_be_bytes([h[at] & 0x7f, h[at + 1], h[at + 2], h[at + 3]]) % 1_000_000;
+    format!("{n:06}")
+}
+
+fn totp_now() -> String {
+    totp_at(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs())
+}
+
+#[test]
+fn totp_codes_follow_rfc_6238() {
+    // RFC 6238 appendix B, SHA-1, its 20-byte secret "12345678901234567890" (base32 below), 8
+    // digits there: the last 6 of them here.
+    let key = base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+    assert_eq!(key, b"12345678901234567890");
+    assert_eq!(totp(&key, 59), "287082");
+    assert_eq!(totp(&key, 1111111109), "081804");
+    assert_eq!(totp(&key, 2000000000), "279037");
+}
+
+/// A session of a two-factor user made through the login flow with a code: its access token.
+fn login_with_code(user: &str, client_id: &str) -> String {
+    block(async {
+        let c = reqwest::Client::new();
+        let base = url();
+        let post = |path: String, body: Value| {
+            let c = c.clone();
+            async move { c.post(path).json(&body).send().await.unwrap().json::<Value>().await.unwrap() }
+        };
+        let flow = post(
+            format!("{base}/auth/login_flow"),
+            json!({ "client_id": client_id, "handler": ["homeassistant", null], "redirect_uri": format!("{client_id}cb") }),
+        )
+        .await;
+        let id = flow["flow_id"].as_str().unwrap().to_string();
+        let step =
+            post(format!("{base}/auth/login_flow/{id}"), json!({ "client_id": client_id, "username": user, "password": password() })).await;
+        assert_eq!(step["step_id"], "mfa", "the user has two-factor login: {step}");
+        let step = post(format!("{base}/auth/login_flow/{id}"), json!({ "client_id": client_id, "code": totp_now() })).await;
+        let code = step["result"].as_str().unwrap_or_else(|| panic!("{step}")).to_string();
+        let t: Value = c
+            .post(format!("{base}/auth/token"))
+            .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("client_id", client_id)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        t["access_token"].as_str().unwrap().to_string()
+    })
+}
+
+fn keyward_sessions_of(access: &str) -> Vec<Value> {
+    ws(access, &[("auth/refresh_tokens", json!({}))])[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["client_id"] == KEYWARD_CLIENT)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_totp_code_from_stdin_completes_a_two_factor_login() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
+    let u = mfa_user(1);
+    let checker = login_with_code(&u, CHECKER_CLIENT);
+    let before = keyward_sessions_of(&checker).len();
+    let cli = Cli::new();
+    let code = totp_now();
+    let out = cli
+        .run(
+            &["add", &url(), "--user", &u, "--kind", "homeassistant", "--password-stdin", "--code-stdin"],
+            Some(&format!("{}\n{code}\n", password())),
+        )
+        .expect_ok();
+    assert!(out.stdout.contains(&format!("Added {}", account(&u))), "{}", out.stdout);
+    let ours = keyward_sessions_of(&checker);
+    assert_eq!(ours.len(), before + 1, "{ours:?}");
+    let rows = list(&cli, &account(&u));
+    assert!(rows.iter().any(|r| r["current"] == true && ours.iter().any(|t| t["id"] == r["id"])), "{rows:#?}");
+}
+
+#[test]
+fn a_wrong_or_missing_totp_code_is_one_line_and_stores_nothing() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
+    let u = mfa_user(2);
+    let checker = login_with_code(&u, CHECKER_CLIENT);
+    let before = keyward_sessions_of(&checker).len();
+    let cli = Cli::new();
+    let args = ["add", &url(), "--user", &u, "--kind", "homeassistant", "--password-stdin", "--code-stdin"];
+    // A code from an hour ago is outside any window the server accepts.
+    let old = totp_at(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 3600);
+    let wrong = if old == totp_now() { "000000".to_string() } else { old };
+    let err = cli.run(&args, Some(&format!("{}\n{wrong}\n", password()))).expect_err();
+    assert!(err.contains("one-time code") && err.contains("not accepted") && err.contains("nothing was changed"), "{err}");
+    assert!(err.contains("--code-stdin"), "{err}");
+    assert!(!err.contains(&wrong) && !err.contains(&password()), "{err}");
+    // No code at all, and no terminal to ask at: it says what to give.
+    let err = add_with_password(&cli, &u).expect_err();
+    assert!(err.contains("asks for a one-time code") && err.contains("--code-stdin"), "{err}");
+    assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
+    assert_eq!(keyward_sessions_of(&checker).len(), before, "nothing was made on the server");
+    for (path, content) in cli.config_files() {
+        assert!(!content.contains(&password()), "{path:?}");
+    }
+}
+
+#[test]
+fn browser_approval_is_not_offered_and_is_refused_in_one_line() {
+    if common::skip_without("KEYWARD_TEST_HA_URL") {
+        return;
+    }
+    let cli = Cli::new().with_env("BROWSER", "true");
+    let options = cli.run(&["detect", &url(), "--json"], None).expect_ok().json();
+    assert_eq!(options["kind"], "homeassistant");
+    assert_eq!(options["methods"], json!(["password", "token"]));
+    let err = cli.run(&["add", &url(), "--browser"], None).expect_err();
+    assert!(err.contains("cannot be approved in the browser") && err.contains("--password-stdin"), "{err}");
+    assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
+}

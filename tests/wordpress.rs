@@ -638,3 +638,290 @@ fn an_application_password_made_long_ago_and_never_used_is_a_checkup_finding() {
     assert!(!codes(&fresh).contains(&"never_used".to_string()), "made today: {findings:#}");
     assert!(!codes(&user.app_uuid).contains(&"never_used".to_string()), "Keyward's own is in use: {findings:#}");
 }
+
+// ---- browser approval (`keyward add --browser`): the test plays the browser ----
+
+/// A WordPress user who signs in to the site with a password, as a person in a browser does.
+struct Person {
+    id: u64,
+    name: String,
+    password: String,
+}
+
+impl Site {
+    fn person(&self) -> Person {
+        let name = unique("wpb");
+        let password = unique("pw-");
+        let u = self.admin(
+            reqwest::Method::POST,
+            "wp/v2/users",
+            Some(json!({ "username": name, "email": format!("{name}@example.org"), "password": password })),
+        );
+        Person { id: u["id"].as_u64().unwrap(), name, password }
+    }
+}
+
+/// `keyward add URL --user NAME --browser --json`, running, with the page it asked to open.
+struct Approval {
+    child: std::process::Child,
+    page: String,
+    stderr: std::io::BufReader<std::process::ChildStderr>,
+}
+
+impl Approval {
+    fn start(cli: &Cli, url: &str, user: &str) -> Self {
+        let mut child = cli.spawn(&["add", url, "--user", user, "--browser", "--json"]);
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        let page = loop {
+            line.clear();
+            let n = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+            assert!(n > 0, "keyward ended before it printed the page: {:?}", child.wait_with_output().unwrap());
+            if let Some(p) = line.trim().strip_prefix("Open this page to approve Keyward: ") {
+                break p.to_string();
+            }
+        };
+        Approval { child, page, stderr }
+    }
+
+    /// The loopback address WordPress will send the browser back to.
+    fn success_url(&self) -> url::Url {
+        let page = url::Url::parse(&self.page).unwrap();
+        let success = page.query_pairs().find(|(k, _)| k == "success_url").unwrap().1.into_owned();
+        url::Url::parse(&success).unwrap()
+    }
+
+    /// Waits for keyward to end: (status, stdout, the rest of stderr).
+    fn finish(mut self) -> common::Run {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut self.stderr, &mut rest).unwrap();
+        let out = self.child.wait_with_output().unwrap();
+        common::Run { status: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: rest }
+    }
+}
+
+/// The test's browser: a cookie jar, no automatic redirects (each is followed by hand, as seen).
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// Logs in on wp-login.php as a person does, on the way to `then`.
+async fn log_in(b: &reqwest::Client, site: &str, who: &Person, then: &str) {
+    // The login form needs the test cookie it sets first.
+    b.get(format!("{site}/wp-login.php")).send().await.unwrap();
+    let r = b
+        .post(format!("{site}/wp-login.php"))
+        .form(&[("log", who.name.as_str()), ("pwd", &who.password), ("wp-submit", "Log In"), ("redirect_to", then), ("testcookie", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FOUND, "the login worked");
+    assert_eq!(r.headers()["location"].to_str().unwrap(), then);
+}
+
+/// Opens the approval page as the signed-in person and presses `button` ("approve" or
+/// "reject") on its form, with every field the page has (its nonce included). Returns where
+/// WordPress sends the browser next.
+async fn press(b: &reqwest::Client, page: &str, button: &str) -> String {
+    let r = b.get(page).send().await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let html = r.text().await.unwrap();
+    let (action, fields) = {
+        let doc = scraper::Html::parse_document(&html);
+        let form_sel = scraper::Selector::parse("form[method=post]").unwrap();
+        let input_sel = scraper::Selector::parse("input").unwrap();
+        let form = doc
+            .select(&form_sel)
+            .find(|f| f.value().attr("action").is_some_and(|a| a.contains("authorize-application.php")))
+            .unwrap_or_else(|| panic!("no approval form on the page: {html}"));
+        let mut fields = Vec::new();
+        for input in form.select(&input_sel) {
+            let (Some(name), value) = (input.value().attr("name"), input.value().attr("value").unwrap_or("")) else { continue };
+            let is_button = input.value().attr("type") == Some("submit");
+            if !is_button || name == button {
+                fields.push((name.to_string(), value.to_string()));
+            }
+        }
+        assert!(fields.iter().any(|(k, _)| k == "_wpnonce"), "{fields:?}");
+        assert!(fields.iter().any(|(k, _)| k == button), "no {button} button: {fields:?}");
+        (form.value().attr("action").unwrap().to_string(), fields)
+    };
+    let r = b.post(action).form(&fields).send().await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FOUND, "{}", r.text().await.unwrap_or_default());
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// Does any process's command line hold `secret`?
+fn in_process_list(secret: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        String::from_utf8_lossy(&cmdline).replace('\0', " ").contains(secret)
+    })
+}
+
+#[test]
+fn approves_in_the_browser_and_keeps_the_password_only_in_the_keyring() {
+    if common::skip_without("KEYWARD_TEST_WORDPRESS_URL") {
+        return;
+    }
+    let site = Site::main();
+    let who = site.person();
+    let cli = Cli::new().with_env("BROWSER", "true");
+    let approval = Approval::start(&cli, &site.url, &who.name);
+    let page = url::Url::parse(&approval.page).unwrap();
+    assert_eq!(page.origin(), url::Url::parse(&site.url).unwrap().origin(), "the page is the site's own");
+    assert_eq!(page.path(), "/wp-admin/authorize-application.php", "as the REST index names it");
+    let query: std::collections::HashMap<String, String> = page.query_pairs().into_owned().collect();
+    assert!(query["app_name"].starts_with("Keyward on "), "{query:?}");
+    assert_eq!(query["app_id"], "6d1f3c2e-9b0a-4e57-8a43-2f6c1b7d9e05");
+    let back = approval.success_url();
+    assert_eq!(back.host_str(), Some("127.0.0.1"));
+    assert!(query["reject_url"].starts_with(&format!("http://127.0.0.1:{}/rejected?state=", back.port().unwrap())), "{query:?}");
+
+    let b = browser();
+    let (password, answer) = site.rt.block_on(async {
+        log_in(&b, &site.url, &who, &approval.page).await;
+        let to = press(&b, &approval.page, "approve").await;
+        assert!(to.starts_with(back.as_str()), "WordPress sends the browser back to Keyward: {to}");
+        let to = url::Url::parse(&to).unwrap();
+        let password = to.query_pairs().find(|(k, _)| k == "password").unwrap().1.into_owned();
+        let answer = b.get(to).send().await.unwrap();
+        (password, (answer.status(), answer.text().await.unwrap()))
+    });
+    assert_eq!(answer.0, reqwest::StatusCode::OK);
+    assert!(answer.1.contains("You can close this tab and return to Keyward"), "{}", answer.1);
+    assert!(!in_process_list(&password), "the application password is in a command line");
+    let out = approval.finish().expect_ok();
+    assert!(!in_process_list(&password));
+    let account = out.json();
+    assert_eq!(account["kind"], "wordpress");
+    assert_eq!(account["user_id"], who.name.as_str());
+    assert!(!out.stdout.contains(&password) && !out.stderr.contains(&password));
+
+    // The port closed with the answer: a second request cannot even connect.
+    assert!(TcpStream::connect(("127.0.0.1", back.port().unwrap())).is_err(), "the loopback port is still open");
+
+    let id = account["id"].as_str().unwrap();
+    let stored = cli.keyring_entry(id).expect("the application password is in the keyring");
+    assert!(stored.contains(&password));
+    for (path, content) in cli.config_files() {
+        assert!(!content.contains(&password), "the application password is in {}", path.display());
+    }
+    // On the site: one application password, Keyward's, with its app id; Keyward marks it its own.
+    let on_site = site.app_passwords(who.id);
+    assert_eq!(on_site.len(), 1, "{on_site:?}");
+    assert!(on_site[0]["name"].as_str().unwrap().starts_with("Keyward on "));
+    assert_eq!(on_site[0]["app_id"], "6d1f3c2e-9b0a-4e57-8a43-2f6c1b7d9e05");
+    let rows = list(&cli, &format!("{}@{}", who.name, site.url.trim_start_matches("http://")));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["id"], on_site[0]["uuid"]);
+    assert_eq!(rows[0]["current"], true);
+}
+
+#[test]
+fn a_rejection_in_the_browser_is_one_line_and_stores_nothing() {
+    if common::skip_without("KEYWARD_TEST_WORDPRESS_URL") {
+        return;
+    }
+    let site = Site::main();
+    let who = site.person();
+    let cli = Cli::new().with_env("BROWSER", "true");
+    let approval = Approval::start(&cli, &site.url, &who.name);
+    let b = browser();
+    let answer = site.rt.block_on(async {
+        log_in(&b, &site.url, &who, &approval.page).await;
+        let to = press(&b, &approval.page, "reject").await;
+        assert!(to.starts_with("http://127.0.0.1:") && to.contains("/rejected?"), "{to}");
+        b.get(to).send().await.unwrap().status()
+    });
+    assert_eq!(answer, reqwest::StatusCode::OK);
+    let err = approval.finish().expect_err();
+    assert!(err.contains("not approved") && err.contains("rejected") && err.contains("nothing was stored"), "{err}");
+    assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
+    assert!(site.app_passwords(who.id).is_empty());
+}
+
+#[test]
+fn a_wrong_state_is_refused_and_the_right_answer_still_comes_through() {
+    if common::skip_without("KEYWARD_TEST_WORDPRESS_URL") {
+        return;
+    }
+    let site = Site::main();
+    let who = site.person();
+    let cli = Cli::new().with_env("BROWSER", "true");
+    let approval = Approval::start(&cli, &site.url, &who.name);
+    let back = approval.success_url();
+    let b = browser();
+    site.rt.block_on(async {
+        // Another page (or another program) guessing: same port, wrong state, a password of its own.
+        let mut forged = back.clone();
+        forged
+            .query_pairs_mut()
+            .clear()
+            .append_pair("state", "guessed")
+            .append_pair("user_login", "mallory")
+            .append_pair("password", "abcd efgh ijkl mnop qrst uvwx");
+        let r = b.get(forged).send().await.unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::BAD_REQUEST);
+        log_in(&b, &site.url, &who, &approval.page).await;
+        let to = press(&b, &approval.page, "approve").await;
+        assert_eq!(b.get(to).send().await.unwrap().status(), reqwest::StatusCode::OK);
+    });
+    let account = approval.finish().expect_ok().json();
+    assert_eq!(account["user_id"], who.name.as_str());
+    assert_eq!(site.app_passwords(who.id).len(), 1);
+}
+
+#[test]
+fn no_answer_from_the_browser_is_one_line_after_the_wait_and_stores_nothing() {
+    if common::skip_without("KEYWARD_TEST_WORDPRESS_URL") {
+        return;
+    }
+    let site = Site::main();
+    let who = site.person();
+    let cli = Cli::new().with_env("BROWSER", "true").with_env("KEYWARD_BROWSER_WAIT_SECS", "2");
+    let approval = Approval::start(&cli, &site.url, &who.name);
+    let port = approval.success_url().port().unwrap();
+    let err = approval.finish().expect_err();
+    assert!(err.contains("did not come back to Keyward within 2 seconds") && err.contains("nothing was stored"), "{err}");
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "the loopback port is still open");
+    assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
+    assert!(site.app_passwords(who.id).is_empty());
+}
+
+#[test]
+fn approving_as_another_user_than_asked_stores_nothing_and_deletes_the_new_password() {
+    if common::skip_without("KEYWARD_TEST_WORDPRESS_URL") {
+        return;
+    }
+    let site = Site::main();
+    let who = site.person();
+    let other = site.person();
+    let cli = Cli::new().with_env("BROWSER", "true");
+    let approval = Approval::start(&cli, &site.url, &who.name);
+    let b = browser();
+    site.rt.block_on(async {
+        log_in(&b, &site.url, &other, &approval.page).await;
+        let to = press(&b, &approval.page, "approve").await;
+        b.get(to).send().await.unwrap();
+    });
+    let err = approval.finish().expect_err();
+    assert!(err.contains(&format!("as {}", other.name)) && err.contains("nothing was stored"), "{err}");
+    assert!(site.app_passwords(other.id).is_empty(), "the password made for Keyward is gone again");
+    assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
+}
+
+#[test]
+fn the_sign_in_options_are_what_the_site_offers() {
+    if common::skip_without("KEYWARD_TEST_WORDPRESS_URL") {
+        return;
+    }
+    let site = Site::main();
+    let cli = Cli::new();
+    let methods = |url: &str| cli.run(&["detect", url, "--json"], None).expect_ok().json()["methods"].clone();
+    // The REST index names the authorisation page: browser approval is offered.
+    assert!(site.index()["authentication"]["application-passwords"]["endpoints"]["authorization"].is_string());
+    assert_eq!(methods(&site.url), json!(["token", "browser"]));
+    // The index closed to visitors names nothing: only a pasted application password.
+    assert_eq!(methods(&env("KEYWARD_TEST_WORDPRESS_PLAIN_URL")), json!(["token"]));
+}

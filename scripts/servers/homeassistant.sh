@@ -10,7 +10,9 @@
 #
 # Tests each take their own user (kw1 … kw$USERS) so they can run at once without seeing each
 # other's sessions. Users live in the auth provider's storage; HA makes the user record at the
-# first login.
+# first login. The users kwmfa1 and kwmfa2 have two-factor login: the TOTP module (the
+# authenticator-app codes of RFC 6238, 30 s, 6 digits, SHA-1) is enrolled for them with the
+# known secret $TOTP_SECRET, so that tests can compute their codes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/env.sh"
@@ -19,6 +21,11 @@ HA_VERSION="2024.3.3"
 USERS=13
 PASSWORD="keyward-test-pw"
 TEMPLATE="$KEYWARD_CACHE/homeassistant-template-$HA_VERSION-u$USERS"
+# The template above with the two-factor users enrolled (a new name: an older cache without them
+# is never taken for it).
+MFA_USERS="kwmfa1 kwmfa2"
+TOTP_SECRET="KEYWARDTESTTOTPSECRETBASE32AAAAA"
+TOTP_TEMPLATE="$TEMPLATE-totp1"
 
 config_yaml() { # port
   cat <<YAML
@@ -27,6 +34,8 @@ homeassistant:
   time_zone: UTC
   auth_providers:
     - type: homeassistant
+  auth_mfa_modules:
+    - type: totp
 http:
   server_host: 127.0.0.1
   server_port: $1
@@ -40,7 +49,7 @@ install_venv() {
     return 0
   fi
   echo "installing Home Assistant $HA_VERSION into $V"
-  rm -rf "$V" "$TEMPLATE"
+  rm -rf "$V" "$TEMPLATE" "$TOTP_TEMPLATE"
   python3 -m venv "$V"
   local tmp; tmp=$(mktemp -d)
   # Plain `pip install homeassistant` backtracks for minutes: pin everything to the wheel's own
@@ -91,9 +100,61 @@ make_template() {
   mv "$t" "$TEMPLATE"
 }
 
+# The template with the TOTP module enrolled for $MFA_USERS: they are added, signed in once
+# (Home Assistant makes a user record at the first token exchange; the module is keyed by its id), and
+# then, with Home Assistant stopped, the module's storage gets their secret.
+make_totp_template() {
+  [ -f "$TOTP_TEMPLATE/.ready" ] && return 0
+  echo "enrolling two-factor users in $TOTP_TEMPLATE"
+  local t="$TOTP_TEMPLATE.tmp" port pid u
+  rm -rf "$t" "$TOTP_TEMPLATE"; cp -a "$TEMPLATE" "$t"; rm -f "$t/.ready"
+  "$V/bin/python" -c "import pyotp, pyqrcode" 2>/dev/null ||
+    "$V/bin/pip" install -q --disable-pip-version-check "pyotp==2.8.0" "PyQRCode==1.2.1"
+  for u in $MFA_USERS; do "$V/bin/hass" --script auth -c "$t" add "$u" "$PASSWORD" >/dev/null; done
+  port=$(free_port)
+  config_yaml "$port" > "$t/configuration.yaml"
+  "$V/bin/hass" -c "$t" --skip-pip >"$t/boot.log" 2>&1 & pid=$!
+  if ! wait_http "http://127.0.0.1:$port/auth/providers" 120; then
+    kill "$pid" 2>/dev/null || true; tail -30 "$t/boot.log" >&2; exit 1
+  fi
+  "$V/bin/python" - "http://127.0.0.1:$port" "$PASSWORD" $MFA_USERS <<'PY'
+import json, sys, urllib.parse, urllib.request
+base, password, users = sys.argv[1], sys.argv[2], sys.argv[3:]
+def post(path, body):
+    req = urllib.request.Request(base + path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req))
+client = base + "/"
+for u in users:
+    flow = post("/auth/login_flow", {"client_id": client, "handler": ["homeassistant", None], "redirect_uri": client})
+    step = post("/auth/login_flow/" + flow["flow_id"], {"client_id": client, "username": u, "password": password})
+    assert step["type"] == "create_entry", step
+    # The user record is made when the code is exchanged for tokens.
+    form = urllib.parse.urlencode({"grant_type": "authorization_code", "code": step["result"], "client_id": client}).encode()
+    assert "refresh_token" in json.load(urllib.request.urlopen(urllib.request.Request(base + "/auth/token", form)))
+PY
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  "$V/bin/python" - "$t/.storage" "$TOTP_SECRET" $MFA_USERS <<'PY'
+import json, os, sys
+storage, secret, users = sys.argv[1], sys.argv[2], sys.argv[3:]
+auth = json.load(open(os.path.join(storage, "auth")))["data"]
+ids = {c["data"].get("username"): c["user_id"] for c in auth["credentials"] if c["auth_provider_type"] == "homeassistant"}
+missing = [u for u in users if u not in ids]
+assert not missing, f"no user record for {missing}"
+path = os.path.join(storage, "auth_module.totp")
+data = {"version": 1, "minor_version": 1, "key": "auth_module.totp", "data": {"users": {ids[u]: secret for u in users}}}
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+with os.fdopen(fd, "w") as f:
+    json.dump(data, f)
+PY
+  rm -f "$t/boot.log" "$t"/home-assistant.log*
+  touch "$t/.ready"
+  mv "$t" "$TOTP_TEMPLATE"
+}
+
 install() {
   install_venv
   make_template
+  make_totp_template
 }
 
 start() {
@@ -101,7 +162,7 @@ start() {
   mkdir -p "$run"
   install
   d="$run/homeassistant"
-  rm -rf "$d"; cp -a "$TEMPLATE" "$d"
+  rm -rf "$d"; cp -a "$TOTP_TEMPLATE" "$d"
   port=$(free_port)
   config_yaml "$port" > "$d/configuration.yaml"
   (nohup "$V/bin/hass" -c "$d" --skip-pip >"$d/stdout.log" 2>&1 & echo $! > "$run/homeassistant.pid")
@@ -112,6 +173,8 @@ start() {
 export KEYWARD_TEST_HA_URL=http://127.0.0.1:$port
 export KEYWARD_TEST_HA_USERS="${users# }"
 export KEYWARD_TEST_HA_PASSWORD=$PASSWORD
+export KEYWARD_TEST_HA_MFA_USERS="$MFA_USERS"
+export KEYWARD_TEST_HA_TOTP_SECRET=$TOTP_SECRET
 ENV
   echo "Home Assistant up on 127.0.0.1:$port"
 }

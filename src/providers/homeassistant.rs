@@ -7,8 +7,13 @@
 //! long-lived access token, used as it is. Home Assistant records a refresh token's "last used"
 //! only when it mints an access token, so that time is "last refreshed". No rename exists.
 //!
-//! Facts: `shared/reference/more-servers.md`. Not here: multi-factor login steps (a pasted
-//! long-lived token works for such accounts), other users' tokens, making long-lived tokens.
+//! Two-factor login: when the flow's next step is `mfa` (the TOTP module; `select_mfa_module`
+//! first when the user has several, where the authenticator app is chosen), the one-time code is
+//! the one given up front or asked for then (`SignInRequest::code_now`); a wrong code ends the
+//! flow, so nothing is made on the server.
+//!
+//! Facts: `shared/reference/more-servers.md`. Not here: other users' tokens, making long-lived
+//! tokens.
 
 use std::time::Duration;
 
@@ -97,6 +102,13 @@ struct LoginFlowAnswer<'a> {
     client_id: &'a str,
     username: &'a str,
     password: &'a str,
+}
+
+/// The answer to the login flow's second-factor step (`mfa`), built straight into a wiped buffer.
+#[derive(Serialize)]
+struct MfaAnswer<'a> {
+    client_id: &'a str,
+    code: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -429,7 +441,8 @@ impl HomeAssistant {
     }
 
     /// The login flow: username and password for an authorisation code, then tokens.
-    async fn login(&self, http: &Http, base: &Url, login: &str, password: &Secret, account: &str) -> Result<TokenAnswer> {
+    async fn login(&self, http: &Http, base: &Url, req: &SignInRequest, password: &Secret, account: &str) -> Result<TokenAnswer> {
+        let login = req.login.as_str();
         let start = json!({ "client_id": CLIENT_ID, "handler": ["homeassistant", null], "redirect_uri": REDIRECT_URI });
         let r = http.send(http.post(join(base, "auth/login_flow")).json(&start)).await?;
         if r.status == StatusCode::NOT_FOUND {
@@ -453,20 +466,54 @@ impl HomeAssistant {
         if !r.is_success() {
             return Err(server_error(&r));
         }
-        let step: FlowStep = r.json("a login flow step")?;
+        let mut step: FlowStep = r.json("a login flow step")?;
+        let flow_step = |id: &str| format!("auth/login_flow/{id}");
+        if step.step_type == "form" && step.step_id.as_deref() == Some("select_mfa_module") {
+            // More than one second factor: the authenticator app's codes are what Keyward asks for.
+            let r = http
+                .send(
+                    http.post(join(base, &flow_step(&flow_id)))
+                        .json(&json!({ "client_id": CLIENT_ID, "multi_factor_auth_module": "totp" })),
+                )
+                .await?;
+            if !r.is_success() {
+                return Err(server_error(&r));
+            }
+            step = r.json("a login flow step")?;
+        }
+        if step.step_type == "form" && step.step_id.as_deref() == Some("mfa") {
+            // The second factor: one code, asked for now (or given up front); a wrong one ends
+            // the flow, so nothing is made on the server.
+            let Some(code) = req.code_now(account).await else {
+                return Err(Error::CodeNeeded { account: account.to_string() });
+            };
+            let answer = MfaAnswer { client_id: CLIENT_ID, code: code.expose().trim() };
+            let r = http.send(http.post(join(base, &flow_step(&flow_id))).secret_json(&answer)).await?;
+            if !r.is_success() {
+                return Err(server_error(&r));
+            }
+            step = r.json("a login flow step")?;
+            match step.step_type.as_str() {
+                "create_entry" => {}
+                "form" | "abort" => {
+                    return match step.reason.as_deref() {
+                        Some("login_expired") => Err(Error::SignInMethod {
+                            message: format!("the sign-in to {account} took too long; nothing was changed"),
+                            remedy: None,
+                        }),
+                        _ => Err(Error::WrongCode { account: account.to_string() }),
+                    };
+                }
+                _ => {}
+            }
+        }
         let code = match step.step_type.as_str() {
             "create_entry" => match step.result {
                 Some(Value::String(code)) => code,
                 _ => return Err(Error::bad_response(r.host(), "expected an authorisation code")),
             },
-            "form" if step.step_id.as_deref() == Some("mfa") => {
-                return Err(Error::SignInMethod {
-                    message: format!("{account} asks for a second factor, which Keyward cannot answer yet"),
-                    remedy: Some(Remedy::UseToken {
-                        label: "long-lived access token".into(),
-                        page: Some(join(base, "profile/security").to_string()),
-                    }),
-                });
+            "form" if step.step_id.as_deref().is_some_and(|s| s == "mfa" || s == "select_mfa_module") => {
+                return Err(Error::bad_response(r.host(), "the second factor step came back"));
             }
             "form" => {
                 let base_error = step.errors.as_ref().and_then(|e| e.get("base")).and_then(Value::as_str).unwrap_or("");
@@ -535,9 +582,9 @@ impl Provider for HomeAssistant {
     async fn sign_in(&self, http: &Http, req: SignInRequest) -> Result<SignedIn> {
         let base = self.require(http, &req.url).await?;
         let account_name = format!("{}@{}", req.login, host_of(base.as_str()));
-        let stored = match req.secret {
+        let stored = match &req.secret {
             SignInSecret::Password(password) => {
-                let t = self.login(http, &base, &req.login, &password, &account_name).await?;
+                let t = self.login(http, &base, &req, password, &account_name).await?;
                 let Some(refresh) = t.refresh_token else {
                     return Err(Error::bad_response(host_of(base.as_str()), "expected a refresh token"));
                 };
@@ -549,7 +596,7 @@ impl Provider for HomeAssistant {
                 }
             }
             SignInSecret::Token(token) => {
-                Stored { refresh_token: None, access_token: token, access_expires: None, client_id: CLIENT_ID.into() }
+                Stored { refresh_token: None, access_token: token.clone(), access_expires: None, client_id: CLIENT_ID.into() }
             }
         };
         let looked_up = async {

@@ -11,6 +11,16 @@
 //! Times: the REST API gives `created` and `last_used` as UTC without an offset (it formats them
 //! with `gmdate`; its schema says "GMT"), whatever the site's time zone. They are read as UTC.
 //!
+//! Browser approval: [`Provider::browser_page`] is the site's own authorisation page, as its REST
+//! index names it (`authentication.application-passwords.endpoints.authorization`), with Keyward's
+//! name, its app id and a loopback `success_url`; after the user approves, WordPress sends the
+//! browser there with `site_url`, `user_login` and the new `password`, which is checked with the
+//! REST API like a pasted one. WordPress takes a plain-http `success_url` (the loopback) only when
+//! the site's environment type is `local` (`WP_ENVIRONMENT_TYPE`; WordPress 6.2+ and the 6.1.x
+//! security releases that carry the 6.3.2 redirect check; older releases refuse http always);
+//! elsewhere its page refuses the request ("The URL must be served over a secure connection") and
+//! the wait ends in a timeout: such sites need a pasted application password.
+//!
 //! Facts: `shared/reference/more-servers.md`. Not here: browser sign-ins (WordPress shows them to
 //! no app; the listing says so and links to the profile page), making application passwords.
 
@@ -26,7 +36,8 @@ use crate::error::{Error, Remedy, Result};
 use crate::model::{host_of, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind, LastUsedMeaning};
 use crate::net::http::{base_string, join, one_line, stays_on, Http, Response};
 use crate::provider::{
-    Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn, TokenShape,
+    Approved, BrowserReturn, Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret,
+    SignedIn, TokenShape,
 };
 use crate::secret::{self, Secret};
 
@@ -41,6 +52,9 @@ const API_REL: &str = "https://api.w.org/";
 const PROFILE_PAGE: &str = "wp-admin/profile.php#application-passwords-section";
 /// The page where a signed-in user approves an app's request for an application password.
 const AUTHORIZE_PAGE: &str = "wp-admin/authorize-application.php";
+/// The app id Keyward gives the application passwords it asks for (the same on every site, so
+/// that a site's list shows which ones are Keyward's).
+pub const KEYWARD_APP_ID: &str = "6d1f3c2e-9b0a-4e57-8a43-2f6c1b7d9e05";
 
 /// What the app keeps in the keyring for a WordPress account.
 #[derive(Serialize, Deserialize)]
@@ -86,6 +100,12 @@ impl Index {
     /// Does the site offer application passwords to apps? `None` when the index is closed.
     fn offers_application_passwords(&self) -> Option<bool> {
         (!self.closed).then(|| self.authentication.get("application-passwords").is_some())
+    }
+
+    /// The site's page where users approve an app's request for an application password, as the
+    /// index names it; `None` when it names none (or the index is closed).
+    fn authorization_page(&self) -> Option<&str> {
+        self.authentication.get("application-passwords")?.get("endpoints")?.get("authorization")?.as_str().filter(|u| !u.is_empty())
     }
 
     /// The site's time zone as it shows it ("Asia/Kolkata", "UTC+5.5").
@@ -260,7 +280,13 @@ fn checked_uuid<'a>(s: &Session<'_>, id: &'a str) -> Result<&'a str> {
 /// pass. Without it WordPress shows the password for the user to copy and paste. A visitor who
 /// is not signed in is sent to the login page first and comes back.
 pub fn authorize_url(base: &Url, app_name: &str, app_id: Option<&str>, success_url: Option<&str>) -> Url {
-    let mut u = join(base, AUTHORIZE_PAGE);
+    authorize_url_at(join(base, AUTHORIZE_PAGE), app_name, app_id, success_url, None)
+}
+
+/// [`authorize_url`] on the page the site names, with an optional `reject_url` (where WordPress
+/// sends the browser when the user says no).
+fn authorize_url_at(page: Url, app_name: &str, app_id: Option<&str>, success_url: Option<&str>, reject_url: Option<&str>) -> Url {
+    let mut u = page;
     {
         let mut q = u.query_pairs_mut();
         q.append_pair("app_name", app_name);
@@ -270,8 +296,42 @@ pub fn authorize_url(base: &Url, app_name: &str, app_id: Option<&str>, success_u
         if let Some(s) = success_url {
             q.append_pair("success_url", s);
         }
+        if let Some(r) = reject_url {
+            q.append_pair("reject_url", r);
+        }
     }
     u
+}
+
+/// The login and application password WordPress handed to the browser after an approval, once
+/// checked: a rejection, an error or an approval from another site is refused here, before the
+/// password is sent anywhere.
+fn approved_password(a: &Approved, site: &Url, host: &str) -> Result<(String, Secret)> {
+    let cb = &a.callback;
+    if cb.path.ends_with("/rejected") || cb.text("success").as_deref() == Some("false") {
+        return Err(Error::NotApproved {
+            message: format!("Keyward was not approved on {host} (rejected in the browser); nothing was stored"),
+        });
+    }
+    if let Some(e) = cb.text("error") {
+        return Err(Error::NotApproved {
+            message: format!("{host} cannot give Keyward an application password ({}); nothing was stored", one_line(&e)),
+        });
+    }
+    let (Some(site_url), Some(login), Some(password)) = (cb.text("site_url"), cb.text("user_login"), cb.get("password")) else {
+        return Err(Error::bad_response(host, "the browser came back without a user name and application password"));
+    };
+    let same_site = Url::parse(&site_url).map(|u| u.origin() == site.origin()).unwrap_or(false);
+    if !same_site {
+        return Err(Error::Refused {
+            message: format!("the approval came from {} instead of {host}; Keyward did not use it and stored nothing", host_of(&site_url)),
+            remedy: None,
+        });
+    }
+    if login.trim().is_empty() || password.is_empty() {
+        return Err(Error::bad_response(host, "the browser came back without a user name and application password"));
+    }
+    Ok((login, password.clone()))
 }
 
 fn credential(p: AppPassword, own: &str, profile: &str) -> Credential {
@@ -388,64 +448,13 @@ impl WordPress {
         Ok(r)
     }
 
-    /// The UUID of the application password in use.
-    async fn introspect(&self, s: &Session<'_>, stored: &Stored) -> Result<String> {
-        let r = self.call(s, stored, Method::GET, "wp/v2/users/me/application-passwords/introspect", None).await?;
-        if !r.is_success() {
-            return Err(server_error(&r));
-        }
-        Ok(r.json::<AppPassword>("the application password in use")?.uuid)
-    }
-
-    fn profile_page(s: &Session<'_>) -> Result<String> {
-        Ok(join(&s.base_url()?, PROFILE_PAGE).to_string())
-    }
-}
-
-/// WordPress application passwords: 24 letters and digits, shown in groups of four.
-fn is_application_password(t: &str) -> bool {
-    let joined: String = t.split(' ').collect();
-    joined.len() == 24 && joined.chars().all(|c| c.is_ascii_alphanumeric()) && (t.len() == 24 || t.split(' ').all(|g| g.len() == 4))
-}
-
-#[async_trait]
-impl Provider for WordPress {
-    fn client_rules(&self) -> &'static [Rule] {
-        CLIENT_RULES
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            kind: KIND,
-            display_name: "WordPress",
-            sign_in: &[SignInMethod::Token],
-            token_label: "application password",
-            token_page: Some(AUTHORIZE_PAGE),
-            rename: true,
-            // WordPress deletes one application password per request (its "delete all" takes
-            // the app's own too): no revoke_many, no revoke_all_others.
-            revoke: true,
-            sign_out: true,
-            token_shapes: &[TokenShape { what: "WordPress application password", matches: is_application_password }],
-            ..Default::default()
-        }
-    }
-
-    async fn probe(&self, http: &Http, url: &Url) -> Result<Option<Url>> {
-        Ok(self.discover(http, url).await?.map(|api| api.site(url)))
-    }
-
-    async fn sign_in(&self, http: &Http, req: SignInRequest) -> Result<SignedIn> {
-        let Some(api) = self.discover(http, &req.url).await? else {
-            return Err(Error::NotThisKind { url: base_string(&req.url), kind: "WordPress", detail: None });
-        };
-        let site = api.site(&req.url);
+    /// Checks a login and application password with the REST API and makes the sign-in of them:
+    /// the password's own UUID (introspect) marks it as Keyward's.
+    async fn signed_in(&self, http: &Http, api: &Api, typed: &Url, login: String, password: Secret) -> Result<SignedIn> {
+        let site = api.site(typed);
         let host = host_of(site.as_str());
-        let account_name = format!("{}@{}", req.login, host);
-        let password = match req.secret {
-            SignInSecret::Token(p) | SignInSecret::Password(p) => p,
-        };
-        let caller = Caller { http, api: &api.root, login: &req.login, password: &password };
+        let account_name = format!("{login}@{host}");
+        let caller = Caller { http, api: &api.root, login: &login, password: &password };
         let r = caller.send(Method::GET, "wp/v2/users/me/application-passwords/introspect", None).await?;
         if let Some(e) = unavailable(&r, &host) {
             return Err(e);
@@ -482,7 +491,7 @@ impl Provider for WordPress {
             facts.push(Fact::new("Time zone", tz));
         }
         facts.push(Fact::new("Sign-in", format!("application password “{}”", own.name)));
-        let stored = Stored { login: req.login, password, uuid: own.uuid.clone(), api: api.root.to_string() };
+        let stored = Stored { login, password, uuid: own.uuid.clone(), api: api.root.to_string() };
         Ok(SignedIn {
             base_url: site,
             user_id,
@@ -490,6 +499,127 @@ impl Provider for WordPress {
             server_facts: facts,
             stored: crate::provider::to_stored(&stored)?,
         })
+    }
+
+    /// The UUID of the application password in use.
+    async fn introspect(&self, s: &Session<'_>, stored: &Stored) -> Result<String> {
+        let r = self.call(s, stored, Method::GET, "wp/v2/users/me/application-passwords/introspect", None).await?;
+        if !r.is_success() {
+            return Err(server_error(&r));
+        }
+        Ok(r.json::<AppPassword>("the application password in use")?.uuid)
+    }
+
+    fn profile_page(s: &Session<'_>) -> Result<String> {
+        Ok(join(&s.base_url()?, PROFILE_PAGE).to_string())
+    }
+}
+
+/// WordPress application passwords: 24 letters and digits, shown in groups of four.
+fn is_application_password(t: &str) -> bool {
+    let joined: String = t.split(' ').collect();
+    joined.len() == 24 && joined.chars().all(|c| c.is_ascii_alphanumeric()) && (t.len() == 24 || t.split(' ').all(|g| g.len() == 4))
+}
+
+#[async_trait]
+impl Provider for WordPress {
+    fn client_rules(&self) -> &'static [Rule] {
+        CLIENT_RULES
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            kind: KIND,
+            display_name: "WordPress",
+            sign_in: &[SignInMethod::Token, SignInMethod::Browser],
+            token_label: "application password",
+            token_page: Some(AUTHORIZE_PAGE),
+            rename: true,
+            // WordPress deletes one application password per request (its "delete all" takes
+            // the app's own too): no revoke_many, no revoke_all_others.
+            revoke: true,
+            sign_out: true,
+            token_shapes: &[TokenShape { what: "WordPress application password", matches: is_application_password }],
+            ..Default::default()
+        }
+    }
+
+    async fn probe(&self, http: &Http, url: &Url) -> Result<Option<Url>> {
+        Ok(self.discover(http, url).await?.map(|api| api.site(url)))
+    }
+
+    async fn sign_in_options(&self, http: &Http, url: &Url) -> Result<Vec<SignInMethod>> {
+        let Some(api) = self.discover(http, url).await? else {
+            return Err(Error::NotThisKind { url: base_string(url), kind: "WordPress", detail: None });
+        };
+        let mut methods = vec![SignInMethod::Token];
+        if api.index.authorization_page().is_some() {
+            methods.push(SignInMethod::Browser);
+        }
+        Ok(methods)
+    }
+
+    async fn browser_page(&self, http: &Http, url: &Url, back: &BrowserReturn, client_name: &str) -> Result<Url> {
+        let Some(api) = self.discover(http, url).await? else {
+            return Err(Error::NotThisKind { url: base_string(url), kind: "WordPress", detail: None });
+        };
+        let site = api.site(url);
+        let host = host_of(site.as_str());
+        let Some(page) = api.index.authorization_page() else {
+            return Err(Error::SignInMethod {
+                message: format!("{host} does not say where apps are approved (its REST index names no authorisation page)"),
+                remedy: Some(Remedy::UseToken { label: "application password".into(), page: Some(join(&site, PROFILE_PAGE).to_string()) }),
+            });
+        };
+        // The page is the site's own: the index cannot send the user somewhere else.
+        let page = Url::parse(page)
+            .ok()
+            .filter(|p| p.origin() == site.origin())
+            .ok_or_else(|| Error::Redirected { host: host.clone(), to: host_of(page) })?;
+        Ok(authorize_url_at(page, client_name, Some(KEYWARD_APP_ID), Some(back.approved.as_str()), Some(back.rejected.as_str())))
+    }
+
+    async fn sign_in_approved(&self, http: &Http, a: Approved) -> Result<SignedIn> {
+        let Some(api) = self.discover(http, &a.url).await? else {
+            return Err(Error::NotThisKind { url: base_string(&a.url), kind: "WordPress", detail: None });
+        };
+        let site = api.site(&a.url);
+        let host = host_of(site.as_str());
+        let (login, password) = approved_password(&a, &site, &host)?;
+        let signed = self.signed_in(http, &api, &a.url, login.clone(), password.clone()).await?;
+        let asked = a.login.as_deref().map(str::trim).filter(|l| !l.is_empty());
+        if let Some(asked) = asked.filter(|asked| !asked.eq_ignore_ascii_case(&login) && !asked.eq_ignore_ascii_case(&signed.user_id)) {
+            // Approved as someone else (another user signed in in that browser): the password
+            // made for Keyward goes again.
+            let caller = Caller { http, api: &api.root, login: &login, password: &password };
+            let deleted = match &signed.own_credential {
+                Some(uuid) => caller
+                    .send(Method::DELETE, &format!("wp/v2/users/me/application-passwords/{uuid}"), None)
+                    .await
+                    .map(|r| r.is_success())
+                    .unwrap_or(false),
+                None => false,
+            };
+            return Err(Error::NotApproved {
+                message: format!(
+                    "the browser approved Keyward as {} on {host}, not as {}; {}nothing was stored",
+                    crate::text::field(&login),
+                    crate::text::field(asked),
+                    if deleted { "the application password made for it was deleted and " } else { "" }
+                ),
+            });
+        }
+        Ok(signed)
+    }
+
+    async fn sign_in(&self, http: &Http, req: SignInRequest) -> Result<SignedIn> {
+        let Some(api) = self.discover(http, &req.url).await? else {
+            return Err(Error::NotThisKind { url: base_string(&req.url), kind: "WordPress", detail: None });
+        };
+        let password = match req.secret {
+            SignInSecret::Token(p) | SignInSecret::Password(p) => p,
+        };
+        self.signed_in(http, &api, &req.url, req.login, password).await
     }
 
     async fn list(&self, s: &Session<'_>) -> Result<Found> {
@@ -682,6 +812,42 @@ mod tests {
         assert_eq!(c.hints.app_name.as_deref(), Some("Jetpack"));
         assert!(c.hints.app_id.is_none() && c.last_used.is_none() && c.tracks_use && !c.current);
         assert_eq!(c.last_used_meaning, LastUsedMeaning::UsedDay);
+    }
+
+    fn approved(path: &str, query: &[(&str, &str)]) -> Approved {
+        let mut u = Url::parse(&format!("http://127.0.0.1:9/{path}")).unwrap();
+        for (k, v) in query {
+            u.query_pairs_mut().append_pair(k, v);
+        }
+        Approved {
+            url: Url::parse("https://example.org/").unwrap(),
+            login: None,
+            client_name: "Keyward on test".into(),
+            callback: crate::net::loopback::Callback::from_url(&u),
+        }
+    }
+
+    #[test]
+    fn only_an_approval_from_the_site_asked_gives_a_password() {
+        let site = Url::parse("https://example.org/").unwrap();
+        let ok = approved(
+            "approved",
+            &[("state", "s"), ("site_url", "https://example.org"), ("user_login", "alice"), ("password", "abcd efgh ijkl mnop qrst uvwx")],
+        );
+        let (login, pw) = approved_password(&ok, &site, "example.org").unwrap();
+        assert_eq!((login.as_str(), pw.expose()), ("alice", "abcd efgh ijkl mnop qrst uvwx"));
+        let refused = |a: Approved| approved_password(&a, &site, "example.org").unwrap_err().to_string();
+        assert!(refused(approved("rejected", &[("state", "s")])).contains("rejected in the browser"));
+        assert!(refused(approved("approved", &[("state", "s"), ("success", "false")])).contains("not approved"));
+        assert!(refused(approved("rejected", &[("state", "s"), ("error", "disabled")])).contains("rejected"));
+        assert!(refused(approved("approved", &[("state", "s"), ("error", "disabled")])).contains("cannot give Keyward"));
+        // Another site's approval, or the same host over http, or another port: never used.
+        for other in ["https://evil.example", "http://example.org", "https://example.org:8443", "not a url"] {
+            let e = refused(approved("approved", &[("site_url", other), ("user_login", "alice"), ("password", "abcd")]));
+            assert!(e.contains("Keyward did not use it") && !e.contains("abcd"), "{other}: {e}");
+        }
+        let e = refused(approved("approved", &[("site_url", "https://example.org"), ("user_login", "alice")]));
+        assert!(e.contains("without a user name and application password"), "{e}");
     }
 
     #[test]

@@ -140,7 +140,7 @@ export type Badge = "this_app" | "inactive" | "never_used" | "expires_soon" | "e
 /**  The provider's capabilities, as data. */
 export type CapabilitiesView = {
 	/**
-	 *  "password", "token" (the CLI prints these as they are; the same words `SignInMethod`
+	 *  "password", "token", "browser" (the CLI prints these as they are; the same words `SignInMethod`
 	 *  serialises to, which is what the UI's type says).
 	 */
 	sign_in: SignInMethod[],
@@ -543,7 +543,12 @@ export type SignInMethod =
 /**  Username and password; the app makes its own credential on the server. */
 "password" | 
 /**  A token (or app password) the user made on the server and pastes. */
-"token";
+"token" | 
+/**
+ *  The user approves Keyward on the server's own page in their browser, which sends the
+ *  browser back to Keyward (a loopback listener) with the app's credential.
+ */
+"browser";
 
 /**
  *  The rank of a row within its account in each order a face offers (0 comes first). Keyward's

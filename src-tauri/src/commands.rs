@@ -15,7 +15,7 @@ use keyward::model::Kind;
 use keyward::provider::{Proof, SignInSecret};
 use keyward::secret::Secret;
 use keyward::service::{AddAccount, RevokeReport};
-use keyward::view::{AccountListing, KindView};
+use keyward::view::{AccountListing, KindView, UserListing};
 use keyward::Keyward;
 use serde::{Deserialize, Serialize};
 use tauri::State;
@@ -163,6 +163,38 @@ pub async fn revoke_all_others(kw: State<'_, Keyward>, request: RevokeRequest) -
     let report = kw.revoke_all_others(&request.account_id, &proof).await?;
     let listing = kw.show_cached(&kw.find(&request.account_id)?)?;
     Ok(RevokeAnswer { report, listing })
+}
+
+/// Another user's credentials, as this account (an administrator of its server) sees them. Not
+/// saved: the account's own listing stays as it is.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_user(kw: State<'_, Keyward>, account_id: String, user: String) -> Answer<UserListing> {
+    Ok(kw.list_user(&account_id, &user).await?)
+}
+
+/// What to revoke of another user, as an administrator.
+#[derive(Deserialize, specta::Type)]
+pub struct RevokeUserRequest {
+    account_id: String,
+    /// The user as the listing named them (`UserListing::user`).
+    user: String,
+    ids: Vec<String>,
+}
+
+/// One result per credential, and that user's credentials as listed right after.
+#[derive(Serialize, specta::Type)]
+pub struct RevokeUserAnswer {
+    report: RevokeReport,
+    listing: UserListing,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn revoke_user(kw: State<'_, Keyward>, request: RevokeUserRequest) -> Answer<RevokeUserAnswer> {
+    let report = kw.revoke_user(&request.account_id, &request.user, &request.ids, &Proof::default()).await?;
+    let listing = kw.list_user(&request.account_id, &request.user).await?;
+    Ok(RevokeUserAnswer { report, listing })
 }
 
 /// Sets (or with an empty one, clears) an account's label.

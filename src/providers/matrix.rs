@@ -7,8 +7,12 @@
 //! On next-gen auth servers (Matrix Authentication Service), listing works and sign-outs are
 //! handed to the server's account page, as the spec requires.
 //!
-//! Facts: `shared/reference/matrix.md`. Not here: SSO/OAuth sign-in, the Synapse admin API's
-//! actions (only its read-only user agents are used, when the account is a server admin).
+//! Server admins also see and sign out another user's devices through the Synapse admin API
+//! (`list_user`, `revoke_user`): devices with their user agents and connections (`whois`),
+//! pushers read-only, and one `delete_devices` request for many.
+//!
+//! Facts: `shared/reference/matrix.md`. Not here: SSO/OAuth sign-in, the rest of the Synapse
+//! admin API (users, rooms, media).
 
 use std::collections::HashMap;
 
@@ -159,6 +163,32 @@ struct Device {
     last_seen_ts: Option<i64>,
     /// Only from the Synapse admin API.
     last_seen_user_agent: Option<String>,
+}
+
+/// `GET /_synapse/admin/v1/whois/<user_id>`: each device's connections (admins only).
+#[derive(Deserialize)]
+struct Whois {
+    #[serde(default)]
+    devices: HashMap<String, WhoisDevice>,
+}
+
+#[derive(Deserialize)]
+struct WhoisDevice {
+    #[serde(default)]
+    sessions: Vec<WhoisSession>,
+}
+
+#[derive(Deserialize)]
+struct WhoisSession {
+    #[serde(default)]
+    connections: Vec<WhoisConnection>,
+}
+
+#[derive(Deserialize)]
+struct WhoisConnection {
+    ip: Option<String>,
+    last_seen: Option<i64>,
+    user_agent: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -489,8 +519,7 @@ impl Matrix {
     async fn admin_user_agents(&self, s: &Session<'_>, user_id: &str) -> AdminAnswer {
         let path = format!("_synapse/admin/v2/users/{}/devices", enc(user_id));
         let Ok(r) = self.call(s, Method::GET, &path, None::<&Value>).await else { return AdminAnswer::Unknown };
-        if matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST | StatusCode::METHOD_NOT_ALLOWED)
-        {
+        if matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST | StatusCode::METHOD_NOT_ALLOWED) {
             return AdminAnswer::NotAdmin;
         }
         if !r.is_success() {
@@ -500,6 +529,47 @@ impl Matrix {
         AdminAnswer::Admin(
             d.devices.into_iter().filter_map(|d| Some((d.device_id, d.last_seen_user_agent.filter(|u| !u.is_empty())?))).collect(),
         )
+    }
+
+    /// An admin API answer about another user (`target`), read as `what`: a 403 means the account
+    /// is not a server admin (remembered, as a listing would), an unknown or remote user is
+    /// [`Error::UnknownUser`], a server without the Synapse admin API is [`Error::NoAdminApi`].
+    async fn admin_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        s: &Session<'_>,
+        known_admin: Option<bool>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        target: &str,
+        what: &str,
+    ) -> Result<T> {
+        let r = self.call(s, method, path, body).await?;
+        let code = errcode(&r);
+        match r.status {
+            st if st.is_success() => {
+                if known_admin != Some(true) {
+                    self.remember_admin(s, true).await;
+                }
+                return r.json(what);
+            }
+            StatusCode::UNAUTHORIZED => return Err(s.sign_in_again("the server no longer accepts its access token")),
+            StatusCode::FORBIDDEN => {
+                if known_admin != Some(false) {
+                    self.remember_admin(s, false).await;
+                }
+                return Err(Error::NotAdmin { account: s.account.name() });
+            }
+            _ => {}
+        }
+        match (r.status, code.as_str()) {
+            // Synapse: "Unknown user"; "Can only look up local users" for another server's.
+            (StatusCode::NOT_FOUND, "M_NOT_FOUND") | (StatusCode::BAD_REQUEST, _) => {
+                Err(Error::UnknownUser { account: s.account.name(), user: target.to_string() })
+            }
+            (StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED, _) => Err(Error::NoAdminApi { kind: "This Matrix server" }),
+            _ => Err(server_error(&r)),
+        }
     }
 
     /// Keeps what the admin API said about the account's role, once: under the account's lock,
@@ -589,6 +659,17 @@ fn synapse_localpart(t: &str) -> Option<String> {
     String::from_utf8(crate::insight::identify::base64url(b64)?).ok()
 }
 
+/// The full user id for a name typed for "another user": `@bob:server` as it is, a bare
+/// localpart (`bob`, `@bob`) on the account's own server, lowercased as Synapse keeps localparts.
+fn other_user_id(typed: &str, own_user_id: &str) -> String {
+    let t = typed.trim();
+    if t.starts_with('@') && t.contains(':') {
+        return t.to_string();
+    }
+    let server = own_user_id.split_once(':').map(|(_, s)| s).unwrap_or("");
+    format!("@{}:{server}", t.trim_start_matches('@').to_lowercase())
+}
+
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
 }
@@ -632,6 +713,30 @@ fn device_credential(
             c.manage_url = Some(m.end_session_url(&d.device_id));
             Actions { rename: true, revoke: true, ..Default::default() }
         }
+    };
+    c
+}
+
+/// A device of another user, as a server admin sees it: its user agent, and each connection the
+/// server remembers (`whois`); signed out through the admin API without a password; renamed only
+/// by its user.
+fn user_device_credential(d: Device, connections: Vec<WhoisConnection>) -> Credential {
+    let ua = d.last_seen_user_agent.clone().filter(|u| !u.is_empty());
+    let mut c = device_credential(d, "", None, ua, None);
+    c.usage = connections
+        .into_iter()
+        .map(|k| crate::model::Usage {
+            hints: ClientHints { user_agent: k.user_agent.filter(|u| !u.is_empty()), ..Default::default() },
+            last_used: k.last_seen.and_then(ms_to_time),
+            ip: k.ip.filter(|ip| !ip.is_empty()),
+        })
+        .collect();
+    c.current = false;
+    c.actions = Actions {
+        rename: false,
+        revoke: true,
+        why_not: Some("Keyward renames only the signed-in account's own devices".into()),
+        ..Default::default()
     };
     c
 }
@@ -692,6 +797,7 @@ impl Provider for Matrix {
             revoke_all_others: true,
             revoke_needs_password: true,
             sign_out: true,
+            other_users: true,
             token_shapes: TOKEN_SHAPES,
             ..Default::default()
         }
@@ -759,7 +865,16 @@ impl Provider for Matrix {
                 let Some(device_id) = who.device_id else {
                     return Err(Error::input("this access token has no device (an appservice or admin token?): use a user's access token"));
                 };
-                (Stored { access_token: token, refresh_token: None, device_id: device_id.clone(), user_id: who.user_id, server_admin: None }, device_id)
+                (
+                    Stored {
+                        access_token: token,
+                        refresh_token: None,
+                        device_id: device_id.clone(),
+                        user_id: who.user_id,
+                        server_admin: None,
+                    },
+                    device_id,
+                )
             }
         };
         let mut facts = vec![Fact::new("Homeserver", crate::net::http::base_string(&base))];
@@ -898,6 +1013,64 @@ impl Provider for Matrix {
             results.extend(device_ids.iter().map(Revoked::ok));
         }
         Ok(results)
+    }
+
+    async fn list_user(&self, s: &Session<'_>, user: &str) -> Result<Found> {
+        let stored: Stored = s.load().await?;
+        let target = other_user_id(user, &stored.user_id);
+        if target == stored.user_id {
+            return Err(Error::input(format!("{target} is {} itself", s.account.name())));
+        }
+        let devices_path = format!("_synapse/admin/v2/users/{}/devices", enc(&target));
+        let devices: DevicesResponse =
+            self.admin_json(s, stored.server_admin, Method::GET, &devices_path, None, &target, "another user's device list").await?;
+        // Asked once the account is known to be an admin: both only add to the devices.
+        let whois_path = format!("_synapse/admin/v1/whois/{}", enc(&target));
+        let pushers_path = format!("_synapse/admin/v1/users/{}/pushers", enc(&target));
+        let (whois, pushers) = tokio::join!(
+            self.admin_json::<Whois>(s, Some(true), Method::GET, &whois_path, None, &target, "another user's connections"),
+            self.admin_json::<PushersResponse>(s, Some(true), Method::GET, &pushers_path, None, &target, "another user's pushers"),
+        );
+        let mut whois = whois.map(|w| w.devices).unwrap_or_default();
+        let mut gaps = Vec::new();
+        let mut credentials: Vec<Credential> = devices
+            .devices
+            .into_iter()
+            .map(|d| {
+                let connections =
+                    whois.remove(&d.device_id).map(|w| w.sessions.into_iter().flat_map(|s| s.connections).collect()).unwrap_or_default();
+                user_device_credential(d, connections)
+            })
+            .collect();
+        credentials.sort_by(|a, b| b.last_used.cmp(&a.last_used));
+        match pushers {
+            Ok(p) => credentials.extend(p.pushers.into_iter().map(|p| {
+                let mut c = pusher_credential(p);
+                c.actions = Actions {
+                    revoke: false,
+                    why_not: Some(
+                        "The Synapse admin API cannot remove another user's push registration; signing out its device does".into(),
+                    ),
+                    ..Default::default()
+                };
+                c
+            })),
+            Err(e) => gaps.push(Gap { message: format!("Push registrations could not be read: {e}"), url: None, remedy: None }),
+        }
+        Ok(Found { credentials, gaps, account_actions: AccountActions::default(), own_credential: None })
+    }
+
+    async fn revoke_user(&self, s: &Session<'_>, user: &str, ids: &[String], _proof: &Proof) -> Result<Vec<Revoked>> {
+        let stored: Stored = s.load().await?;
+        let target = other_user_id(user, &stored.user_id);
+        if target == stored.user_id {
+            return Err(Error::input(format!("{target} is {} itself", s.account.name())));
+        }
+        let path = format!("_synapse/admin/v2/users/{}/delete_devices", enc(&target));
+        // All at once: one request for every device.
+        let body = json!({ "devices": ids });
+        let _: Value = self.admin_json(s, stored.server_admin, Method::POST, &path, Some(&body), &target, "a sign-out answer").await?;
+        Ok(ids.iter().map(Revoked::ok).collect())
     }
 
     async fn identify(&self, s: &Session<'_>, token: &Secret) -> Result<Identified> {

@@ -374,9 +374,17 @@ pub trait Provider: Send + Sync {
         self.revoke(s, &ids, proof).await
     }
 
+    /// The server's own name for a user a person typed for [`Provider::list_user`] (a Matrix
+    /// localpart `bob` becomes `@bob:example.org` on the account's server). By default the name
+    /// as typed, trimmed.
+    fn other_user_name(&self, account: &Account, typed: &str) -> String {
+        let _ = account;
+        typed.trim().to_string()
+    }
+
     /// Everything that can get into another user's account on the same server, as this account
-    /// (an administrator) sees it. `user` is the name as the person typed it; the provider turns it
-    /// into the server's own name for the user. Never includes this account's own credentials and
+    /// (an administrator) sees it. `user` is the server's own name for the user
+    /// ([`Provider::other_user_name`]). Never includes this account's own credentials and
     /// never marks a credential `current`. [`Error::NotAdmin`] when the account is not an
     /// administrator, [`Error::UnknownUser`] when the server has no such user. Called only when
     /// the capabilities say `other_users`.

@@ -476,10 +476,10 @@ impl Keyward {
         if !account.signed_in {
             return Err(Error::SignInAgain { account: account.name(), why: "it was signed out".into() });
         }
-        let user = user.trim().to_string();
-        if user.is_empty() {
+        if user.trim().is_empty() {
             return Err(Error::input("the user name is empty"));
         }
+        let user = provider.other_user_name(account, user);
         if names_account_itself(account, &user) {
             return Err(Error::input(format!(
                 "{user} is {} itself: list or revoke its own credentials without naming a user",
@@ -774,6 +774,17 @@ mod tests {
             "user_id": "@alice:example.org", "added": "2026-01-01T00:00:00Z"
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn a_user_named_like_the_account_is_the_account_itself() {
+        let a = account("https://matrix.example.org");
+        for me in ["alice", "Alice", "@alice", "@alice:example.org"] {
+            assert!(names_account_itself(&a, me), "{me}");
+        }
+        for other in ["bob", "@alice:other.example", "alice2"] {
+            assert!(!names_account_itself(&a, other), "{other}");
+        }
     }
 
     #[test]

@@ -242,20 +242,11 @@ impl JupyterHub {
     /// What a refusal about another user's tokens means. JupyterHub answers a caller that may not
     /// see a user with 404, as if there were no such user (not 403): the caller's own admin flag
     /// tells the two apart. A 403 is a token without the scope.
-    async fn other_user_error(
-        &self,
-        s: &Session<'_>,
-        stored: &Stored,
-        me: &UserModel,
-        r: &Response,
-        user: &str,
-        doing: &str,
-        scope: &str,
-    ) -> Error {
+    async fn other_user_error(&self, s: &Session<'_>, stored: &Stored, me: &UserModel, r: &Response, user: &str, doing: &str) -> Error {
         match r.status {
             StatusCode::NOT_FOUND if me.admin => Error::UnknownUser { account: s.account.name(), user: user.to_string() },
             StatusCode::NOT_FOUND | StatusCode::FORBIDDEN if !me.admin => Error::NotAdmin { account: s.account.name() },
-            StatusCode::FORBIDDEN => self.forbidden(s, stored, r, doing, scope).await,
+            StatusCode::FORBIDDEN => self.forbidden(s, stored, r, doing, "admin:users").await,
             StatusCode::UNAUTHORIZED => s.sign_in_again("the hub no longer accepts its token"),
             _ => server_error(r),
         }
@@ -424,7 +415,7 @@ impl Provider for JupyterHub {
         let me = self.other_user_check(s, &stored, user).await?;
         let r = self.call(s, Method::GET, &format!("hub/api/users/{}/tokens", enc(user))).await?;
         if !r.is_success() {
-            return Err(self.other_user_error(s, &stored, &me, &r, user, "read another user's tokens", "admin:users").await);
+            return Err(self.other_user_error(s, &stored, &me, &r, user, "read another user's tokens").await);
         }
         let list: TokenList = r.json("a token list")?;
         let mut credentials: Vec<Credential> =
@@ -452,7 +443,7 @@ impl Provider for JupyterHub {
                 // Gone already (deleting an OAuth token ends its client's other tokens too).
                 StatusCode::NOT_FOUND if me.admin => results.push(Revoked::ok(id)),
                 _ if results.is_empty() => {
-                    return Err(self.other_user_error(s, &stored, &me, &r, user, "revoke another user's tokens", "admin:users").await)
+                    return Err(self.other_user_error(s, &stored, &me, &r, user, "revoke another user's tokens").await)
                 }
                 _ => results.push(Revoked::failed(id, server_error(&r))),
             }

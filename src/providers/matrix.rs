@@ -531,7 +531,7 @@ impl Matrix {
         )
     }
 
-    /// An admin API answer about another user (`target`), read as `what`: a 403 means the account
+    /// An admin API answer about another user (`target`): a 403 means the account
     /// is not a server admin (remembered, as a listing would), an unknown or remote user is
     /// [`Error::UnknownUser`], a server without the Synapse admin API is [`Error::NoAdminApi`].
     async fn admin_json<T: for<'de> Deserialize<'de>>(
@@ -542,7 +542,6 @@ impl Matrix {
         path: &str,
         body: Option<&Value>,
         target: &str,
-        what: &str,
     ) -> Result<T> {
         let r = self.call(s, method, path, body).await?;
         let code = errcode(&r);
@@ -551,7 +550,7 @@ impl Matrix {
                 if known_admin != Some(true) {
                     self.remember_admin(s, true).await;
                 }
-                return r.json(what);
+                return r.json("an answer of the Synapse admin API");
             }
             StatusCode::UNAUTHORIZED => return Err(s.sign_in_again("the server no longer accepts its access token")),
             StatusCode::FORBIDDEN => {
@@ -739,6 +738,36 @@ fn user_device_credential(d: Device, connections: Vec<WhoisConnection>) -> Crede
         ..Default::default()
     };
     c
+}
+
+/// The connections a server remembers for the user without saying which device made them, in
+/// one sentence: how many, and from which addresses (the most recent first, at most five).
+fn connections_gap(connections: &[WhoisConnection]) -> Option<Gap> {
+    if connections.is_empty() {
+        return None;
+    }
+    let mut by_time: Vec<&WhoisConnection> = connections.iter().collect();
+    by_time.sort_by_key(|c| std::cmp::Reverse(c.last_seen));
+    let mut ips: Vec<&str> = Vec::new();
+    for c in by_time {
+        if let Some(ip) = c.ip.as_deref().filter(|ip| !ip.is_empty()) {
+            if !ips.contains(&ip) {
+                ips.push(ip);
+            }
+        }
+    }
+    let n = connections.len();
+    let shown = ips.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+    let more = if ips.len() > 5 { format!(" and {} more", ips.len() - 5) } else { String::new() };
+    Some(Gap {
+        message: format!(
+            "The server also remembers {n} connection{} of this user{} without saying which device made each",
+            if n == 1 { "" } else { "s" },
+            if ips.is_empty() { String::new() } else { format!(" (from {shown}{more})") }
+        ),
+        url: None,
+        remedy: None,
+    })
 }
 
 fn pusher_credential(p: Pusher) -> Credential {
@@ -1015,6 +1044,10 @@ impl Provider for Matrix {
         Ok(results)
     }
 
+    fn other_user_name(&self, account: &crate::model::Account, typed: &str) -> String {
+        other_user_id(typed, &account.user_id)
+    }
+
     async fn list_user(&self, s: &Session<'_>, user: &str) -> Result<Found> {
         let stored: Stored = s.load().await?;
         let target = other_user_id(user, &stored.user_id);
@@ -1022,14 +1055,13 @@ impl Provider for Matrix {
             return Err(Error::input(format!("{target} is {} itself", s.account.name())));
         }
         let devices_path = format!("_synapse/admin/v2/users/{}/devices", enc(&target));
-        let devices: DevicesResponse =
-            self.admin_json(s, stored.server_admin, Method::GET, &devices_path, None, &target, "another user's device list").await?;
+        let devices: DevicesResponse = self.admin_json(s, stored.server_admin, Method::GET, &devices_path, None, &target).await?;
         // Asked once the account is known to be an admin: both only add to the devices.
         let whois_path = format!("_synapse/admin/v1/whois/{}", enc(&target));
         let pushers_path = format!("_synapse/admin/v1/users/{}/pushers", enc(&target));
         let (whois, pushers) = tokio::join!(
-            self.admin_json::<Whois>(s, Some(true), Method::GET, &whois_path, None, &target, "another user's connections"),
-            self.admin_json::<PushersResponse>(s, Some(true), Method::GET, &pushers_path, None, &target, "another user's pushers"),
+            self.admin_json::<Whois>(s, Some(true), Method::GET, &whois_path, None, &target),
+            self.admin_json::<PushersResponse>(s, Some(true), Method::GET, &pushers_path, None, &target),
         );
         let mut whois = whois.map(|w| w.devices).unwrap_or_default();
         let mut gaps = Vec::new();
@@ -1042,7 +1074,12 @@ impl Provider for Matrix {
                 user_device_credential(d, connections)
             })
             .collect();
-        credentials.sort_by(|a, b| b.last_used.cmp(&a.last_used));
+        credentials.sort_by_key(|c| std::cmp::Reverse(c.last_used));
+        // Synapse files every connection under the device "": they are the user's, not a device's.
+        let unattributed: Vec<WhoisConnection> = whois.into_values().flat_map(|d| d.sessions).flat_map(|s| s.connections).collect();
+        if let Some(gap) = connections_gap(&unattributed) {
+            gaps.push(gap);
+        }
         match pushers {
             Ok(p) => credentials.extend(p.pushers.into_iter().map(|p| {
                 let mut c = pusher_credential(p);
@@ -1069,7 +1106,7 @@ impl Provider for Matrix {
         let path = format!("_synapse/admin/v2/users/{}/delete_devices", enc(&target));
         // All at once: one request for every device.
         let body = json!({ "devices": ids });
-        let _: Value = self.admin_json(s, stored.server_admin, Method::POST, &path, Some(&body), &target, "a sign-out answer").await?;
+        let _: Value = self.admin_json(s, stored.server_admin, Method::POST, &path, Some(&body), &target).await?;
         Ok(ids.iter().map(Revoked::ok).collect())
     }
 
@@ -1222,6 +1259,38 @@ mod tests {
             actions: vec!["org.matrix.session_end".into(), "org.matrix.device_delete".into()],
         };
         assert!(m.end_session_url("ABC").contains("action=org.matrix.device_delete"));
+    }
+
+    #[test]
+    fn a_bare_localpart_names_a_user_of_the_account_s_server() {
+        assert_eq!(other_user_id("bob", "@admin:example.org"), "@bob:example.org");
+        assert_eq!(other_user_id(" @Bob ", "@admin:example.org"), "@bob:example.org");
+        assert_eq!(other_user_id("@bob:other.example", "@admin:example.org"), "@bob:other.example");
+    }
+
+    #[test]
+    fn another_user_s_devices_are_never_current_and_go_without_a_password() {
+        let d = Device {
+            device_id: "DEV1".into(),
+            display_name: Some("Element Desktop: macOS".into()),
+            last_seen_ip: Some("203.0.113.7".into()),
+            last_seen_ts: Some(1_700_000_000_000),
+            last_seen_user_agent: Some("Element/1.11.85 (Macintosh) Electron/33".into()),
+        };
+        let c = user_device_credential(d, vec![WhoisConnection { ip: Some("198.51.100.4".into()), last_seen: Some(1), user_agent: None }]);
+        assert!(!c.current && c.actions.revoke && !c.actions.revoke_needs_password && !c.actions.rename);
+        assert_eq!(c.hints.user_agent.as_deref(), Some("Element/1.11.85 (Macintosh) Electron/33"));
+        assert_eq!(c.usage.len(), 1);
+        let none: Vec<WhoisConnection> = Vec::new();
+        assert!(connections_gap(&none).is_none());
+        let two = [
+            WhoisConnection { ip: Some("192.0.2.1".into()), last_seen: Some(1), user_agent: None },
+            WhoisConnection { ip: Some("192.0.2.2".into()), last_seen: Some(2), user_agent: None },
+        ];
+        assert_eq!(
+            connections_gap(&two).unwrap().message,
+            "The server also remembers 2 connections of this user (from 192.0.2.2, 192.0.2.1) without saying which device made each"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ const bobRows = listing('adm', 'admin@127.0.0.1:8008', [
   row({ id: 'B1', name: 'Element Desktop: Linux', summary: 'Element Desktop on Linux · active 2 hours ago · 203.0.113.7' }),
   row({ id: 'B2', name: 'app.element.io: Firefox on Linux', summary: 'Element Web in Firefox · active yesterday' }),
   row({ id: 'B3', name: 'Nheko', summary: 'Nheko · active 3 days ago' }),
-]).rows.map((r) => ({ ...r, current: false }));
+]).rows.map((r) => ({ ...r, current: false, revoke_needs_password: false }));
 
 function userListing(rows = bobRows) {
   return { account: admin.account, user: '@bob:localhost', rows, gaps: [{ message: 'Push registrations are read-only here', url: null, remedy: null }] };

@@ -547,13 +547,12 @@ impl Keyward {
         }
         let listing = self.user_found(provider, &account, &user).await?;
         let ids = self.resolve_ids(&account, &listing, &ids)?;
-        let whose = format!("{user} (seen from {})", account.name());
         for id in &ids {
-            let cred = listing
-                .credentials
-                .iter()
-                .find(|c| &c.id == id)
-                .ok_or_else(|| Error::UnknownCredential { account: whose.clone(), id: id.clone() })?;
+            // The account's own credentials are never in another user's listing: naming one here
+            // (Keyward's own session included) is refused like any other stranger's id.
+            let cred = listing.credentials.iter().find(|c| &c.id == id).ok_or_else(|| {
+                Error::input(format!("{user} has no credential {id:?} on the server of {}; nothing was changed", account.name()))
+            })?;
             if !cred.actions.revoke {
                 return Err(Error::Refused {
                     message: cred.actions.why_not.clone().unwrap_or_else(|| format!("{id} cannot be revoked here")),

@@ -122,6 +122,10 @@ async fn a_synapse_admin_lists_another_user_s_devices_and_signs_two_out_in_one_g
 
     // Two in one go, checked on the server (bob's registration made a device too, which stays).
     let before = hs.device_ids(&token).await;
+    // The admin's own device is not bob's: naming it (beside one of bob's) revokes nothing.
+    let e = cli.run(&["revoke", &account, &desktop, &own, "--user", &bob, "--yes"], None).expect_err();
+    assert!(e.contains("has no credential") && e.contains(&own) && e.contains("nothing was changed"), "{e}");
+    assert_eq!(hs.device_ids(&token).await, before);
     let run = cli.run(&["revoke", &account, &desktop, &browser, "--user", &bob, "--yes", "--json"], None).expect_ok();
     let report = run.json();
     assert_eq!(report["user"], format!("@{bob}:localhost"));

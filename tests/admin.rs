@@ -144,6 +144,38 @@ async fn a_synapse_admin_lists_another_user_s_devices_and_signs_two_out_in_one_g
 }
 
 #[tokio::test]
+async fn another_user_s_push_registrations_are_shown_and_left_to_their_devices() {
+    if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
+        return;
+    }
+    let hs = Synapse::main();
+    let admin = hs.register_as("adm", true).await;
+    let frank = hs.register("frank").await;
+    let (token, _) = matrix_device(&hs, &frank, "Element Android", "192.0.2.90", ANDROID_UA).await;
+    let pusher = json!({
+        "app_id": "im.vector.app.android", "pushkey": "push-key-secret-9", "kind": "http",
+        "app_display_name": "Element", "device_display_name": "Pixel 8", "lang": "en",
+        "data": {"url": "https://push.example.org/_matrix/push/v1/notify", "format": "event_id_only"}
+    });
+    let r =
+        Synapse::http().post(format!("{}/_matrix/client/v3/pushers/set", hs.url)).bearer_auth(&token).json(&pusher).send().await.unwrap();
+    assert!(r.status().is_success());
+    let cli = Cli::new();
+    let account = add_matrix(&cli, &hs, &admin);
+    let listed = rows(cli.run(&["list", &account, "--user", &frank, "--json"], None));
+    let push: Vec<&Value> = listed.iter().filter(|r| r["kind"] == "push_registration").collect();
+    assert_eq!(push.len(), 1, "{listed:#?}");
+    assert_eq!(push[0]["name"], "Pixel 8");
+    assert_eq!(push[0]["can_revoke"], false);
+    assert!(push[0]["why_not"].as_str().unwrap().contains("signing out its device"), "{:#}", push[0]);
+    assert!(!push[0].to_string().contains("push-key-secret-9"), "the push key is not shown");
+    let id = push[0]["id"].as_str().unwrap();
+    let e = cli.run(&["revoke", &account, id, "--user", &frank, "--yes"], None).expect_err();
+    assert!(e.contains("cannot remove another user's push registration"), "{e}");
+    assert_eq!(hs.pushers(&token).await.len(), 1);
+}
+
+#[tokio::test]
 async fn a_matrix_account_that_is_not_an_admin_gets_one_sentence_and_nothing_changes() {
     if common::skip_without("KEYWARD_TEST_SYNAPSE_URL") {
         return;

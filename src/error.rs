@@ -161,6 +161,19 @@ pub enum Error {
 
     #[error("{account} has no credential {id:?}")]
     UnknownCredential { account: String, id: String },
+
+    /// The account is not an administrator of its server, so it cannot see or end other users'
+    /// credentials.
+    #[error("{account} is not an administrator of its server, so it cannot see or revoke another user's sessions or tokens; nothing was changed")]
+    NotAdmin { account: String },
+
+    /// This kind of server offers administrators no way to see other users' credentials.
+    #[error("{kind} offers administrators no way to see or revoke another user's sessions or tokens")]
+    NoAdminApi { kind: &'static str },
+
+    /// The server has no such user.
+    #[error("the server of {account} has no user {user:?}")]
+    UnknownUser { account: String, user: String },
 }
 
 fn detail_suffix(d: &Option<String>) -> String {
@@ -221,6 +234,9 @@ impl Error {
             Error::Store(_) => "store",
             Error::UnknownAccount { .. } => "unknown_account",
             Error::UnknownCredential { .. } => "unknown_credential",
+            Error::NotAdmin { .. } => "not_admin",
+            Error::NoAdminApi { .. } => "no_admin_api",
+            Error::UnknownUser { .. } => "unknown_user",
         }
     }
 
@@ -240,6 +256,7 @@ impl Error {
             Error::OpenInBrowser { url, .. } => Some(Remedy::OpenPage { url: url.clone() }),
             Error::UnknownAccount { .. } => Some(Remedy::ListAccounts),
             Error::UnknownCredential { account, .. } => Some(Remedy::ListCredentials { account: account.clone() }),
+            Error::NotAdmin { .. } => Some(Remedy::AskAdmin),
             _ => None,
         }
     }

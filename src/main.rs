@@ -106,6 +106,11 @@ enum Command {
         /// Show the last listing saved, without asking the servers.
         #[arg(long)]
         cached: bool,
+        /// Another user of the account's server (an administrator's account): their sessions
+        /// and tokens instead of the account's own (a Matrix localpart, a JupyterHub or WordPress
+        /// user name).
+        #[arg(long, value_name = "NAME", conflicts_with = "cached")]
+        user: Option<String>,
     },
     /// Rename a credential (where the server allows it).
     Rename {
@@ -135,6 +140,10 @@ enum Command {
         /// Allow revoking Keyward's own session (the account is then signed out of Keyward).
         #[arg(long)]
         include_this_app: bool,
+        /// Revoke credentials of another user of the account's server (an administrator's
+        /// account), as `keyward list ACCOUNT --user NAME` shows them.
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["all_others", "include_this_app"])]
+        user: Option<String>,
         /// Confirm: revoking cannot be undone.
         #[arg(long)]
         yes: bool,
@@ -391,7 +400,20 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
                 println!("Forgot {name} (Keyward's session on the server stays until it expires or you sign it out)");
             }
         }
-        Command::List { account, json, cached } => {
+        Command::List { account, json, cached: _, user: Some(user) } => {
+            let Some(account) = account else {
+                return Err(Error::input("name the administrator's account to look from: keyward list ACCOUNT --user NAME"));
+            };
+            let shown = out.value(kw.list_user(&account, &user).await?);
+            let notes: Vec<String> = shown.gaps.iter().map(|g| format!("{}: {}", text::field(&shown.user), gap_words(g))).collect();
+            if json {
+                print_json(&shown.rows);
+            } else {
+                println!("{} on the server of {}:", text::field(&shown.user), text::field(&shown.account.name));
+                print_rows(&shown.rows, &notes, 0);
+            }
+        }
+        Command::List { account, json, cached, user: None } => {
             let accounts = match &account {
                 Some(name) => vec![kw.find(name)?],
                 None => kw.accounts()?,
@@ -423,26 +445,7 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             if json {
                 print_json(&rows);
             } else {
-                let table: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            text::field(&r.account),
-                            text::field(&r.id),
-                            r.kind.noun().to_string(),
-                            r.name.as_deref().map(text::field).unwrap_or_default(),
-                            text::field(&r.summary),
-                        ]
-                    })
-                    .collect();
-                if table.is_empty() && failed == 0 {
-                    println!("Nothing found.");
-                } else if !table.is_empty() {
-                    print_table(&["ACCOUNT", "ID", "KIND", "NAME", "SUMMARY"], &table);
-                }
-                for n in notes {
-                    println!("note: {n}");
-                }
+                print_rows(&rows, &notes, failed);
             }
             if failed > 0 {
                 return Ok(ExitCode::FAILURE);
@@ -453,7 +456,24 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             kw.rename(&account, &credential_id, &new_name, &proof).await?;
             println!("{}", out.text(&format!("Renamed {} to {:?}", text::field(&credential_id), text::field(&new_name))));
         }
-        Command::Revoke { account, credential_ids, all_others, password_stdin, code_stdin, include_this_app, yes, json } => {
+        Command::Revoke { account, credential_ids, user: Some(user), code_stdin, password_stdin, yes, json, .. } => {
+            if !yes {
+                return Err(Error::input(format!(
+                    "revoking cannot be undone: to revoke {} of {} (from {account}), add --yes",
+                    credential_ids.iter().map(|i| text::field(i)).collect::<Vec<_>>().join(", "),
+                    text::field(&user)
+                )));
+            }
+            let password = if password_stdin { Some(read_secret(true, "Password")?) } else { None };
+            let code = if code_stdin { Some(read_secret(true, "One-time code")?) } else { None };
+            let report = kw.revoke_user(&account, &user, &credential_ids, &Proof { password, code }).await?;
+            let report = out.revoke_report(&kw.find(&account)?.id, report);
+            print_report(&report, json);
+            if !report.all_ok() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Revoke { account, credential_ids, all_others, password_stdin, code_stdin, include_this_app, yes, json, user: None } => {
             if !yes {
                 let a = kw.find(&account)?;
                 let what = if all_others { "every other session".to_string() } else { credential_ids.join(", ") };
@@ -616,7 +636,10 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
                     .map(|e| {
                         vec![
                             e.at.format("%Y-%m-%d %H:%M").to_string(),
-                            e.account.clone(),
+                            match &e.user {
+                                Some(u) => format!("{} (user {})", e.account, text::field(u)),
+                                None => e.account.clone(),
+                            },
                             text::field(e.name.as_deref().unwrap_or(&e.credential_id)),
                             e.action.past_tense().to_string(),
                             if e.ok { "done".into() } else { text::field(e.error.as_deref().unwrap_or("failed")) },
@@ -715,6 +738,31 @@ fn revoke_warnings(kw: &Keyward, account: &Account, ids: &[String]) -> Vec<Strin
         .collect()
 }
 
+/// Rows as `keyward list` prints them: the table, "Nothing found." when there are none (and
+/// nothing failed), then the notes.
+fn print_rows(rows: &[CredentialRow], notes: &[String], failed: usize) {
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                text::field(&r.account),
+                text::field(&r.id),
+                r.kind.noun().to_string(),
+                r.name.as_deref().map(text::field).unwrap_or_default(),
+                text::field(&r.summary),
+            ]
+        })
+        .collect();
+    if table.is_empty() && failed == 0 {
+        println!("Nothing found.");
+    } else if !table.is_empty() {
+        print_table(&["ACCOUNT", "ID", "KIND", "NAME", "SUMMARY"], &table);
+    }
+    for n in notes {
+        println!("note: {n}");
+    }
+}
+
 fn print_report(report: &RevokeReport, json: bool) {
     if json {
         print_json(report);
@@ -724,10 +772,11 @@ fn print_report(report: &RevokeReport, json: bool) {
     if report.results.is_empty() {
         println!("Nothing to revoke on {account}");
     }
+    let of = report.user.as_deref().map(|u| format!(" of {}", text::field(u))).unwrap_or_default();
     for r in &report.results {
         match &r.error {
-            None if r.replaced => println!("replaced {} (the old value no longer works)", text::field(&r.id)),
-            None => println!("revoked {}", text::field(&r.id)),
+            None if r.replaced => println!("replaced {}{of} (the old value no longer works)", text::field(&r.id)),
+            None => println!("revoked {}{of}", text::field(&r.id)),
             Some(e) => println!("failed  {}: {}", text::field(&r.id), text::line(e, text::LINE_MAX)),
         }
     }

@@ -49,7 +49,7 @@ use crate::insight::ops::ChangeView;
 use crate::insight::report::{AccountLine, Report};
 use crate::model::{Account, Fact, Gap, Usage};
 use crate::service::RevokeReport;
-use crate::view::{AccountListing, AccountView, CredentialRow, UsedBy};
+use crate::view::{AccountListing, AccountView, CredentialRow, UsedBy, UserListing};
 
 /// What a masked part is replaced with.
 pub const DOTS: &str = "•••";
@@ -449,6 +449,13 @@ impl Mask for AccountListing {
     }
 }
 
+impl Mask for UserListing {
+    fn mask(&self, m: &mut Masker) -> Self {
+        let rows = self.rows.mask(m);
+        UserListing { account: self.account.mask(m), user: m.text(&self.user), rows, gaps: self.gaps.iter().map(|g| m.gap(g)).collect() }
+    }
+}
+
 impl Mask for Finding {
     fn mask(&self, m: &mut Masker) -> Self {
         let f = self;
@@ -493,6 +500,7 @@ impl Mask for Entry {
         let credential_id = m.id(&e.account_id, &e.credential_id);
         Entry {
             account: m.text(&e.account),
+            user: e.user.as_ref().map(|u| m.text(u)),
             credential_id,
             name: m.opt(&e.name),
             new_name: m.opt(&e.new_name),
@@ -553,7 +561,7 @@ impl Masker {
                 crate::provider::Revoked { id, error: self.opt(&x.error), replaced: x.replaced }
             })
             .collect();
-        RevokeReport { account: self.text(&r.account), results, signed_out: r.signed_out }
+        RevokeReport { account: self.text(&r.account), user: r.user.as_ref().map(|u| self.text(u)), results, signed_out: r.signed_out }
     }
 }
 

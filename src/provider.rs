@@ -56,6 +56,10 @@ pub struct Capabilities {
     pub revoke_needs_password: bool,
     /// The app can end its own credential on the server when the account is removed.
     pub sign_out: bool,
+    /// An administrator's account can list and revoke another user's credentials on the same
+    /// server (`Provider::list_user`, `Provider::revoke_user`); whether this account is one is
+    /// the server's to say.
+    pub other_users: bool,
     /// What this kind's tokens look like, for "whose token is this?" (`Provider::identify` is
     /// asked only for tokens of these shapes).
     #[serde(skip)]
@@ -419,6 +423,32 @@ pub trait Provider: Send + Sync {
             return Ok(Vec::new());
         }
         self.revoke(s, &ids, proof).await
+    }
+
+    /// The server's own name for a user a person typed for [`Provider::list_user`] (a Matrix
+    /// localpart `bob` becomes `@bob:example.org` on the account's server). By default the name
+    /// as typed, trimmed.
+    fn other_user_name(&self, account: &Account, typed: &str) -> String {
+        let _ = account;
+        typed.trim().to_string()
+    }
+
+    /// Everything that can get into another user's account on the same server, as this account
+    /// (an administrator) sees it. `user` is the server's own name for the user
+    /// ([`Provider::other_user_name`]). Never includes this account's own credentials and
+    /// never marks a credential `current`. [`Error::NotAdmin`] when the account is not an
+    /// administrator, [`Error::UnknownUser`] when the server has no such user. Called only when
+    /// the capabilities say `other_users`.
+    async fn list_user(&self, s: &Session<'_>, user: &str) -> Result<Found> {
+        let _ = (s, user);
+        Err(Error::NoAdminApi { kind: self.capabilities().display_name })
+    }
+
+    /// Revokes credentials of another user (ids from `list_user` for the same `user`), as an
+    /// administrator. The core has already checked that they exist in that user's listing.
+    async fn revoke_user(&self, s: &Session<'_>, user: &str, ids: &[String], proof: &Proof) -> Result<Vec<Revoked>> {
+        let _ = (s, user, ids, proof);
+        Err(Error::NoAdminApi { kind: self.capabilities().display_name })
     }
 
     /// Ends the app's own credential on the server (when the user removes the account and asks

@@ -19,7 +19,7 @@ use crate::providers;
 use crate::secret::Secret;
 use crate::store::Store;
 use crate::vault::Vault;
-use crate::view::{self, AccountListing, KindView};
+use crate::view::{self, AccountListing, KindView, UserListing};
 
 /// What the user gives to add an account.
 #[derive(Debug)]
@@ -107,6 +107,9 @@ impl BrowserAdd {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RevokeReport {
     pub account: String,
+    /// The other user whose credentials these were, when an administrator revoked them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     pub results: Vec<Revoked>,
     /// The app's own credential was among them: the account is signed out of the app.
     pub signed_out: bool,
@@ -583,7 +586,7 @@ impl Keyward {
         let own_gone = own
             && results.iter().any(|r| r.error.is_none() && !r.replaced && listing.credentials.iter().any(|c| c.id == r.id && c.current));
         self.after_revoke(&account, own_gone).await?;
-        Ok(RevokeReport { account: account.name(), results, signed_out: own_gone })
+        Ok(RevokeReport { account: account.name(), user: None, results, signed_out: own_gone })
     }
 
     /// Signs out every other session of the account (never the app's own).
@@ -607,7 +610,113 @@ impl Keyward {
         let results = provider.revoke_all_others(&Session::new(&account, &self.http, &self.vault), proof).await?;
         self.record_revokes(&account, &listing, &results, true);
         self.after_revoke(&account, false).await?;
-        Ok(RevokeReport { account: account.name(), results, signed_out: false })
+        Ok(RevokeReport { account: account.name(), user: None, results, signed_out: false })
+    }
+
+    /// The provider of an account that may act on other users, and the user named, trimmed;
+    /// refused before any request when the kind cannot, the name is empty, or it names the
+    /// account itself (its own credentials are listed and revoked without naming a user, with
+    /// the rule for its own session).
+    fn other_user(&self, account: &Account, user: &str) -> Result<(&'static dyn Provider, Capabilities, String)> {
+        let provider = providers::get(account.kind)?;
+        let caps = provider.capabilities();
+        if !caps.other_users {
+            return Err(Error::NoAdminApi { kind: caps.display_name });
+        }
+        if !account.signed_in {
+            return Err(Error::SignInAgain { account: account.name(), why: "it was signed out".into() });
+        }
+        if user.trim().is_empty() {
+            return Err(Error::input("the user name is empty"));
+        }
+        let user = provider.other_user_name(account, user);
+        if names_account_itself(account, &user) {
+            return Err(Error::input(format!(
+                "{user} is {} itself: list or revoke its own credentials without naming a user",
+                account.name()
+            )));
+        }
+        Ok((provider, caps, user))
+    }
+
+    /// Another user's credentials, fresh from the server, as the account's provider names them
+    /// (never saved: the account's own listing, changes and checkup stay the account's).
+    async fn user_found(&self, provider: &dyn Provider, account: &Account, user: &str) -> Result<Listing> {
+        let limit = self.http.timeout() * 4 + Duration::from_secs(5);
+        let s = Session::new(account, &self.http, &self.vault);
+        let found = match tokio::time::timeout(limit, provider.list_user(&s, user)).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout { host: account.host(), secs: limit.as_secs() }),
+        };
+        let found = match found {
+            Ok(f) => f,
+            Err(e @ Error::SignInAgain { .. }) => {
+                self.set_signed_in(&account.id, false)?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        let mut credentials = found.credentials;
+        // Not the account's: nothing in it is the app's own, whatever a provider said.
+        for c in &mut credentials {
+            c.current = false;
+        }
+        Ok(Listing {
+            account_id: account.id.clone(),
+            fetched: Utc::now(),
+            credentials,
+            gaps: found.gaps,
+            account_actions: Default::default(),
+        })
+    }
+
+    /// Another user's credentials as this account (an administrator of its server) sees them, in
+    /// the rows `list` shows. [`Error::NoAdminApi`] for a kind that cannot, [`Error::NotAdmin`]
+    /// when the account is not an administrator, [`Error::UnknownUser`] for no such user.
+    pub async fn list_user(&self, name: &str, user: &str) -> Result<UserListing> {
+        let account = self.find(name)?;
+        let (provider, caps, user) = self.other_user(&account, user)?;
+        let listing = self.user_found(provider, &account, &user).await?;
+        Ok(view::user_listing(&account, &user, &listing, &caps, Utc::now()))
+    }
+
+    /// Revokes credentials of another user as this account (an administrator). Every id must be
+    /// in that user's fresh listing and revocable; otherwise nothing is revoked. Recorded in the
+    /// history with the user named.
+    pub async fn revoke_user(&self, name: &str, user: &str, ids: &[String], proof: &Proof) -> Result<RevokeReport> {
+        let account = self.find(name)?;
+        let (provider, caps, user) = self.other_user(&account, user)?;
+        if !caps.revoke {
+            return Err(Error::unsupported(format!("{} offers no way to revoke sessions or tokens", caps.display_name)));
+        }
+        let mut ids: Vec<String> = ids.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        let mut seen = std::collections::HashSet::new();
+        ids.retain(|id| seen.insert(id.clone()));
+        if ids.is_empty() {
+            return Err(Error::input("name at least one credential to revoke"));
+        }
+        let listing = self.user_found(provider, &account, &user).await?;
+        let ids = self.resolve_ids(&account, &listing, &ids)?;
+        for id in &ids {
+            // The account's own credentials are never in another user's listing: naming one here
+            // (Keyward's own session included) is refused like any other stranger's id.
+            let cred = listing.credentials.iter().find(|c| &c.id == id).ok_or_else(|| {
+                Error::input(format!("{user} has no credential {id:?} on the server of {}; nothing was changed", account.name()))
+            })?;
+            if !cred.actions.revoke {
+                return Err(Error::Refused {
+                    message: cred.actions.why_not.clone().unwrap_or_else(|| format!("{id} cannot be revoked here")),
+                    remedy: cred.manage_url.clone().map(|url| Remedy::OpenPage { url }),
+                });
+            }
+            if cred.actions.revoke_needs_password && proof.password.is_none() {
+                return Err(Error::PasswordNeeded { account: account.name(), server: caps.display_name });
+            }
+        }
+        let results = provider.revoke_user(&Session::new(&account, &self.http, &self.vault), &user, &ids, proof).await?;
+        let results = reported_for(&ids, results);
+        self.record_revokes_of(&account, Some(&user), &listing, &results, false);
+        Ok(RevokeReport { account: account.name(), user: Some(user), results, signed_out: false })
     }
 
     async fn after_revoke(&self, account: &Account, signed_out: bool) -> Result<()> {
@@ -651,6 +760,17 @@ impl Keyward {
     fn update_accounts(&self, f: impl FnOnce(&mut Vec<Account>)) -> Result<()> {
         self.store.update_accounts(f)
     }
+}
+
+/// Does `user` name the account's own user (its login or user id, in any case, or the
+/// localpart of a `@local:server` id)?
+fn names_account_itself(account: &Account, user: &str) -> bool {
+    let u = user.trim().trim_start_matches('@');
+    let local = |id: &str| id.trim_start_matches('@').split(':').next().unwrap_or("").to_string();
+    [account.login.as_str(), account.user_id.as_str()].iter().any(|own| {
+        let own = own.trim().trim_start_matches('@');
+        own.eq_ignore_ascii_case(u) || (!u.contains(':') && account.user_id.starts_with('@') && local(own).eq_ignore_ascii_case(u))
+    })
 }
 
 /// [`Keyward::own_page`] over these accounts.
@@ -803,6 +923,17 @@ mod tests {
             "user_id": "@alice:example.org", "added": "2026-01-01T00:00:00Z"
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn a_user_named_like_the_account_is_the_account_itself() {
+        let a = account("https://matrix.example.org");
+        for me in ["alice", "Alice", "@alice", "@alice:example.org"] {
+            assert!(names_account_itself(&a, me), "{me}");
+        }
+        for other in ["bob", "@alice:other.example", "alice2"] {
+            assert!(!names_account_itself(&a, other), "{other}");
+        }
     }
 
     #[test]

@@ -275,6 +275,8 @@ pub struct CapabilitiesView {
     pub revoke_all_others: bool,
     pub revoke_needs_password: bool,
     pub sign_out: bool,
+    /// An administrator's account can see and revoke other users' credentials here.
+    pub other_users: bool,
 }
 
 fn sign_in_name(m: SignInMethod) -> &'static str {
@@ -297,6 +299,7 @@ impl From<&Capabilities> for CapabilitiesView {
             revoke_all_others: c.revoke_all_others,
             revoke_needs_password: c.revoke_needs_password,
             sign_out: c.sign_out,
+            other_users: c.other_users,
         }
     }
 }
@@ -323,6 +326,27 @@ impl From<&Capabilities> for KindView {
 pub struct AccountListing {
     pub account: AccountView,
     pub rows: Vec<CredentialRow>,
+}
+
+/// Another user's credentials as an administrator's account sees them: the same rows as the
+/// account's own listing, none of them the app's own (they are not the account's).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct UserListing {
+    pub account: AccountView,
+    /// The user as the server names them (`@bob:example.org`, `bob`).
+    pub user: String,
+    pub rows: Vec<CredentialRow>,
+    pub gaps: Vec<Gap>,
+}
+
+/// [`UserListing`] of a listing of another user's credentials.
+pub fn user_listing(account: &Account, user: &str, listing: &Listing, caps: &Capabilities, now: DateTime<Utc>) -> UserListing {
+    let mut rows = rows(account, listing, now);
+    for r in &mut rows {
+        r.current = false;
+    }
+    UserListing { account: account_view_at(account, None, caps, now), user: user.to_string(), rows, gaps: listing.gaps.clone() }
 }
 
 pub fn account_listing(account: &Account, listing: Option<&Listing>, caps: &Capabilities, now: DateTime<Utc>) -> AccountListing {

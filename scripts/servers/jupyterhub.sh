@@ -3,7 +3,8 @@
 #   jupyterhub.sh install          install (idempotent, quick when present: a version check)
 #   jupyterhub.sh start RUN_DIR    start one hub on 127.0.0.1 with fresh data; seeds a service token
 #                                  that may create users and read/delete their tokens, and an OAuth
-#                                  client (a service) that tests use to make OAuth tokens; writes
+#                                  client (a service) that tests use to make OAuth tokens; its admin
+#                                  user "admin" signs in with its own password; writes
 #                                  RUN_DIR/jupyterhub.env
 #   jupyterhub.sh stop RUN_DIR     stop it by PID (the hub stops its proxy)
 set -euo pipefail
@@ -83,6 +84,8 @@ PY
 export KEYWARD_TEST_JUPYTERHUB_URL=http://127.0.0.1:$port
 export KEYWARD_TEST_JUPYTERHUB_SERVICE_TOKEN=$service_token
 export KEYWARD_TEST_JUPYTERHUB_PASSWORD=$user_pw
+export KEYWARD_TEST_JUPYTERHUB_ADMIN=admin
+export KEYWARD_TEST_JUPYTERHUB_ADMIN_PASSWORD=$admin_pw
 export KEYWARD_TEST_JUPYTERHUB_OAUTH_CLIENT=service-notebook-viewer
 export KEYWARD_TEST_JUPYTERHUB_OAUTH_SECRET=$oauth_secret
 export KEYWARD_TEST_JUPYTERHUB_OAUTH_REDIRECT=http://127.0.0.1:$port/services/notebook-viewer/oauth_callback

@@ -15,12 +15,12 @@ use keyward::insight::history::Entry;
 use keyward::insight::identify::Identity;
 use keyward::insight::ops::ChangeView;
 use keyward::insight::report::Format;
-use keyward::mask::Mask;
+use keyward::mask::{Mask, Masker};
 use keyward::model::Kind;
 use keyward::provider::{Proof, SignInSecret};
 use keyward::secret::Secret;
 use keyward::service::{AddAccount, RevokeReport};
-use keyward::view::{AccountListing, KindView};
+use keyward::view::{AccountListing, KindView, UserListing};
 use keyward::Keyward;
 use serde::{Deserialize, Serialize};
 use tauri::State;
@@ -31,8 +31,14 @@ use crate::ui_error::{Answer, UiError};
 /// An answer as the web view may show it: masked, error included, while screen-share-safe mode
 /// is on. A settings file that cannot be read fails the answer rather than show it in clear.
 fn shown<T: Mask>(kw: &Keyward, answer: keyward::Result<T>) -> Answer<T> {
+    shown_by(kw, answer, |v, m| v.mask(m))
+}
+
+/// [`shown`] for an answer that masks in its own way (`mask`: a revoke's results, whose ids are
+/// masked under the account they belong to).
+fn shown_by<T>(kw: &Keyward, answer: keyward::Result<T>, mask: impl FnOnce(T, &mut Masker) -> T) -> Answer<T> {
     match (answer, kw.face_masker(false)?) {
-        (Ok(v), Some(mut m)) => Ok(v.mask(&mut m)),
+        (Ok(v), Some(mut m)) => Ok(mask(v, &mut m)),
         (Ok(v), None) => Ok(v),
         (Err(e), Some(mut m)) => Err(UiError::masked(e, &mut m)),
         (Err(e), None) => Err(e.into()),
@@ -181,15 +187,48 @@ pub async fn revoke_all_others(kw: State<'_, Keyward>, request: RevokeRequest) -
 /// The results and the account as listed right after, masked like every answer.
 fn revoke_answer(kw: &Keyward, account_id: &str, report: keyward::Result<RevokeReport>) -> Answer<RevokeAnswer> {
     let answer = report.and_then(|report| Ok(RevokeAnswer { report, listing: kw.show_cached(&kw.find(account_id)?)? }));
-    match (answer, kw.face_masker(false)?) {
-        (Ok(a), Some(mut m)) => {
-            let listing = a.listing.mask(&mut m);
-            Ok(RevokeAnswer { report: m.revoke_report(account_id, &a.report), listing })
-        }
-        (Ok(a), None) => Ok(a),
-        (Err(e), Some(mut m)) => Err(UiError::masked(e, &mut m)),
-        (Err(e), None) => Err(e.into()),
-    }
+    shown_by(kw, answer, |a, m| {
+        let listing = a.listing.mask(m);
+        RevokeAnswer { report: m.revoke_report(account_id, &a.report), listing }
+    })
+}
+
+/// Another user's credentials, as this account (an administrator of its server) sees them. Not
+/// saved: the account's own listing stays as it is.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_user(kw: State<'_, Keyward>, account_id: String, user: String) -> Answer<UserListing> {
+    shown(&kw, kw.list_user(&account_id, &user).await)
+}
+
+/// What to revoke of another user, as an administrator.
+#[derive(Deserialize, specta::Type)]
+pub struct RevokeUserRequest {
+    account_id: String,
+    /// The user as the listing named them (`UserListing::user`).
+    user: String,
+    ids: Vec<String>,
+}
+
+/// One result per credential, and that user's credentials as listed right after.
+#[derive(Serialize, specta::Type)]
+pub struct RevokeUserAnswer {
+    report: RevokeReport,
+    listing: UserListing,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn revoke_user(kw: State<'_, Keyward>, request: RevokeUserRequest) -> Answer<RevokeUserAnswer> {
+    let revoked = kw.revoke_user(&request.account_id, &request.user, &request.ids, &Proof::default()).await;
+    let answer = match revoked {
+        Ok(report) => kw.list_user(&request.account_id, &request.user).await.map(|listing| RevokeUserAnswer { report, listing }),
+        Err(e) => Err(e),
+    };
+    shown_by(&kw, answer, |a, m| {
+        let listing = a.listing.mask(m);
+        RevokeUserAnswer { report: m.revoke_report(&request.account_id, &a.report), listing }
+    })
 }
 
 /// Sets (or with an empty one, clears) an account's label.

@@ -37,6 +37,10 @@ pub struct Entry {
     pub at: DateTime<Utc>,
     pub account: String,
     pub account_id: String,
+    /// The other user whose credential it was, when an administrator acted on it; `None` for
+    /// the account's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     pub action: Action,
     pub credential_id: String,
     /// The credential's name when it was acted on (for a rename: the name before).

@@ -76,6 +76,7 @@ impl Keyward {
             at: Utc::now(),
             account: account.name(),
             account_id: account.id.clone(),
+            user: None,
             action: Action::Rename,
             credential_id: cred.id.clone(),
             name: cred.name.clone(),
@@ -86,12 +87,25 @@ impl Keyward {
     }
 
     pub(crate) fn record_revokes(&self, account: &Account, listing: &Listing, results: &[Revoked], all_others: bool) {
+        self.record_revokes_of(account, None, listing, results, all_others)
+    }
+
+    /// [`Self::record_revokes`] of another user's credentials (`user`), done as an administrator.
+    pub(crate) fn record_revokes_of(
+        &self,
+        account: &Account,
+        user: Option<&str>,
+        listing: &Listing,
+        results: &[Revoked],
+        all_others: bool,
+    ) {
         let entries = results
             .iter()
             .map(|r| Entry {
                 at: Utc::now(),
                 account: account.name(),
                 account_id: account.id.clone(),
+                user: user.map(str::to_string),
                 action: if r.replaced {
                     Action::Replace
                 } else if all_others {

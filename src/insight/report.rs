@@ -98,7 +98,7 @@ impl Report {
                 out.push_str(&format!(
                     "| {} | {} | {} | {} | {} |\n",
                     stamp(e.at),
-                    cell(&e.account),
+                    cell(&whose(e)),
                     cell(e.name.as_deref().unwrap_or(&e.credential_id)),
                     e.action.past_tense(),
                     if e.ok { "done".to_string() } else { cell(e.error.as_deref().unwrap_or("failed")) }
@@ -154,7 +154,7 @@ impl Report {
                 out.push_str(&format!(
                     "<tr><td>{}</td><td><bdi>{}</bdi></td><td><bdi>{}</bdi></td><td>{}</td><td>{}</td></tr>\n",
                     h(&stamp(e.at)),
-                    h(&e.account),
+                    h(&whose(e)),
                     h(e.name.as_deref().unwrap_or(&e.credential_id)),
                     e.action.past_tense(),
                     if e.ok { "done".to_string() } else { h(e.error.as_deref().unwrap_or("failed")) }
@@ -189,6 +189,14 @@ fn html_escape(s: &str) -> String {
         }
     }
     o
+}
+
+/// The account an entry was done from, and the other user whose credential it was, if any.
+fn whose(e: &Entry) -> String {
+    match &e.user {
+        Some(u) => format!("{} (user {u})", e.account),
+        None => e.account.clone(),
+    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,10 @@
 //! Deleting an OAuth token deletes every token of that OAuth client for the user, so those rows
 //! carry a warning. JupyterHub has no way to rename a token.
 //!
-//! Facts: `shared/reference/more-servers.md`. Not here: spawning or stopping servers, other
-//! users' tokens (even for admins), making tokens for other programs.
+//! An admin's account also lists and revokes another user's tokens (`list_user`, `revoke_user`).
+//!
+//! Facts: `shared/reference/more-servers.md`. Not here: spawning or stopping servers, making
+//! tokens for other programs.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -52,6 +54,9 @@ struct ApiRoot {
 struct UserModel {
     name: String,
     token_id: Option<String>,
+    /// The hub's admin flag (present whenever the token may read the user's own model).
+    #[serde(default)]
+    admin: bool,
 }
 
 /// `POST /users/{name}/tokens` with the user's password. Borrowed fields: built straight into
@@ -224,6 +229,30 @@ impl JupyterHub {
     }
 }
 
+impl JupyterHub {
+    /// The caller, after checking that `user` is someone else.
+    async fn other_user_check(&self, s: &Session<'_>, stored: &Stored, user: &str) -> Result<UserModel> {
+        let me = self.whoami(s, stored).await?;
+        if me.name == user {
+            return Err(Error::input(format!("{user} is {} itself", s.account.name())));
+        }
+        Ok(me)
+    }
+
+    /// What a refusal about another user's tokens means. JupyterHub answers a caller that may not
+    /// see a user with 404, as if there were no such user (not 403): the caller's own admin flag
+    /// tells the two apart. A 403 is a token without the scope.
+    async fn other_user_error(&self, s: &Session<'_>, stored: &Stored, me: &UserModel, r: &Response, user: &str, doing: &str) -> Error {
+        match r.status {
+            StatusCode::NOT_FOUND if me.admin => Error::UnknownUser { account: s.account.name(), user: user.to_string() },
+            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN if !me.admin => Error::NotAdmin { account: s.account.name() },
+            StatusCode::FORBIDDEN => self.forbidden(s, stored, r, doing, "admin:users").await,
+            StatusCode::UNAUTHORIZED => s.sign_in_again("the hub no longer accepts its token"),
+            _ => server_error(r),
+        }
+    }
+}
+
 async fn send(http: &Http, base: &Url, token: &Secret, method: Method, path: &str, body: Option<&serde_json::Value>) -> Result<Response> {
     let mut req = http.request(method, join(base, path)).header("Authorization", format!("token {}", token.expose()));
     if let Some(b) = body {
@@ -247,6 +276,7 @@ impl Provider for JupyterHub {
             token_page: Some("hub/token"),
             revoke: true,
             sign_out: true,
+            other_users: true,
             token_shapes: &[TokenShape {
                 what: "JupyterHub API token",
                 matches: |t| (32..=64).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_hexdigit()),
@@ -373,6 +403,47 @@ impl Provider for JupyterHub {
                 StatusCode::NOT_FOUND => results.push(Revoked::ok(id)),
                 StatusCode::FORBIDDEN if results.is_empty() => {
                     return Err(self.forbidden(s, &stored, &r, "revoke tokens", "tokens").await);
+                }
+                _ => results.push(Revoked::failed(id, server_error(&r))),
+            }
+        }
+        Ok(results)
+    }
+
+    async fn list_user(&self, s: &Session<'_>, user: &str) -> Result<Found> {
+        let stored: Stored = s.load().await?;
+        let me = self.other_user_check(s, &stored, user).await?;
+        let r = self.call(s, Method::GET, &format!("hub/api/users/{}/tokens", enc(user))).await?;
+        if !r.is_success() {
+            return Err(self.other_user_error(s, &stored, &me, &r, user, "read another user's tokens").await);
+        }
+        let list: TokenList = r.json("a token list")?;
+        let mut credentials: Vec<Credential> =
+            list.api_tokens.into_iter().chain(list.oauth_tokens).map(|t| token_credential(t, None)).collect();
+        credentials.sort_by(|a, b| b.last_used.cmp(&a.last_used).then(b.created.cmp(&a.created)));
+        Ok(Found { credentials, ..Default::default() })
+    }
+
+    async fn revoke_user(&self, s: &Session<'_>, user: &str, ids: &[String], _proof: &Proof) -> Result<Vec<Revoked>> {
+        let stored: Stored = s.load().await?;
+        let me = self.other_user_check(s, &stored, user).await?;
+        let mut results = Vec::new();
+        for id in ids {
+            let path = format!("hub/api/users/{}/tokens/{}", enc(user), enc(id));
+            let r = match self.call(s, Method::DELETE, &path).await {
+                Ok(r) => r,
+                Err(e) if results.is_empty() => return Err(e),
+                Err(e) => {
+                    results.push(Revoked::failed(id, e));
+                    continue;
+                }
+            };
+            match r.status {
+                st if st.is_success() => results.push(Revoked::ok(id)),
+                // Gone already (deleting an OAuth token ends its client's other tokens too).
+                StatusCode::NOT_FOUND if me.admin => results.push(Revoked::ok(id)),
+                _ if results.is_empty() => {
+                    return Err(self.other_user_error(s, &stored, &me, &r, user, "revoke another user's tokens").await)
                 }
                 _ => results.push(Revoked::failed(id, server_error(&r))),
             }

@@ -7,8 +7,12 @@
 //! On next-gen auth servers (Matrix Authentication Service), listing works and sign-outs are
 //! handed to the server's account page, as the spec requires.
 //!
-//! Facts: `shared/reference/matrix.md`. Not here: SSO/OAuth sign-in, the Synapse admin API's
-//! actions (only its read-only user agents are used, when the account is a server admin).
+//! Server admins also see and sign out another user's devices through the Synapse admin API
+//! (`list_user`, `revoke_user`): devices with their user agents and connections (`whois`),
+//! pushers read-only, and one `delete_devices` request for many.
+//!
+//! Facts: `shared/reference/matrix.md`. Not here: SSO/OAuth sign-in, the rest of the Synapse
+//! admin API (users, rooms, media).
 
 use std::collections::HashMap;
 
@@ -159,6 +163,32 @@ struct Device {
     last_seen_ts: Option<i64>,
     /// Only from the Synapse admin API.
     last_seen_user_agent: Option<String>,
+}
+
+/// `GET /_synapse/admin/v1/whois/<user_id>`: each device's connections (admins only).
+#[derive(Deserialize)]
+struct Whois {
+    #[serde(default)]
+    devices: HashMap<String, WhoisDevice>,
+}
+
+#[derive(Deserialize)]
+struct WhoisDevice {
+    #[serde(default)]
+    sessions: Vec<WhoisSession>,
+}
+
+#[derive(Deserialize)]
+struct WhoisSession {
+    #[serde(default)]
+    connections: Vec<WhoisConnection>,
+}
+
+#[derive(Deserialize)]
+struct WhoisConnection {
+    ip: Option<String>,
+    last_seen: Option<i64>,
+    user_agent: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -501,6 +531,46 @@ impl Matrix {
         )
     }
 
+    /// An admin API answer about another user (`target`): a 403 means the account
+    /// is not a server admin (remembered, as a listing would), an unknown or remote user is
+    /// [`Error::UnknownUser`], a server without the Synapse admin API is [`Error::NoAdminApi`].
+    async fn admin_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        s: &Session<'_>,
+        known_admin: Option<bool>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        target: &str,
+    ) -> Result<T> {
+        let r = self.call(s, method, path, body).await?;
+        let code = errcode(&r);
+        match r.status {
+            st if st.is_success() => {
+                if known_admin != Some(true) {
+                    self.remember_admin(s, true).await;
+                }
+                return r.json("an answer of the Synapse admin API");
+            }
+            StatusCode::UNAUTHORIZED => return Err(s.sign_in_again("the server no longer accepts its access token")),
+            StatusCode::FORBIDDEN => {
+                if known_admin != Some(false) {
+                    self.remember_admin(s, false).await;
+                }
+                return Err(Error::NotAdmin { account: s.account.name() });
+            }
+            _ => {}
+        }
+        match (r.status, code.as_str()) {
+            // Synapse: "Unknown user"; "Can only look up local users" for another server's.
+            (StatusCode::NOT_FOUND, "M_NOT_FOUND") | (StatusCode::BAD_REQUEST, _) => {
+                Err(Error::UnknownUser { account: s.account.name(), user: target.to_string() })
+            }
+            (StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED, _) => Err(Error::NoAdminApi { kind: "This Matrix server" }),
+            _ => Err(server_error(&r)),
+        }
+    }
+
     /// Keeps what the admin API said about the account's role, once: under the account's lock,
     /// over a fresh read of the keyring (another process may have rotated the tokens meanwhile).
     /// A failure to keep it only means asking again next time.
@@ -588,6 +658,17 @@ fn synapse_localpart(t: &str) -> Option<String> {
     String::from_utf8(crate::insight::identify::base64url(b64)?).ok()
 }
 
+/// The full user id for a name typed for "another user": `@bob:server` as it is, a bare
+/// localpart (`bob`, `@bob`) on the account's own server, lowercased as Synapse keeps localparts.
+fn other_user_id(typed: &str, own_user_id: &str) -> String {
+    let t = typed.trim();
+    if t.starts_with('@') && t.contains(':') {
+        return t.to_string();
+    }
+    let server = own_user_id.split_once(':').map(|(_, s)| s).unwrap_or("");
+    format!("@{}:{server}", t.trim_start_matches('@').to_lowercase())
+}
+
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
 }
@@ -633,6 +714,60 @@ fn device_credential(
         }
     };
     c
+}
+
+/// A device of another user, as a server admin sees it: its user agent, and each connection the
+/// server remembers (`whois`); signed out through the admin API without a password; renamed only
+/// by its user.
+fn user_device_credential(d: Device, connections: Vec<WhoisConnection>) -> Credential {
+    let ua = d.last_seen_user_agent.clone().filter(|u| !u.is_empty());
+    let mut c = device_credential(d, "", None, ua, None);
+    c.usage = connections
+        .into_iter()
+        .map(|k| crate::model::Usage {
+            hints: ClientHints { user_agent: k.user_agent.filter(|u| !u.is_empty()), ..Default::default() },
+            last_used: k.last_seen.and_then(ms_to_time),
+            ip: k.ip.filter(|ip| !ip.is_empty()),
+        })
+        .collect();
+    c.current = false;
+    c.actions = Actions {
+        rename: false,
+        revoke: true,
+        why_not: Some("Keyward renames only the signed-in account's own devices".into()),
+        ..Default::default()
+    };
+    c
+}
+
+/// The connections a server remembers for the user without saying which device made them, in
+/// one sentence: how many, and from which addresses (the most recent first, at most five).
+fn connections_gap(connections: &[WhoisConnection]) -> Option<Gap> {
+    if connections.is_empty() {
+        return None;
+    }
+    let mut by_time: Vec<&WhoisConnection> = connections.iter().collect();
+    by_time.sort_by_key(|c| std::cmp::Reverse(c.last_seen));
+    let mut ips: Vec<&str> = Vec::new();
+    for c in by_time {
+        if let Some(ip) = c.ip.as_deref().filter(|ip| !ip.is_empty()) {
+            if !ips.contains(&ip) {
+                ips.push(ip);
+            }
+        }
+    }
+    let n = connections.len();
+    let shown = ips.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+    let more = if ips.len() > 5 { format!(" and {} more", ips.len() - 5) } else { String::new() };
+    Some(Gap {
+        message: format!(
+            "The server also remembers {n} connection{} of this user{} without saying which device made each",
+            if n == 1 { "" } else { "s" },
+            if ips.is_empty() { String::new() } else { format!(" (from {shown}{more})") }
+        ),
+        url: None,
+        remedy: None,
+    })
 }
 
 fn pusher_credential(p: Pusher) -> Credential {
@@ -691,6 +826,7 @@ impl Provider for Matrix {
             revoke_all_others: true,
             revoke_needs_password: true,
             sign_out: true,
+            other_users: true,
             token_shapes: TOKEN_SHAPES,
             ..Default::default()
         }
@@ -908,6 +1044,72 @@ impl Provider for Matrix {
         Ok(results)
     }
 
+    fn other_user_name(&self, account: &crate::model::Account, typed: &str) -> String {
+        other_user_id(typed, &account.user_id)
+    }
+
+    async fn list_user(&self, s: &Session<'_>, user: &str) -> Result<Found> {
+        let stored: Stored = s.load().await?;
+        let target = other_user_id(user, &stored.user_id);
+        if target == stored.user_id {
+            return Err(Error::input(format!("{target} is {} itself", s.account.name())));
+        }
+        let devices_path = format!("_synapse/admin/v2/users/{}/devices", enc(&target));
+        let devices: DevicesResponse = self.admin_json(s, stored.server_admin, Method::GET, &devices_path, None, &target).await?;
+        // Asked once the account is known to be an admin: both only add to the devices.
+        let whois_path = format!("_synapse/admin/v1/whois/{}", enc(&target));
+        let pushers_path = format!("_synapse/admin/v1/users/{}/pushers", enc(&target));
+        let (whois, pushers) = tokio::join!(
+            self.admin_json::<Whois>(s, Some(true), Method::GET, &whois_path, None, &target),
+            self.admin_json::<PushersResponse>(s, Some(true), Method::GET, &pushers_path, None, &target),
+        );
+        let mut whois = whois.map(|w| w.devices).unwrap_or_default();
+        let mut gaps = Vec::new();
+        let mut credentials: Vec<Credential> = devices
+            .devices
+            .into_iter()
+            .map(|d| {
+                let connections =
+                    whois.remove(&d.device_id).map(|w| w.sessions.into_iter().flat_map(|s| s.connections).collect()).unwrap_or_default();
+                user_device_credential(d, connections)
+            })
+            .collect();
+        credentials.sort_by_key(|c| std::cmp::Reverse(c.last_used));
+        // Synapse files every connection under the device "": they are the user's, not a device's.
+        let unattributed: Vec<WhoisConnection> = whois.into_values().flat_map(|d| d.sessions).flat_map(|s| s.connections).collect();
+        if let Some(gap) = connections_gap(&unattributed) {
+            gaps.push(gap);
+        }
+        match pushers {
+            Ok(p) => credentials.extend(p.pushers.into_iter().map(|p| {
+                let mut c = pusher_credential(p);
+                c.actions = Actions {
+                    revoke: false,
+                    why_not: Some(
+                        "The Synapse admin API cannot remove another user's push registration; signing out its device does".into(),
+                    ),
+                    ..Default::default()
+                };
+                c
+            })),
+            Err(e) => gaps.push(Gap { message: format!("Push registrations could not be read: {e}"), url: None, remedy: None }),
+        }
+        Ok(Found { credentials, gaps, account_actions: AccountActions::default(), own_credential: None })
+    }
+
+    async fn revoke_user(&self, s: &Session<'_>, user: &str, ids: &[String], _proof: &Proof) -> Result<Vec<Revoked>> {
+        let stored: Stored = s.load().await?;
+        let target = other_user_id(user, &stored.user_id);
+        if target == stored.user_id {
+            return Err(Error::input(format!("{target} is {} itself", s.account.name())));
+        }
+        let path = format!("_synapse/admin/v2/users/{}/delete_devices", enc(&target));
+        // All at once: one request for every device.
+        let body = json!({ "devices": ids });
+        let _: Value = self.admin_json(s, stored.server_admin, Method::POST, &path, Some(&body), &target).await?;
+        Ok(ids.iter().map(Revoked::ok).collect())
+    }
+
     async fn identify(&self, s: &Session<'_>, token: &Secret) -> Result<Identified> {
         let t = token.expose().trim();
         // Synapse's tokens carry the user's localpart: a token of another localpart is not this
@@ -1057,6 +1259,38 @@ mod tests {
             actions: vec!["org.matrix.session_end".into(), "org.matrix.device_delete".into()],
         };
         assert!(m.end_session_url("ABC").contains("action=org.matrix.device_delete"));
+    }
+
+    #[test]
+    fn a_bare_localpart_names_a_user_of_the_account_s_server() {
+        assert_eq!(other_user_id("bob", "@admin:example.org"), "@bob:example.org");
+        assert_eq!(other_user_id(" @Bob ", "@admin:example.org"), "@bob:example.org");
+        assert_eq!(other_user_id("@bob:other.example", "@admin:example.org"), "@bob:other.example");
+    }
+
+    #[test]
+    fn another_user_s_devices_are_never_current_and_go_without_a_password() {
+        let d = Device {
+            device_id: "DEV1".into(),
+            display_name: Some("Element Desktop: macOS".into()),
+            last_seen_ip: Some("203.0.113.7".into()),
+            last_seen_ts: Some(1_700_000_000_000),
+            last_seen_user_agent: Some("Element/1.11.85 (Macintosh) Electron/33".into()),
+        };
+        let c = user_device_credential(d, vec![WhoisConnection { ip: Some("198.51.100.4".into()), last_seen: Some(1), user_agent: None }]);
+        assert!(!c.current && c.actions.revoke && !c.actions.revoke_needs_password && !c.actions.rename);
+        assert_eq!(c.hints.user_agent.as_deref(), Some("Element/1.11.85 (Macintosh) Electron/33"));
+        assert_eq!(c.usage.len(), 1);
+        let none: Vec<WhoisConnection> = Vec::new();
+        assert!(connections_gap(&none).is_none());
+        let two = [
+            WhoisConnection { ip: Some("192.0.2.1".into()), last_seen: Some(1), user_agent: None },
+            WhoisConnection { ip: Some("192.0.2.2".into()), last_seen: Some(2), user_agent: None },
+        ];
+        assert_eq!(
+            connections_gap(&two).unwrap().message,
+            "The server also remembers 2 connections of this user (from 192.0.2.2, 192.0.2.1) without saying which device made each"
+        );
     }
 
     #[test]

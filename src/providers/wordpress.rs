@@ -21,6 +21,9 @@
 //! elsewhere its page refuses the request ("The URL must be served over a secure connection") and
 //! the wait ends in a timeout: such sites need a pasted application password.
 //!
+//! An administrator's account also lists and deletes another user's application passwords
+//! (`list_user`, `revoke_user`), finding the user by login, slug or e-mail.
+//!
 //! Facts: `shared/reference/more-servers.md`. Not here: browser sign-ins (WordPress shows them to
 //! no app; the listing says so and links to the profile page), making application passwords.
 
@@ -140,6 +143,15 @@ struct User {
     id: u64,
     username: Option<String>,
     slug: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+impl User {
+    /// Is this the user a person named (their login, slug or e-mail address, in any case)?
+    fn is_named(&self, name: &str) -> bool {
+        [&self.username, &self.slug, &self.email].into_iter().flatten().any(|n| n.eq_ignore_ascii_case(name.trim()))
+    }
 }
 
 /// A WordPress REST error: `{"code": "...", "message": "...", "data": {"status": N}}`.
@@ -510,6 +522,37 @@ impl WordPress {
         Ok(r.json::<AppPassword>("the application password in use")?.uuid)
     }
 
+    /// Another user's id, found by name as an administrator; never the account's own.
+    async fn other_user(&self, s: &Session<'_>, stored: &Stored, name: &str) -> Result<u64> {
+        let mut route = String::from("wp/v2/users?context=edit&per_page=100&search=");
+        route.push_str(&url::form_urlencoded::byte_serialize(name.trim().as_bytes()).collect::<String>());
+        let (found, me) = tokio::join!(
+            self.call(s, stored, Method::GET, &route, None),
+            self.call(s, stored, Method::GET, "wp/v2/users/me?context=edit", None)
+        );
+        let r = found?;
+        if matches!(r.status, StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED) {
+            // "rest_forbidden_context": only those who may list users see them with their logins.
+            return Err(Error::NotAdmin { account: s.account.name() });
+        }
+        if !r.is_success() {
+            return Err(server_error(&r));
+        }
+        let users: Vec<User> = r.json("a list of users")?;
+        let me = me?;
+        if !me.is_success() {
+            return Err(server_error(&me));
+        }
+        let me: User = me.json("the account's profile")?;
+        let Some(user) = users.into_iter().find(|u| u.is_named(name)) else {
+            return Err(Error::UnknownUser { account: s.account.name(), user: name.trim().to_string() });
+        };
+        if user.id == me.id {
+            return Err(Error::input(format!("{} is {} itself", name.trim(), s.account.name())));
+        }
+        Ok(user.id)
+    }
+
     fn profile_page(s: &Session<'_>) -> Result<String> {
         Ok(join(&s.base_url()?, PROFILE_PAGE).to_string())
     }
@@ -539,6 +582,7 @@ impl Provider for WordPress {
             // the app's own too): no revoke_many, no revoke_all_others.
             revoke: true,
             sign_out: true,
+            other_users: true,
             token_shapes: &[TokenShape { what: "WordPress application password", matches: is_application_password }],
             ..Default::default()
         }
@@ -693,6 +737,63 @@ impl Provider for WordPress {
         }
         // In the order asked for.
         results.sort_by_key(|r| ids.iter().position(|i| *i == r.id));
+        Ok(results)
+    }
+
+    async fn list_user(&self, s: &Session<'_>, user: &str) -> Result<Found> {
+        let stored: Stored = s.load().await?;
+        let id = self.other_user(s, &stored, user).await?;
+        let r = self.call(s, &stored, Method::GET, &format!("wp/v2/users/{id}/application-passwords"), None).await?;
+        if r.status == StatusCode::FORBIDDEN {
+            return Err(Error::NotAdmin { account: s.account.name() });
+        }
+        if !r.is_success() {
+            return Err(server_error(&r));
+        }
+        let passwords: Vec<AppPassword> = r.json("a list of application passwords")?;
+        let page = join(&s.base_url()?, &format!("wp-admin/user-edit.php?user_id={id}")).to_string();
+        let credentials = passwords
+            .into_iter()
+            .map(|p| {
+                let mut c = credential(p, "", &format!("{page}#application-passwords-section"));
+                // Renaming is the user's own business; Keyward renames only the account's.
+                c.actions.rename = false;
+                c
+            })
+            .collect();
+        let gaps = vec![Gap {
+            message:
+                "WordPress does not show apps where this user is signed in with a browser; their profile page can sign them out everywhere"
+                    .into(),
+            url: Some(page),
+            remedy: None,
+        }];
+        Ok(Found { credentials, gaps, ..Default::default() })
+    }
+
+    async fn revoke_user(&self, s: &Session<'_>, user: &str, ids: &[String], _proof: &Proof) -> Result<Vec<Revoked>> {
+        let stored: Stored = s.load().await?;
+        let user_id = self.other_user(s, &stored, user).await?;
+        let mut results = Vec::new();
+        for id in ids {
+            let uuid = match checked_uuid(s, id) {
+                Ok(u) => u,
+                Err(e) => {
+                    results.push(Revoked::failed(id, e));
+                    continue;
+                }
+            };
+            let route = format!("wp/v2/users/{user_id}/application-passwords/{uuid}");
+            match self.call(s, &stored, Method::DELETE, &route, None).await {
+                Ok(r) if r.is_success() => results.push(Revoked::ok(id)),
+                Ok(r) if r.status == StatusCode::FORBIDDEN && results.is_empty() => {
+                    return Err(Error::NotAdmin { account: s.account.name() })
+                }
+                Ok(r) if wp_error(&r).code == "application_password_not_found" => results.push(Revoked::failed(id, "it is already gone")),
+                Ok(r) => results.push(Revoked::failed(id, server_error(&r))),
+                Err(e) => results.push(Revoked::failed(id, e)),
+            }
+        }
         Ok(results)
     }
 

@@ -25,6 +25,12 @@ export const commands = {
 	rename: (accountId: string, credentialId: string, name: string) => __TAURI_INVOKE<AccountListing>("rename", { accountId, credentialId, name }),
 	revoke: (request: RevokeRequest) => __TAURI_INVOKE<RevokeAnswer>("revoke", { request }),
 	revokeAllOthers: (request: RevokeRequest) => __TAURI_INVOKE<RevokeAnswer>("revoke_all_others", { request }),
+	/**
+	 *  Another user's credentials, as this account (an administrator of its server) sees them. Not
+	 *  saved: the account's own listing stays as it is.
+	 */
+	listUser: (accountId: string, user: string) => __TAURI_INVOKE<UserListing>("list_user", { accountId, user }),
+	revokeUser: (request: RevokeUserRequest) => __TAURI_INVOKE<RevokeUserAnswer>("revoke_user", { request }),
 	/**  Sets (or with an empty one, clears) an account's label. */
 	setLabel: (accountId: string, label: string) => __TAURI_INVOKE<AccountListing>("set_label", { accountId, label }),
 	/**
@@ -152,6 +158,8 @@ export type CapabilitiesView = {
 	revoke_all_others: boolean,
 	revoke_needs_password: boolean,
 	sign_out: boolean,
+	/**  An administrator's account can see and revoke other users' credentials here. */
+	other_users: boolean,
 };
 
 /**  What happened to a credential. */
@@ -321,6 +329,11 @@ export type Entry = {
 	at: string,
 	account: string,
 	account_id: string,
+	/**
+	 *  The other user whose credential it was, when an administrator acted on it; `None` for
+	 *  the account's own.
+	 */
+	user?: string | null,
 	action: Action,
 	credential_id: string,
 	/**  The credential's name when it was acted on (for a rename: the name before). */
@@ -502,6 +515,8 @@ export type RevokeAnswer = {
 /**  The outcome of a revoke: one result per credential, and whether the app signed itself out. */
 export type RevokeReport = {
 	account: string,
+	/**  The other user whose credentials these were, when an administrator revoked them. */
+	user?: string | null,
 	results: Revoked[],
 	/**  The app's own credential was among them: the account is signed out of the app. */
 	signed_out: boolean,
@@ -515,6 +530,20 @@ export type RevokeRequest = {
 	code?: string | null,
 	/**  The user chose Keyward's own session among them. */
 	include_own?: boolean,
+};
+
+/**  One result per credential, and that user's credentials as listed right after. */
+export type RevokeUserAnswer = {
+	report: RevokeReport,
+	listing: UserListing,
+};
+
+/**  What to revoke of another user, as an administrator. */
+export type RevokeUserRequest = {
+	account_id: string,
+	/**  The user as the listing named them (`UserListing::user`). */
+	user: string,
+	ids: string[],
 };
 
 /**
@@ -595,5 +624,17 @@ export type UsedBy = {
 	who: string,
 	ip: string | null,
 	last_used: Moment | null,
+};
+
+/**
+ *  Another user's credentials as an administrator's account sees them: the same rows as the
+ *  account's own listing, none of them the app's own (they are not the account's).
+ */
+export type UserListing = {
+	account: AccountView,
+	/**  The user as the server names them (`@bob:example.org`, `bob`). */
+	user: string,
+	rows: CredentialRow[],
+	gaps: Gap[],
 };
 

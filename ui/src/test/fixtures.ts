@@ -73,6 +73,7 @@ export function listing(id: string, name: string, rows: CredentialRow[]): Accoun
         revoke_all_others: true,
         revoke_needs_password: true,
         sign_out: true,
+        other_users: true,
       },
     },
     rows: rows.map((r, i) => ({ ...r, account_id: id, account: name, sort: r.sort.recent < 0 ? { recent: i, oldest: i, name: i } : r.sort })),

@@ -164,8 +164,9 @@ pub struct BrowserAddRequest {
     allow_insecure: bool,
 }
 
-/// A browser approval under way: the page to approve on (the server's own, the core checked),
-/// and whether the system browser was asked to open it (if not, the user copies the page).
+/// A browser approval under way: the page to approve on (the server's own, the core checked;
+/// masked while screen-share-safe mode is on), and whether the system browser was asked to open
+/// it (if not, the user copies the page).
 #[derive(Serialize, specta::Type)]
 pub struct BrowserFlowView {
     flow_id: String,
@@ -187,10 +188,17 @@ pub async fn start_browser_add(
     let pending =
         kw.start_browser_add(AddInBrowser { url, kind, login, label, allow_insecure, wait: None }).await.map_err(|e| failed(&kw, e))?;
     let page = pending.page.to_string();
+    // While screen-share-safe mode is on, the window shows the page masked like everything else
+    // (the browser still gets it whole); read before anything waits, so a failure leaves nothing.
+    let masker = kw.face_masker(false)?;
     let flow_id = format!("flow-{}", flows.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     flows.lock().insert(flow_id.clone(), BrowserFlow { cancel: pending.cancel_handle(), pending: Some(pending) });
     // A browser that does not open is no failure: the dialog shows the page to copy.
     let opened = app.opener().open_url(&page, None::<&str>).is_ok();
+    let page = match masker {
+        Some(mut m) => m.text(&page),
+        None => page,
+    };
     Ok(BrowserFlowView { flow_id, page, opened })
 }
 

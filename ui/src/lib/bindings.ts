@@ -160,8 +160,9 @@ export type BrowserAddRequest = {
 };
 
 /**
- *  A browser approval under way: the page to approve on (the server's own, the core checked),
- *  and whether the system browser was asked to open it (if not, the user copies the page).
+ *  A browser approval under way: the page to approve on (the server's own, the core checked;
+ *  masked while screen-share-safe mode is on), and whether the system browser was asked to open
+ *  it (if not, the user copies the page).
  */
 export type BrowserFlowView = {
 	flow_id: string,

@@ -966,3 +966,35 @@ test('WordPress: "Approve in your browser" in the add dialog adds the account, a
   assert.equal(onSite.length, 1);
   assert.match(onSite[0].name, /^Keyward on /);
 });
+
+test('WordPress: Cancel while waiting for the browser says so in one sentence, goes back to the choice and closes the listener', async (t) => {
+  if (!process.env.KEYWARD_TEST_WORDPRESS_URL) {
+    assert.ok(!process.env.KEYWARD_REQUIRE_SERVERS, 'missing server: KEYWARD_TEST_WORDPRESS_URL');
+    t.skip('no KEYWARD_TEST_WORDPRESS_URL');
+    return;
+  }
+  const wp = process.env.KEYWARD_TEST_WORDPRESS_URL.replace(/\/$/, '');
+  if (!d?.session) {
+    d = new Driver({ BROWSER: 'true' });
+    await d.start();
+  }
+  await d.until('an add button', async () => (await d.exec('return !!document.querySelector("[data-testid=welcome-add],[data-testid=add-account]")')) === true, 30000);
+  const before = JSON.parse(await cli(['accounts', '--json'])).length;
+  await d.exec('document.querySelector("[data-testid=welcome-add],[data-testid=add-account]").click()');
+  await d.type(await d.waitFor('[data-testid="add-url"]'), wp);
+  await d.click(await d.find('[data-testid="add-continue"]'));
+  await d.click(await d.waitFor('[data-testid="add-browser"]', 30000));
+  await d.waitFor('[data-testid="add-waiting"]', 30000);
+  const page = new URL((await d.textOf('[data-testid="add-browser-page"]')).trim());
+  const port = Number(new URL(page.searchParams.get('success_url')).port);
+  assert.equal(await new Promise((r) => net.connect(port, '127.0.0.1').on('connect', function () { this.destroy(); r(true); }).on('error', () => r(false))), true, 'Keyward listens while it waits');
+  await d.click(await d.find('[data-testid="add-browser-cancel"]'));
+  const said = await d.waitFor('[data-testid="add-browser-error"]', 30000);
+  assert.ok(said);
+  assert.match(await d.textOf('[data-testid="add-browser-error"]'), /cancelled; nothing was stored/);
+  assert.ok(await d.find('[data-testid="add-browser"]'), 'back at the choice');
+  assert.equal(await d.exec('return !!document.querySelector("[data-testid=add-waiting]")'), false);
+  await d.until('the listener closed', async () => !(await new Promise((r) => net.connect(port, '127.0.0.1').on('connect', function () { this.destroy(); r(true); }).on('error', () => r(false)))), 10000);
+  assert.equal(JSON.parse(await cli(['accounts', '--json'])).length, before, 'nothing was stored');
+  await d.exec('document.querySelector("[data-testid=add-dialog] .buttons .btn").click()');
+});

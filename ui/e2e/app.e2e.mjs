@@ -998,3 +998,65 @@ test('WordPress: Cancel while waiting for the browser says so in one sentence, g
   assert.equal(JSON.parse(await cli(['accounts', '--json'])).length, before, 'nothing was stored');
   await d.exec('document.querySelector("[data-testid=add-dialog] .buttons .btn").click()');
 });
+
+/** The RFC 6238 code of a base32 secret now (HMAC-SHA-1, 30-second steps, 6 digits). */
+function totpNow(secret) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30)));
+  const h = createHmac('sha1', key).update(counter).digest();
+  const at = h[19] & 0x0f;
+  return String(((h.readUInt32BE(at) & 0x7fffffff) % 1000000)).padStart(6, '0');
+}
+
+test('Home Assistant with two-factor login: the dialog asks for the one-time code, says when it is wrong, and adds the account with the right one', async (t) => {
+  if (!process.env.KEYWARD_TEST_HA_URL || !process.env.KEYWARD_TEST_HA_MFA_USERS) {
+    assert.ok(!process.env.KEYWARD_REQUIRE_SERVERS, 'missing server: KEYWARD_TEST_HA_URL');
+    t.skip('no KEYWARD_TEST_HA_URL');
+    return;
+  }
+  const ha = process.env.KEYWARD_TEST_HA_URL.replace(/\/$/, '');
+  const haUser = process.env.KEYWARD_TEST_HA_MFA_USERS.split(/\s+/).filter(Boolean).pop();
+  if (!d?.session) {
+    d = new Driver({});
+    await d.start();
+  }
+  await d.until('an add button', async () => (await d.exec('return !!document.querySelector("[data-testid=welcome-add],[data-testid=add-account]")')) === true, 30000);
+  await d.exec('document.querySelector("[data-testid=welcome-add],[data-testid=add-account]").click()');
+  await d.type(await d.waitFor('[data-testid="add-url"]'), ha);
+  await d.click(await d.find('[data-testid="add-continue"]'));
+  await d.type(await d.waitFor('[data-testid="add-login"]', 30000), haUser);
+  assert.equal(await d.exec('return !!document.querySelector("[data-testid=add-browser]")'), false, 'Home Assistant offers no browser approval');
+  assert.equal(await d.exec('return !!document.querySelector("[data-testid=add-code]")'), false);
+  const send = async (code) => {
+    await d.type(await d.find('[data-testid="add-secret"]'), process.env.KEYWARD_TEST_HA_PASSWORD);
+    if (code) {
+      const field = await d.find('[data-testid="add-code"]');
+      await d.clear(field);
+      await d.type(field, code);
+    }
+    await d.click(await d.find('[data-testid="add-submit"]'));
+  };
+  await send(null);
+  await d.waitFor('[data-testid="add-code-error"]', 30000);
+  const asked = await d.textOf('[data-testid="add-code-error"]');
+  assert.ok(asked.length > 0 && !/--[a-z]/.test(asked), asked);
+  await d.waitFor('[data-testid="add-code"]');
+  const right = totpNow(process.env.KEYWARD_TEST_HA_TOTP_SECRET);
+  const wrong = String((Number(right) + 500000) % 1000000).padStart(6, '0');
+  await send(wrong);
+  // The field's error goes while the dialog asks the server: wait for the answer's.
+  await d.until('the wrong code said', async () => /not accepted/.test((await d.textOf('[data-testid="add-code-error"]')) ?? ''), 30000);
+  await d.until('ready again', async () => (await d.exec('return document.querySelector("[data-testid=add-submit]").disabled')) === false);
+  await send(totpNow(process.env.KEYWARD_TEST_HA_TOTP_SECRET));
+  await d
+    .until('the dialog closed', async () => (await d.exec('return !document.querySelector("[data-testid=add-dialog]")')) === true, 30000)
+    .catch(async (e) => {
+      throw new Error(`${e.message}: the dialog says ${await d.textOf('[data-testid="add-dialog"]')}`);
+    });
+  const accounts = JSON.parse(await cli(['accounts', '--json']));
+  assert.ok(accounts.some((a) => a.kind === 'homeassistant' && a.login === haUser), JSON.stringify(accounts.map((a) => a.login)));
+});

@@ -6,6 +6,7 @@
 # directory and its own keyring service name, so it touches nothing of the user's. Writes
 # docs/main-light.png, docs/main-dark.png, docs/revoke-dialog.png, docs/checkup.png and docs/safe-mode.png; screenshots only for looking at
 # (200% zoom, the account heading) go to KEYWARD_E2E_SHOTS when set. Exits non-zero on any failure.
+# E2E_PATTERN=<words> runs only the tests whose names match (node --test-name-pattern).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/scripts/env.sh"
@@ -69,5 +70,5 @@ env -u DISPLAY -u DBUS_SESSION_BUS_ADDRESS \
     set -e
     echo -n e2e | gnome-keyring-daemon --unlock --components=secrets >/dev/null
     export DISPLAY="$E2E_DISPLAY"
-    timeout 600 node --test --test-concurrency=1 "$E2E_TEST"
+    timeout 600 node --test --test-concurrency=1 ${E2E_PATTERN:+--test-name-pattern="$E2E_PATTERN"} "$E2E_TEST"
   '

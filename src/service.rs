@@ -287,6 +287,11 @@ impl Keyward {
         };
         let page =
             tokio::time::timeout(limit, provider.browser_page(&http, &url, &back, &client_name())).await.map_err(|_| too_late())??;
+        // Whatever the provider found, a face opens only a page of the server being added: it
+        // may open `page` without a check of its own.
+        if !page_on_server(&url, &page) {
+            return Err(Error::Redirected { host, to: crate::model::host_of(page.as_str()) });
+        }
         Ok(BrowserAdd {
             page,
             loopback,
@@ -788,6 +793,14 @@ fn own_page_of(accounts: &[Account], url: &str) -> Result<Url> {
     }
 }
 
+/// Is `page` a plain web page on the server at `base` (same host and port, or its https)?
+fn page_on_server(base: &Url, page: &Url) -> bool {
+    matches!(page.scheme(), "http" | "https")
+        && page.username().is_empty()
+        && page.password().is_none()
+        && crate::net::http::stays_on(base, page)
+}
+
 /// Is this secret a way of signing in this kind offers? Refused before anything is sent, with the
 /// way that works as the remedy.
 fn check_sign_in_method(caps: &Capabilities, secret: &SignInSecret, url: &Url) -> Result<()> {
@@ -955,6 +968,24 @@ mod tests {
             let e = own_page_of(&accounts, other).unwrap_err().to_string();
             assert!(e.starts_with("Keyward opens only pages of your accounts' servers"), "{other}: {e}");
             assert!(!e.contains("pw") && !e.contains("?"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_browser_approval_page_must_be_on_the_server_being_added() {
+        let base = Url::parse("http://wp.example.org/blog").unwrap();
+        for ok in ["http://wp.example.org/blog/wp-admin/authorize-application.php?x=1", "https://wp.example.org/wp-admin/"] {
+            assert!(page_on_server(&base, &Url::parse(ok).unwrap()), "{ok}");
+        }
+        for other in [
+            "http://evil.example/wp-admin/authorize-application.php",
+            "http://wp.example.org:8080/",
+            "http://wp.example.org.evil.example/",
+            "http://alice:pw@wp.example.org/",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+        ] {
+            assert!(!page_on_server(&base, &Url::parse(other).unwrap()), "{other}");
         }
     }
 }

@@ -17,9 +17,9 @@ use keyward::insight::ops::ChangeView;
 use keyward::insight::report::Format;
 use keyward::mask::{Mask, Masker};
 use keyward::model::Kind;
-use keyward::provider::{Proof, SignInSecret};
+use keyward::provider::{Proof, SignInMethod, SignInSecret};
 use keyward::secret::Secret;
-use keyward::service::{AddAccount, RevokeReport};
+use keyward::service::{AddAccount, AddInBrowser, BrowserAdd, RevokeReport, SignInOptions};
 use keyward::view::{AccountListing, KindView, UserListing};
 use keyward::Keyward;
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,15 @@ fn shown_by<T>(kw: &Keyward, answer: keyward::Result<T>, mask: impl FnOnce(T, &m
         (Ok(v), None) => Ok(v),
         (Err(e), Some(mut m)) => Err(UiError::masked(e, &mut m)),
         (Err(e), None) => Err(e.into()),
+    }
+}
+
+/// An error as the web view may show it (masked while screen-share-safe mode is on).
+fn failed(kw: &Keyward, e: keyward::Error) -> UiError {
+    match kw.face_masker(false) {
+        Ok(Some(mut m)) => UiError::masked(e, &mut m),
+        Ok(None) => e.into(),
+        Err(settings) => settings.into(),
     }
 }
 
@@ -74,26 +83,24 @@ pub struct DetectRequest {
     kind: Option<Kind>,
 }
 
-/// The server found: the base URL to use, its kind, and whether it is reached over plain http to
-/// another computer (then signing in needs the user's explicit yes).
+/// The server found: the base URL to use, its kind, whether it is reached over plain http to
+/// another computer (then signing in needs the user's explicit yes), and the ways this server
+/// offers to sign in, as it said when asked (the dialog offers exactly these).
 #[derive(Serialize, specta::Type)]
 pub struct Detected {
     base_url: String,
     kind: KindView,
     insecure: bool,
+    methods: Vec<SignInMethod>,
 }
 
 /// What kind of server is at `url` (or: is it a server of the kind chosen), and how it signs in.
 #[tauri::command]
 #[specta::specta]
 pub async fn detect(kw: State<'_, Keyward>, request: DetectRequest) -> Answer<Detected> {
-    let (kind, base) = match request.kind {
-        Some(kind) => (kind, keyward::net::http::parse_server_url(&request.url)?),
-        None => kw.detect(&request.url).await?,
-    };
+    let SignInOptions { kind, base_url, methods } = kw.sign_in_options(&request.url, request.kind).await?;
     let caps = keyward::providers::get(kind)?.capabilities();
-    let base_url = base.as_str().trim_end_matches('/').to_string();
-    Ok(Detected { insecure: keyward::view::insecure(&base_url), base_url, kind: KindView::from(&caps) })
+    Ok(Detected { insecure: keyward::view::insecure(&base_url), base_url, kind: KindView::from(&caps), methods })
 }
 
 /// What the add-account form sends. The secrets become [`Secret`]s as they are read.
@@ -127,6 +134,107 @@ pub async fn add_account(kw: State<'_, Keyward>, request: AddRequest) -> Answer<
     let added =
         kw.add(AddAccount { kind, label, code, allow_insecure, allow_ending_sessions, ..AddAccount::new(url, login, secret) }).await;
     shown(&kw, added.and_then(|account| kw.show_cached(&account)))
+}
+
+/// The adds waiting for the user in their browser, by flow id: managed state of the app. An
+/// entry lives from `start_browser_add` until its `finish_browser_add` ends or it is cancelled.
+#[derive(Default)]
+pub struct BrowserFlows {
+    next: std::sync::atomic::AtomicU64,
+    flows: std::sync::Mutex<std::collections::HashMap<String, BrowserFlow>>,
+}
+
+struct BrowserFlow {
+    cancel: keyward::net::loopback::Cancel,
+    /// Taken by `finish_browser_add` while it waits.
+    pending: Option<BrowserAdd>,
+}
+
+impl BrowserFlows {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, BrowserFlow>> {
+        self.flows.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// What the dialog sends to approve Keyward in the browser: no secret, the server brings it.
+#[derive(Deserialize, specta::Type)]
+pub struct BrowserAddRequest {
+    url: String,
+    kind: Option<Kind>,
+    /// The user they mean to approve as, when they said.
+    #[serde(default)]
+    login: Option<String>,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    allow_insecure: bool,
+}
+
+/// A browser approval under way: the page to approve on (the server's own, the core checked;
+/// masked while screen-share-safe mode is on), and whether the system browser was asked to open
+/// it (if not, the user copies the page).
+#[derive(Serialize, specta::Type)]
+pub struct BrowserFlowView {
+    flow_id: String,
+    page: String,
+    opened: bool,
+}
+
+/// Starts adding an account approved in the browser: the core listens on the loopback address
+/// and gives the server's page, which opens in the system browser. `finish_browser_add` waits.
+#[tauri::command]
+#[specta::specta]
+pub async fn start_browser_add(
+    app: tauri::AppHandle,
+    kw: State<'_, Keyward>,
+    flows: State<'_, BrowserFlows>,
+    request: BrowserAddRequest,
+) -> Answer<BrowserFlowView> {
+    let BrowserAddRequest { url, kind, login, label, allow_insecure } = request;
+    let pending =
+        kw.start_browser_add(AddInBrowser { url, kind, login, label, allow_insecure, wait: None }).await.map_err(|e| failed(&kw, e))?;
+    let page = pending.page.to_string();
+    // While screen-share-safe mode is on, the window shows the page masked like everything else
+    // (the browser still gets it whole); read before anything waits, so a failure leaves nothing.
+    let masker = kw.face_masker(false)?;
+    let flow_id = format!("flow-{}", flows.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    flows.lock().insert(flow_id.clone(), BrowserFlow { cancel: pending.cancel_handle(), pending: Some(pending) });
+    // A browser that does not open is no failure: the dialog shows the page to copy.
+    let opened = app.opener().open_url(&page, None::<&str>).is_ok();
+    let page = match masker {
+        Some(mut m) => m.text(&page),
+        None => page,
+    };
+    Ok(BrowserFlowView { flow_id, page, opened })
+}
+
+/// Waits for the browser to come back to the flow `start_browser_add` began, and answers with
+/// the added account; a rejection, a timeout or a cancel is the core's one sentence.
+#[tauri::command]
+#[specta::specta]
+pub async fn finish_browser_add(kw: State<'_, Keyward>, flows: State<'_, BrowserFlows>, flow_id: String) -> Answer<AccountListing> {
+    let pending = flows.lock().get_mut(&flow_id).and_then(|f| f.pending.take());
+    let Some(pending) = pending else {
+        return Err(keyward::Error::input("this browser approval has ended: start it again").into());
+    };
+    let added = kw.finish_browser_add(pending).await;
+    flows.lock().remove(&flow_id);
+    shown(&kw, added.and_then(|account| kw.show_cached(&account)))
+}
+
+/// Ends a browser approval's wait at once (the dialog's Cancel): nothing is stored.
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_browser_add(flows: State<'_, BrowserFlows>, flow_id: String) -> Answer<()> {
+    let mut flows = flows.lock();
+    if let Some(flow) = flows.get(&flow_id) {
+        flow.cancel.cancel();
+        // Not waited on yet: dropping it closes the listener.
+        if flow.pending.is_some() {
+            flows.remove(&flow_id);
+        }
+    }
+    Ok(())
 }
 
 /// Forgets an account; with `sign_out`, first ends the app's own session on the server.

@@ -34,6 +34,7 @@ fn main() {
         // Size, place and maximised state, saved on close and restored before the window shows.
         .plugin(tauri_plugin_window_state::Builder::default().with_state_flags(window_state_flags()).build())
         .manage(kw)
+        .manage(commands::BrowserFlows::default())
         .invoke_handler(commands.invoke_handler())
         .setup(|app| {
             // The client recogniser's patterns (uap-core, thousands of regexes) compile here, off

@@ -821,8 +821,12 @@ test('several accounts of different kinds in one window: Matrix, JupyterHub, Hom
   // Matrix again, with a few devices.
   await seedDevice('Element on iPhone', '198.51.100.14');
   await cli(['add', SYNAPSE, '--user', user, '--password-stdin'], `${password}\n`);
-  // JupyterHub: any user name signs in with the hub's test password.
+  // JupyterHub: a user the hub knows (made with the test service's token) signs in with the
+  // hub's shared test password.
   const hubUser = `e2e${randomBytes(3).toString('hex')}`;
+  const hub = process.env.KEYWARD_TEST_JUPYTERHUB_URL.replace(/\/$/, '');
+  const made = await fetch(`${hub}/hub/api/users/${hubUser}`, { method: 'POST', headers: { authorization: `token ${process.env.KEYWARD_TEST_JUPYTERHUB_SERVICE_TOKEN}` } });
+  assert.equal(made.status, 201, `creating the hub user: ${made.status}`);
   await cli(['add', process.env.KEYWARD_TEST_JUPYTERHUB_URL, '--user', hubUser, '--kind', 'jupyterhub', '--password-stdin'], `${process.env.KEYWARD_TEST_JUPYTERHUB_PASSWORD}\n`);
   // Home Assistant: the last of its test users (the Rust tests are done with it).
   const haUser = process.env.KEYWARD_TEST_HA_USERS.split(/\s+/).filter((u) => u && !u.includes('mfa')).pop();
@@ -861,4 +865,202 @@ test('several accounts of different kinds in one window: Matrix, JupyterHub, Hom
   await d.click(await d.find('[data-testid="view-checkup"]'));
   await d.waitFor('[data-testid="checkup"]', 30000);
   await d.screenshot('checkup-accounts.png', SHOTS);
+});
+
+/** A person's browser for the test: cookies kept by hand, redirects seen one by one. */
+class Browser {
+  constructor() {
+    this.cookies = new Map();
+  }
+  async go(url, { form } = {}) {
+    const headers = { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
+    if (form) headers['content-type'] = 'application/x-www-form-urlencoded';
+    const res = await fetch(url, {
+      method: form ? 'POST' : 'GET',
+      headers,
+      body: form ? new URLSearchParams(form).toString() : undefined,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(20000),
+    });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const at = pair.indexOf('=');
+      this.cookies.set(pair.slice(0, at), pair.slice(at + 1));
+    }
+    return { status: res.status, location: res.headers.get('location'), text: await res.text() };
+  }
+}
+
+const unescapeHtml = (s) => s.replace(/&quot;/g, '"').replace(/&#0?39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const attr = (tag, name) => {
+  const m = tag.match(new RegExp(`\\s${name}=(?:"([^"]*)"|'([^']*)')`));
+  return m ? unescapeHtml(m[1] ?? m[2]) : null;
+};
+
+test('WordPress: "Approve in your browser" in the add dialog adds the account, and its password never reaches the window', async (t) => {
+  if (!process.env.KEYWARD_TEST_WORDPRESS_URL) {
+    assert.ok(!process.env.KEYWARD_REQUIRE_SERVERS, 'missing server: KEYWARD_TEST_WORDPRESS_URL');
+    t.skip('no KEYWARD_TEST_WORDPRESS_URL');
+    return;
+  }
+  const wp = process.env.KEYWARD_TEST_WORDPRESS_URL.replace(/\/$/, '');
+  const adminAuth = 'Basic ' + Buffer.from(`${process.env.KEYWARD_TEST_WORDPRESS_ADMIN}:${process.env.KEYWARD_TEST_WORDPRESS_ADMIN_PASSWORD}`).toString('base64');
+  const wpName = `e2eb${randomBytes(3).toString('hex')}`;
+  const wpPassword = `pw-${randomBytes(8).toString('hex')}`;
+  const made = await fetch(`${wp}/wp-json/wp/v2/users`, {
+    method: 'POST',
+    headers: { authorization: adminAuth, 'content-type': 'application/json' },
+    body: JSON.stringify({ username: wpName, email: `${wpName}@example.org`, password: wpPassword }),
+  });
+  assert.ok(made.ok, `making the user: ${made.status}`);
+  const wpUser = await made.json();
+
+  if (d) await d.stop();
+  // The opener has nothing to open here: the test is the browser.
+  d = new Driver({ BROWSER: 'true' });
+  await d.start();
+  await d.until('an add button', async () => (await d.exec('return !!document.querySelector("[data-testid=welcome-add],[data-testid=add-account]")')) === true, 30000);
+  await d.exec('document.querySelector("[data-testid=welcome-add],[data-testid=add-account]").click()');
+  await d.type(await d.waitFor('[data-testid="add-url"]'), wp);
+  await d.click(await d.find('[data-testid="add-continue"]'));
+  const approve = await d.waitFor('[data-testid="add-browser"]', 30000);
+  assert.equal(await d.textOf('[data-testid="add-browser"]'), 'Approve in your browser');
+  // The application password can still be pasted instead.
+  await d.find('[data-testid="add-secret"]');
+  await d.type(await d.find('[data-testid="add-login"]'), wpName);
+  await d.click(approve);
+  await d.waitFor('[data-testid="add-waiting"]', 30000);
+  assert.match(await d.textOf('[data-testid="add-waiting"]'), /Waiting for you to approve Keyward in your browser…/);
+  const page = (await d.textOf('[data-testid="add-browser-page"]')).trim();
+  assert.ok(page.startsWith(`${wp}/wp-admin/authorize-application.php?`), page);
+
+  // The person: logs in on the site, presses "approve" on the page the app showed.
+  const b = new Browser();
+  await b.go(`${wp}/wp-login.php`);
+  const loggedIn = await b.go(`${wp}/wp-login.php`, { form: { log: wpName, pwd: wpPassword, 'wp-submit': 'Log In', redirect_to: page, testcookie: '1' } });
+  assert.equal(loggedIn.status, 302, 'the login worked');
+  const approval = await b.go(page);
+  assert.equal(approval.status, 200);
+  const formTag = [...approval.text.matchAll(/<form\b[^>]*>/g)].map((m) => m[0]).find((f) => (attr(f, 'action') ?? '').includes('authorize-application.php'));
+  assert.ok(formTag, 'the approval form');
+  const formHtml = approval.text.slice(approval.text.indexOf(formTag), approval.text.indexOf('</form>', approval.text.indexOf(formTag)));
+  const fields = {};
+  for (const [tag] of formHtml.matchAll(/<input\b[^>]*>/g)) {
+    const name = attr(tag, 'name');
+    if (!name || (attr(tag, 'type') === 'submit' && name !== 'approve')) continue;
+    fields[name] = attr(tag, 'value') ?? '';
+  }
+  assert.ok(fields._wpnonce && 'approve' in fields, JSON.stringify(Object.keys(fields)));
+  const pressed = await b.go(new URL(attr(formTag, 'action'), page).toString(), { form: fields });
+  assert.equal(pressed.status, 302);
+  assert.ok(pressed.location.startsWith('http://127.0.0.1:'), `WordPress sends the browser back to Keyward: ${pressed.location.split('?')[0]}`);
+  const appPassword = new URL(pressed.location).searchParams.get('password');
+  assert.ok(appPassword);
+  const back = await b.go(pressed.location);
+  assert.equal(back.status, 200);
+
+  // The dialog closes like any add, the account is there; the password is nowhere in the window.
+  await d.until('the dialog closed', async () => (await d.exec('return !document.querySelector("[data-testid=add-dialog]")')) === true, 30000);
+  await d.until('the account in the sidebar', async () => (await d.exec('return document.querySelector("aside.sidebar").textContent')).includes(wpName), 30000);
+  const dom = await d.exec('return document.documentElement.outerHTML');
+  assert.ok(!dom.includes(appPassword) && !dom.includes(appPassword.replace(/ /g, '')), 'the application password is in the DOM');
+  const accounts = JSON.parse(await cli(['accounts', '--json']));
+  assert.ok(accounts.some((a) => a.kind === 'wordpress' && a.user_id === wpName), JSON.stringify(accounts.map((a) => a.user_id)));
+  const onSite = await (await fetch(`${wp}/wp-json/wp/v2/users/${wpUser.id}/application-passwords`, { headers: { authorization: adminAuth } })).json();
+  assert.equal(onSite.length, 1);
+  assert.match(onSite[0].name, /^Keyward on /);
+});
+
+test('WordPress: Cancel while waiting for the browser says so in one sentence, goes back to the choice and closes the listener', async (t) => {
+  if (!process.env.KEYWARD_TEST_WORDPRESS_URL) {
+    assert.ok(!process.env.KEYWARD_REQUIRE_SERVERS, 'missing server: KEYWARD_TEST_WORDPRESS_URL');
+    t.skip('no KEYWARD_TEST_WORDPRESS_URL');
+    return;
+  }
+  const wp = process.env.KEYWARD_TEST_WORDPRESS_URL.replace(/\/$/, '');
+  if (!d?.session) {
+    d = new Driver({ BROWSER: 'true' });
+    await d.start();
+  }
+  await d.until('an add button', async () => (await d.exec('return !!document.querySelector("[data-testid=welcome-add],[data-testid=add-account]")')) === true, 30000);
+  const before = JSON.parse(await cli(['accounts', '--json'])).length;
+  await d.exec('document.querySelector("[data-testid=welcome-add],[data-testid=add-account]").click()');
+  await d.type(await d.waitFor('[data-testid="add-url"]'), wp);
+  await d.click(await d.find('[data-testid="add-continue"]'));
+  await d.click(await d.waitFor('[data-testid="add-browser"]', 30000));
+  await d.waitFor('[data-testid="add-waiting"]', 30000);
+  const page = new URL((await d.textOf('[data-testid="add-browser-page"]')).trim());
+  const port = Number(new URL(page.searchParams.get('success_url')).port);
+  assert.equal(await new Promise((r) => net.connect(port, '127.0.0.1').on('connect', function () { this.destroy(); r(true); }).on('error', () => r(false))), true, 'Keyward listens while it waits');
+  await d.click(await d.find('[data-testid="add-browser-cancel"]'));
+  const said = await d.waitFor('[data-testid="add-browser-error"]', 30000);
+  assert.ok(said);
+  assert.match(await d.textOf('[data-testid="add-browser-error"]'), /cancelled; nothing was stored/);
+  assert.ok(await d.find('[data-testid="add-browser"]'), 'back at the choice');
+  assert.equal(await d.exec('return !!document.querySelector("[data-testid=add-waiting]")'), false);
+  await d.until('the listener closed', async () => !(await new Promise((r) => net.connect(port, '127.0.0.1').on('connect', function () { this.destroy(); r(true); }).on('error', () => r(false)))), 10000);
+  assert.equal(JSON.parse(await cli(['accounts', '--json'])).length, before, 'nothing was stored');
+  await d.exec('document.querySelector("[data-testid=add-dialog] .buttons .btn").click()');
+});
+
+/** The RFC 6238 code of a base32 secret now (HMAC-SHA-1, 30-second steps, 6 digits). */
+function totpNow(secret) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30)));
+  const h = createHmac('sha1', key).update(counter).digest();
+  const at = h[19] & 0x0f;
+  return String(((h.readUInt32BE(at) & 0x7fffffff) % 1000000)).padStart(6, '0');
+}
+
+test('Home Assistant with two-factor login: the dialog asks for the one-time code, says when it is wrong, and adds the account with the right one', async (t) => {
+  if (!process.env.KEYWARD_TEST_HA_URL || !process.env.KEYWARD_TEST_HA_MFA_USERS) {
+    assert.ok(!process.env.KEYWARD_REQUIRE_SERVERS, 'missing server: KEYWARD_TEST_HA_URL');
+    t.skip('no KEYWARD_TEST_HA_URL');
+    return;
+  }
+  const ha = process.env.KEYWARD_TEST_HA_URL.replace(/\/$/, '');
+  const haUser = process.env.KEYWARD_TEST_HA_MFA_USERS.split(/\s+/).filter(Boolean).pop();
+  if (!d?.session) {
+    d = new Driver({});
+    await d.start();
+  }
+  await d.until('an add button', async () => (await d.exec('return !!document.querySelector("[data-testid=welcome-add],[data-testid=add-account]")')) === true, 30000);
+  await d.exec('document.querySelector("[data-testid=welcome-add],[data-testid=add-account]").click()');
+  await d.type(await d.waitFor('[data-testid="add-url"]'), ha);
+  await d.click(await d.find('[data-testid="add-continue"]'));
+  await d.type(await d.waitFor('[data-testid="add-login"]', 30000), haUser);
+  assert.equal(await d.exec('return !!document.querySelector("[data-testid=add-browser]")'), false, 'Home Assistant offers no browser approval');
+  assert.equal(await d.exec('return !!document.querySelector("[data-testid=add-code]")'), false);
+  const send = async (code) => {
+    await d.type(await d.find('[data-testid="add-secret"]'), process.env.KEYWARD_TEST_HA_PASSWORD);
+    if (code) {
+      const field = await d.find('[data-testid="add-code"]');
+      await d.clear(field);
+      await d.type(field, code);
+    }
+    await d.click(await d.find('[data-testid="add-submit"]'));
+  };
+  await send(null);
+  await d.waitFor('[data-testid="add-code-error"]', 30000);
+  const asked = await d.textOf('[data-testid="add-code-error"]');
+  assert.ok(asked.length > 0 && !/--[a-z]/.test(asked), asked);
+  await d.waitFor('[data-testid="add-code"]');
+  const right = totpNow(process.env.KEYWARD_TEST_HA_TOTP_SECRET);
+  const wrong = String((Number(right) + 500000) % 1000000).padStart(6, '0');
+  await send(wrong);
+  // The field's error goes while the dialog asks the server: wait for the answer's.
+  await d.until('the wrong code said', async () => /not accepted/.test((await d.textOf('[data-testid="add-code-error"]')) ?? ''), 30000);
+  await d.until('ready again', async () => (await d.exec('return document.querySelector("[data-testid=add-submit]").disabled')) === false);
+  await send(totpNow(process.env.KEYWARD_TEST_HA_TOTP_SECRET));
+  await d
+    .until('the dialog closed', async () => (await d.exec('return !document.querySelector("[data-testid=add-dialog]")')) === true, 30000)
+    .catch(async (e) => {
+      throw new Error(`${e.message}: the dialog says ${await d.textOf('[data-testid="add-dialog"]')}`);
+    });
+  const accounts = JSON.parse(await cli(['accounts', '--json']));
+  assert.ok(accounts.some((a) => a.kind === 'homeassistant' && a.login === haUser), JSON.stringify(accounts.map((a) => a.login)));
 });

@@ -19,6 +19,18 @@ export const commands = {
 	/**  What kind of server is at `url` (or: is it a server of the kind chosen), and how it signs in. */
 	detect: (request: DetectRequest) => __TAURI_INVOKE<Detected>("detect", { request }),
 	addAccount: (request: AddRequest) => __TAURI_INVOKE<AccountListing>("add_account", { request }),
+	/**
+	 *  Starts adding an account approved in the browser: the core listens on the loopback address
+	 *  and gives the server's page, which opens in the system browser. `finish_browser_add` waits.
+	 */
+	startBrowserAdd: (request: BrowserAddRequest) => __TAURI_INVOKE<BrowserFlowView>("start_browser_add", { request }),
+	/**
+	 *  Waits for the browser to come back to the flow `start_browser_add` began, and answers with
+	 *  the added account; a rejection, a timeout or a cancel is the core's one sentence.
+	 */
+	finishBrowserAdd: (flowId: string) => __TAURI_INVOKE<AccountListing>("finish_browser_add", { flowId }),
+	/**  Ends a browser approval's wait at once (the dialog's Cancel): nothing is stored. */
+	cancelBrowserAdd: (flowId: string) => __TAURI_INVOKE<null>("cancel_browser_add", { flowId }),
 	/**  Forgets an account; with `sign_out`, first ends the app's own session on the server. */
 	removeAccount: (accountId: string, signOut: boolean) => __TAURI_INVOKE<null>("remove_account", { accountId, signOut }),
 	/**  Renames a credential and returns the account as listed right after. */
@@ -142,6 +154,27 @@ export type AddRequest = {
 export type Badge = "this_app" | "inactive" | "never_used" | "expires_soon" | "expired" | "no_expiry" | 
 /**  The server named a client that no rule knows (or named none at all although it gave hints). */
 "unrecognised";
+
+/**  What the dialog sends to approve Keyward in the browser: no secret, the server brings it. */
+export type BrowserAddRequest = {
+	url: string,
+	kind: string | null,
+	/**  The user they mean to approve as, when they said. */
+	login?: string | null,
+	label?: string | null,
+	allow_insecure?: boolean,
+};
+
+/**
+ *  A browser approval under way: the page to approve on (the server's own, the core checked;
+ *  masked while screen-share-safe mode is on), and whether the system browser was asked to open
+ *  it (if not, the user copies the page).
+ */
+export type BrowserFlowView = {
+	flow_id: string,
+	page: string,
+	opened: boolean,
+};
 
 /**  The provider's capabilities, as data. */
 export type CapabilitiesView = {
@@ -316,13 +349,15 @@ export type DetectRequest = {
 };
 
 /**
- *  The server found: the base URL to use, its kind, and whether it is reached over plain http to
- *  another computer (then signing in needs the user's explicit yes).
+ *  The server found: the base URL to use, its kind, whether it is reached over plain http to
+ *  another computer (then signing in needs the user's explicit yes), and the ways this server
+ *  offers to sign in, as it said when asked (the dialog offers exactly these).
  */
 export type Detected = {
 	base_url: string,
 	kind: KindView,
 	insecure: boolean,
+	methods: SignInMethod[],
 };
 
 export type Entry = {

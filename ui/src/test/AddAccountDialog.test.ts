@@ -12,7 +12,7 @@ const matrix = {
 function fakeApi(over: Record<string, unknown> = {}) {
   return {
     kinds: vi.fn(async () => [matrix]),
-    detect: vi.fn(async () => ({ kind: matrix, base_url: 'http://127.0.0.1:8008', insecure: false })),
+    detect: vi.fn(async () => ({ kind: matrix, base_url: 'http://127.0.0.1:8008', insecure: false, methods: ['password', 'token'] })),
     addAccount: vi.fn(async () => listing('new', 'alice@127.0.0.1:8008', [])),
     ...over,
   } as any;
@@ -84,7 +84,9 @@ describe('AddAccountDialog, remedies in the app’s own words', () => {
   }
 
   it('warns about plain http to another computer and sends allow_insecure only when ticked', async () => {
-    const api = fakeApi({ detect: vi.fn(async () => ({ kind: matrix, base_url: 'http://matrix.example.org', insecure: true })) });
+    const api = fakeApi({
+      detect: vi.fn(async () => ({ kind: matrix, base_url: 'http://matrix.example.org', insecure: true, methods: ['password', 'token'] })),
+    });
     await toSignIn(api);
     expect(screen.getByTestId('add-insecure').textContent).toMatch(/plain http/);
     await fireEvent.input(screen.getByTestId('add-secret'), { target: { value: 'pw' } });
@@ -144,5 +146,225 @@ describe('AddAccountDialog, signing in again', () => {
       ),
     );
     expect(api.detect).not.toHaveBeenCalled();
+  });
+});
+
+const wordpress = {
+  kind: 'wordpress',
+  display_name: 'WordPress',
+  capabilities: {
+    ...listing('x', 'x', []).account.capabilities,
+    kind: 'wordpress',
+    sign_in: ['token', 'browser'],
+    token_label: 'application password',
+    token_page: '/wp-admin/profile.php',
+  },
+};
+
+const page = 'http://127.0.0.1:8080/wp-admin/authorize-application.php?app_name=Keyward&success_url=http%3A%2F%2F127.0.0.1%3A40001%2Fapproved';
+
+/** A finish that waits until the test settles it, as the core's does for the browser. */
+function pendingFinish() {
+  let settle!: { resolve: (l: unknown) => void; reject: (e: unknown) => void };
+  const promise = new Promise((resolve, reject) => (settle = { resolve, reject }));
+  return { fn: vi.fn(() => promise), settle };
+}
+
+function wordpressApi(over: Record<string, unknown> = {}) {
+  return fakeApi({
+    kinds: vi.fn(async () => [wordpress]),
+    detect: vi.fn(async () => ({ kind: wordpress, base_url: 'http://127.0.0.1:8080', insecure: false, methods: ['token', 'browser'] })),
+    startBrowserAdd: vi.fn(async () => ({ flow_id: 'flow-0', page, opened: true })),
+    finishBrowserAdd: vi.fn(async () => listing('wp', 'admin@127.0.0.1:8080', [])),
+    cancelBrowserAdd: vi.fn(async () => null),
+    ...over,
+  });
+}
+
+async function toMethods(api: any, onadded = vi.fn()) {
+  render(AddAccountDialog, { props: { onadded, onclose() {}, api } });
+  await fireEvent.input(screen.getByTestId('add-url'), { target: { value: '127.0.0.1:8080' } });
+  await fireEvent.click(screen.getByTestId('add-continue'));
+  await screen.findByTestId('add-login');
+  return onadded;
+}
+
+describe('AddAccountDialog, the ways the server offers', () => {
+  it('offers approval in the browser first when the server does, with the application password still there', async () => {
+    await toMethods(wordpressApi());
+    expect(screen.getByTestId('add-browser').textContent).toBe('Approve in your browser');
+    expect(screen.getByTestId('add-browser').className).toMatch(/primary/);
+    expect(screen.getByTestId('add-or-paste').textContent).toMatch(/Or paste your application password:/);
+    expect(document.querySelector('label[for="add-secret"]')?.textContent).toBe('application password');
+    expect(screen.getByTestId('add-submit').className).not.toMatch(/primary/);
+    // Password and token are not both offered: no choice between them.
+    expect(document.querySelector('input[type="radio"]')).toBeNull();
+  });
+
+  it('shows what the server said it offers, not what the kind could do', async () => {
+    // A WordPress whose index names no authorisation page: the core found no browser approval.
+    await toMethods(
+      wordpressApi({
+        detect: vi.fn(async () => ({ kind: wordpress, base_url: 'http://127.0.0.1:8080', insecure: false, methods: ['token'] })),
+      }),
+    );
+    expect(screen.queryByTestId('add-browser')).toBeNull();
+    expect(screen.getByTestId('add-secret')).toBeTruthy();
+    expect(screen.getByTestId('add-submit').className).toMatch(/primary/);
+  });
+
+  it('offers no browser approval on a Matrix server that did not say it has one', async () => {
+    await toMethods(fakeApi());
+    expect(screen.queryByTestId('add-browser')).toBeNull();
+    expect(document.querySelectorAll('input[type="radio"]').length).toBe(2);
+  });
+});
+
+describe('AddAccountDialog, approval in the browser', () => {
+  it('waits with the page shown as text, then closes like any add', async () => {
+    const finish = pendingFinish();
+    const api = wordpressApi({ finishBrowserAdd: finish.fn });
+    const onadded = await toMethods(api);
+    await fireEvent.input(screen.getByTestId('add-login'), { target: { value: 'admin' } });
+    await fireEvent.click(screen.getByTestId('add-browser'));
+    const waiting = await screen.findByTestId('add-waiting');
+    expect(api.startBrowserAdd).toHaveBeenCalledWith({
+      url: 'http://127.0.0.1:8080',
+      kind: 'wordpress',
+      login: 'admin',
+      label: null,
+      allow_insecure: false,
+    });
+    expect(waiting.textContent).toMatch(/Waiting for you to approve Keyward in your browser…/);
+    expect(screen.getByTestId('add-browser-page').textContent).toBe(page);
+    expect(api.finishBrowserAdd).toHaveBeenCalledWith('flow-0');
+    expect(onadded).not.toHaveBeenCalled();
+    const added = listing('wp', 'admin@127.0.0.1:8080', []);
+    finish.settle.resolve(added);
+    await waitFor(() => expect(onadded).toHaveBeenCalledWith(added));
+    expect(api.addAccount).not.toHaveBeenCalled();
+  });
+
+  it('says so when the browser did not open', async () => {
+    const finish = pendingFinish();
+    await toMethods(wordpressApi({ startBrowserAdd: vi.fn(async () => ({ flow_id: 'flow-0', page, opened: false })), finishBrowserAdd: finish.fn }));
+    await fireEvent.click(screen.getByTestId('add-browser'));
+    expect((await screen.findByTestId('add-waiting')).textContent).toMatch(/Your browser did not open/);
+  });
+
+  it('Cancel ends the wait through the core and goes back to the choice with its sentence', async () => {
+    const finish = pendingFinish();
+    const sentence = 'Keyward was not approved on 127.0.0.1:8080: the wait was cancelled; nothing was stored';
+    const api = wordpressApi({
+      finishBrowserAdd: finish.fn,
+      cancelBrowserAdd: vi.fn(async () => {
+        finish.settle.reject({ code: 'not_approved', message: sentence, remedy: null });
+        return null;
+      }),
+    });
+    const onadded = await toMethods(api);
+    await fireEvent.click(screen.getByTestId('add-browser'));
+    await fireEvent.click(await screen.findByTestId('add-browser-cancel'));
+    expect(api.cancelBrowserAdd).toHaveBeenCalledWith('flow-0');
+    expect((await screen.findByTestId('add-browser-error')).textContent).toMatch(sentence);
+    expect(screen.queryByTestId('add-waiting')).toBeNull();
+    expect(screen.getByTestId('add-browser')).toBeTruthy();
+    expect(onadded).not.toHaveBeenCalled();
+  });
+
+  it('shows a rejection in the browser in the core’s one sentence', async () => {
+    const sentence = 'admin@127.0.0.1:8080 rejected Keyward in the browser; nothing was stored';
+    await toMethods(
+      wordpressApi({
+        finishBrowserAdd: vi.fn(async () => {
+          throw { code: 'not_approved', message: sentence, remedy: null };
+        }),
+      }),
+    );
+    await fireEvent.click(screen.getByTestId('add-browser'));
+    expect((await screen.findByTestId('add-browser-error')).textContent).toMatch(sentence);
+    expect(screen.queryByTestId('add-waiting')).toBeNull();
+  });
+
+  it('puts a refusal to start next to the button, and does not wait', async () => {
+    const api = wordpressApi({
+      startBrowserAdd: vi.fn(async () => {
+        throw { code: 'sign_in_method', message: '127.0.0.1:8080 does not say where apps are approved', remedy: null };
+      }),
+    });
+    await toMethods(api);
+    await fireEvent.click(screen.getByTestId('add-browser'));
+    expect((await screen.findByTestId('add-browser-error')).textContent).toMatch(/does not say where apps are approved/);
+    expect(api.finishBrowserAdd).not.toHaveBeenCalled();
+  });
+
+  it('asks for the plain-http yes before it starts', async () => {
+    const api = wordpressApi({
+      detect: vi.fn(async () => ({ kind: wordpress, base_url: 'http://wp.example.org', insecure: true, methods: ['token', 'browser'] })),
+    });
+    await toMethods(api);
+    await fireEvent.click(screen.getByTestId('add-browser'));
+    expect(screen.getByTestId('add-browser-error').textContent).toMatch(/Use plain http anyway/);
+    expect(api.startBrowserAdd).not.toHaveBeenCalled();
+    await fireEvent.click(screen.getByTestId('add-allow-insecure'));
+    await fireEvent.click(screen.getByTestId('add-browser'));
+    await waitFor(() => expect(api.startBrowserAdd).toHaveBeenCalledWith(expect.objectContaining({ allow_insecure: true })));
+  });
+
+  it('closing the dialog while waiting cancels the wait', async () => {
+    const finish = pendingFinish();
+    const api = wordpressApi({ finishBrowserAdd: finish.fn });
+    const onclose = vi.fn();
+    render(AddAccountDialog, { props: { onadded() {}, onclose, api } });
+    await fireEvent.input(screen.getByTestId('add-url'), { target: { value: '127.0.0.1:8080' } });
+    await fireEvent.click(screen.getByTestId('add-continue'));
+    await fireEvent.click(await screen.findByTestId('add-browser'));
+    await screen.findByTestId('add-waiting');
+    await fireEvent.keyDown(screen.getByTestId('add-browser-cancel'), { key: 'Escape' });
+    expect(onclose).toHaveBeenCalled();
+    expect(api.cancelBrowserAdd).toHaveBeenCalledWith('flow-0');
+  });
+});
+
+describe('AddAccountDialog, a second factor', () => {
+  const homeassistant = {
+    kind: 'homeassistant',
+    display_name: 'Home Assistant',
+    capabilities: { ...listing('x', 'x', []).account.capabilities, kind: 'homeassistant', sign_in: ['password', 'token'] },
+  };
+
+  it('asks for the one-time code when the core says the server wants one, and sends it with the password', async () => {
+    let calls = 0;
+    const api = fakeApi({
+      kinds: vi.fn(async () => [homeassistant]),
+      detect: vi.fn(async () => ({ kind: homeassistant, base_url: 'http://127.0.0.1:8123', insecure: false, methods: ['password', 'token'] })),
+      addAccount: vi.fn(async () => {
+        calls += 1;
+        if (calls === 1) throw { code: 'code_needed', message: 'alice@127.0.0.1:8123 needs a one-time code from the authenticator app', remedy: { remedy: 'give_code' } };
+        if (calls === 2) throw { code: 'wrong_code', message: 'the one-time code for alice@127.0.0.1:8123 was wrong', remedy: { remedy: 'give_code' } };
+        return listing('ha', 'alice@127.0.0.1:8123', []);
+      }),
+    });
+    const onadded = vi.fn();
+    render(AddAccountDialog, { props: { onadded, onclose() {}, api } });
+    await fireEvent.input(screen.getByTestId('add-url'), { target: { value: '127.0.0.1:8123' } });
+    await fireEvent.click(screen.getByTestId('add-continue'));
+    await fireEvent.input(await screen.findByTestId('add-login'), { target: { value: 'alice' } });
+    expect(screen.queryByTestId('add-code')).toBeNull();
+    await fireEvent.input(screen.getByTestId('add-secret'), { target: { value: 'pw' } });
+    await fireEvent.click(screen.getByTestId('add-submit'));
+    expect((await screen.findByTestId('add-code-error')).textContent).toMatch(/needs a one-time code/);
+    expect(screen.getByTestId('add-code')).toBeTruthy();
+    await fireEvent.input(screen.getByTestId('add-secret'), { target: { value: 'pw' } });
+    await fireEvent.input(screen.getByTestId('add-code'), { target: { value: '000000' } });
+    await fireEvent.click(screen.getByTestId('add-submit'));
+    await waitFor(() => expect(screen.getByTestId('add-code-error').textContent).toMatch(/was wrong/));
+    expect(api.addAccount).toHaveBeenLastCalledWith(expect.objectContaining({ secret: 'pw', code: '000000' }));
+    expect((screen.getByTestId('add-code') as HTMLInputElement).value).toBe('');
+    await fireEvent.input(screen.getByTestId('add-secret'), { target: { value: 'pw' } });
+    await fireEvent.input(screen.getByTestId('add-code'), { target: { value: '123456' } });
+    await fireEvent.click(screen.getByTestId('add-submit'));
+    await waitFor(() => expect(onadded).toHaveBeenCalled());
+    expect(api.addAccount).toHaveBeenLastCalledWith(expect.objectContaining({ code: '123456' }));
   });
 });

@@ -291,3 +291,30 @@ pub async fn export_report(kw: State<'_, Keyward>) -> Answer<String> {
         .map_err(|e| keyward::Error::input(format!("cannot write the report to {}: {e}", path.display())))?;
     Ok(path.display().to_string())
 }
+
+// ---- keeping watch after the window closes ----
+
+/// The background watch setting, and whether this desktop has the tray icon it needs (without
+/// one, closing the window quits whatever the setting says).
+#[derive(Serialize, specta::Type)]
+pub struct BackgroundWatch {
+    /// "Keep watching after the window closes" is on.
+    on: bool,
+    /// This desktop shows tray icons.
+    tray: bool,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn background_watch(kw: State<'_, Keyward>) -> Answer<BackgroundWatch> {
+    Ok(BackgroundWatch { on: kw.keep_watching()?, tray: crate::background::tray_available() })
+}
+
+/// Switches the background watch on or off; the tray icon comes and goes with it.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_background_watch(app: tauri::AppHandle, kw: State<'_, Keyward>, on: bool) -> Answer<BackgroundWatch> {
+    let on = kw.set_keep_watching(on)?;
+    crate::background::sync_tray(&app);
+    Ok(BackgroundWatch { on, tray: crate::background::tray_available() })
+}

@@ -54,6 +54,9 @@ export const commands = {
 	 *  `keyward-report-<UTC date>.html` and returns where.
 	 */
 	exportReport: () => __TAURI_INVOKE<string>("export_report"),
+	backgroundWatch: () => __TAURI_INVOKE<BackgroundWatch>("background_watch"),
+	/**  Switches the background watch on or off; the tray icon comes and goes with it. */
+	setBackgroundWatch: (on: boolean) => __TAURI_INVOKE<BackgroundWatch>("set_background_watch", { on }),
 };
 
 /* Types */
@@ -123,6 +126,17 @@ export type AddRequest = {
 	allow_insecure?: boolean,
 	/**  The user ticked "Sign in even if it ends another session". */
 	allow_ending_sessions?: boolean,
+};
+
+/**
+ *  The background watch setting, and whether this desktop has the tray icon it needs (without
+ *  one, closing the window quits whatever the setting says).
+ */
+export type BackgroundWatch = {
+	/**  "Keep watching after the window closes" is on. */
+	on: boolean,
+	/**  This desktop shows tray icons. */
+	tray: boolean,
 };
 
 export type Badge = "this_app" | "inactive" | "never_used" | "expires_soon" | "expired" | "no_expiry" | 

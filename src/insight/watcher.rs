@@ -154,13 +154,19 @@ impl Notice {
     /// credential gone is no alarm.
     pub fn of(c: &ChangeView) -> Option<Notice> {
         let account = plain(&c.account);
+        // The name the session or token goes by ("Firefox on Windows"), when the line does not
+        // already say it.
+        let line = match c.name.as_deref().map(plain).filter(|n| !n.is_empty() && !c.summary.contains(n.as_str())) {
+            Some(name) => format!("{name} · {}", plain(&c.summary)),
+            None => plain(&c.summary),
+        };
         let (title, body) = match c.change {
-            ChangeKind::Appeared => (format!("New sign-in to {account}"), plain(&c.summary)),
+            ChangeKind::Appeared => (format!("New sign-in to {account}"), line),
             ChangeKind::NewAddress => (
                 format!("{account} used from a new address"),
                 match c.address.as_deref() {
-                    Some(a) => format!("{}: {}", plain(a), plain(&c.summary)),
-                    None => plain(&c.summary),
+                    Some(a) => format!("{}: {line}", plain(a)),
+                    None => line,
                 },
             ),
             ChangeKind::Disappeared => return None,
@@ -439,6 +445,9 @@ mod tests {
         assert_eq!(moved.title, "alice@matrix.org used from a new address");
         assert_eq!(moved.body, "198.51.100.7: Element on Pixel 8");
         assert_eq!(Notice::of(&change(ChangeKind::Disappeared, "Firefox on Windows")), None);
+        let mut named = change(ChangeKind::Appeared, "Session · active 2 minutes ago · 198.51.100.7");
+        named.name = Some("Firefox on Windows".into());
+        assert_eq!(Notice::of(&named).unwrap().body, "Firefox on Windows · Session · active 2 minutes ago · 198.51.100.7");
     }
 
     #[test]

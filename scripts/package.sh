@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 bash "$here/scripts/system-deps.sh"
 bash "$here/scripts/npm-ci.sh" "$here"
 bash "$here/scripts/ui-deps.sh"
-(cd "$here/ui" && npm run --silent build >"${TMPDIR:-/tmp}/keyward-ui-build.log" 2>&1) || { cat "${TMPDIR:-/tmp}/keyward-ui-build.log" >&2; exit 1; }
+bash "$here/scripts/ui-build.sh"
 
 (cd "$here" && cargo build -q --locked --release --bin keyward)
 cli="$CARGO_TARGET_DIR/release/keyward"

@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/scripts/env.sh"
 
 bash "$here/scripts/ui-deps.sh"
-(cd "$here/ui" && npm run --silent build >"${TMPDIR:-/tmp}/keyward-ui-build.log" 2>&1) || { cat "${TMPDIR:-/tmp}/keyward-ui-build.log" >&2; exit 1; }
+bash "$here/scripts/ui-build.sh"
 
 profile=debug
 args=()

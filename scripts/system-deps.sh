@@ -7,8 +7,12 @@ PKGS=(
   build-essential pkg-config curl ca-certificates
   # the desktop app (Tauri 2 on WebKitGTK)
   libwebkit2gtk-4.1-dev librsvg2-dev
+  # the tray icon of the background watch (the bundler looks for it too)
+  libayatana-appindicator3-dev
   # headless runs, screenshots, end-to-end through WebDriver
   xvfb xauth imagemagick webkit2gtk-driver
+  # the installed packages' checks (scripts/package-test.sh): window lookup, entry and metainfo validators
+  xdotool desktop-file-utils appstream
   # the real OS keyring for tests
   gnome-keyring libsecret-tools dbus
   # WordPress test server

@@ -77,6 +77,10 @@ if [ -f scripts/e2e.sh ]; then
   step "end to end: the real app under Xvfb"
   bash scripts/e2e.sh || failures+=("e2e")
 fi
+if [ -f scripts/package-test.sh ]; then
+  step "packages: make package, the .deb installed, its app and CLI run, removed"
+  bash scripts/package-test.sh || failures+=("packages")
+fi
 
 step "done"
 if ((${#failures[@]})); then

@@ -785,11 +785,7 @@ fn print_report(report: &RevokeReport, json: bool) {
     }
 }
 
-/// An error in one line: the core's sentence, then what to do, in this CLI's words.
-///
-/// The sentence carries server words, so it is made safe for a terminal and cut; the remedy is
-/// this CLI's own and is kept whole.
-/// `keyward watch`: rounds of [`Keyward::watch_round`] until the process is stopped. Changes go
+/// `keyward watch`: rounds of [`Keyward::keep_watch`] until the process is stopped. Changes go
 /// to stdout, one line each; errors go to stderr once when they start, and once when they end.
 async fn watch(kw: &Keyward, safe: bool, minutes: f64, json: bool) -> Result<ExitCode, Error> {
     if !(minutes.is_finite() && minutes > 0.0 && minutes <= 7.0 * 24.0 * 60.0) {
@@ -802,17 +798,37 @@ async fn watch(kw: &Keyward, safe: bool, minutes: f64, json: bool) -> Result<Exi
         if n == 1 { "" } else { "s" },
         every_words(w.schedule.interval())
     );
-    let mut was_offline = false;
-    loop {
-        let round = kw.watch_round(&mut w).await?;
-        // A new masker each round, knowing the ids listed since (and the mode as it is now).
-        let mut out = Shown::new(kw, safe)?;
-        if w.schedule.offline && !was_offline {
+    kw.keep_watch(&mut w, &mut Terminal { kw, safe, json, was_offline: false }).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `keyward watch`'s face: changes on stdout, one line each; errors on stderr once when they
+/// start, and once when they end. Stops when nobody reads stdout any more. Each round is shown
+/// through a masker of its own when screen-share-safe mode is on (`--safe`, or the setting as it
+/// is at that round), knowing the ids listed since.
+struct Terminal<'a> {
+    kw: &'a Keyward,
+    safe: bool,
+    json: bool,
+    was_offline: bool,
+}
+
+impl keyward::insight::watcher::Face for Terminal<'_> {
+    fn tell(&mut self, round: keyward::insight::watcher::Round, schedule: &keyward::insight::watcher::Schedule) -> bool {
+        let mut out = match Shown::new(self.kw, self.safe) {
+            Ok(out) => out,
+            Err(e) => {
+                // Nothing is shown that cannot be shown as the user asked.
+                eprintln!("keyward: {}", say(&e));
+                return false;
+            }
+        };
+        if schedule.offline && !self.was_offline {
             eprintln!("keyward: no server can be reached (offline?): trying again every minute");
         }
-        was_offline = w.schedule.offline;
+        self.was_offline = schedule.offline;
         for (name, e) in &round.new_errors {
-            if !was_offline {
+            if !self.was_offline {
                 eprintln!("keyward: {}", out.text(&format!("{}: {}", text::field(name), say(e))));
             }
         }
@@ -822,20 +838,17 @@ async fn watch(kw: &Keyward, safe: bool, minutes: f64, json: bool) -> Result<Exi
         let changes = out.value(round.changes);
         let mut out = io::stdout().lock();
         for c in &changes {
-            let line = if json {
+            let line = if self.json {
                 serde_json::to_string(c).unwrap_or_default()
             } else {
                 format!("{}: {}", text::field(&c.account), text::line(&c.words, text::LINE_MAX))
             };
             if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
                 // Nobody reads any more (a closed pipe): the watch has no one to tell.
-                return Ok(ExitCode::SUCCESS);
+                return false;
             }
         }
-        drop(out);
-        let next = w.schedule.next_due(&kw.accounts()?, chrono::Utc::now());
-        let wait = (next - chrono::Utc::now()).to_std().unwrap_or_default().max(std::time::Duration::from_secs(1));
-        tokio::time::sleep(wait).await;
+        true
     }
 }
 
@@ -846,6 +859,10 @@ fn every_words(d: std::time::Duration) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
+/// An error in one line: the core's sentence, then what to do, in this CLI's words.
+///
+/// The sentence carries server words, so it is made safe for a terminal and cut; the remedy is
+/// this CLI's own and is kept whole.
 fn say(e: &Error) -> String {
     let sentence = text::line(&e.to_string(), text::LINE_MAX);
     match (e, e.remedy().and_then(|r| remedy_words(&r))) {

@@ -7,6 +7,9 @@
 //! - `mask_key`: the random key masked ids are made with (made the first time one is needed), so
 //!   a masked id is the same in every process and maps back to its credential. Losing it only
 //!   changes how ids look when masked.
+//! - `keep_watching`: the app keeps a background watch ([`Keyward::background_watch`]) after its
+//!   window closes, with a tray icon, and tells each new sign-in in a desktop notification; off
+//!   until the user switches it on.
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +26,8 @@ pub struct Settings {
     pub safe_mode: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     mask_key: Option<String>,
+    #[serde(default)]
+    pub keep_watching: bool,
 }
 
 impl Keyward {
@@ -43,6 +48,17 @@ impl Keyward {
                 s.mask_key = Some(new_key());
             }
         })?;
+        Ok(on)
+    }
+
+    /// Does the app keep watching (and notifying) after its window closes?
+    pub fn keep_watching(&self) -> Result<bool> {
+        Ok(self.settings()?.keep_watching)
+    }
+
+    /// Switches the background watch on or off, for every process of the app.
+    pub fn set_keep_watching(&self, on: bool) -> Result<bool> {
+        self.store().update_doc(SETTINGS_DOC, |s: &mut Settings| s.keep_watching = on)?;
         Ok(on)
     }
 

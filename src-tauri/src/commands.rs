@@ -478,3 +478,30 @@ pub async fn safe_mode(kw: State<'_, Keyward>) -> Answer<bool> {
 pub async fn set_safe_mode(kw: State<'_, Keyward>, on: bool) -> Answer<bool> {
     Ok(kw.set_safe_mode(on)?)
 }
+
+// ---- keeping watch after the window closes ----
+
+/// The background watch setting, and whether this desktop has the tray icon it needs (without
+/// one, closing the window quits whatever the setting says).
+#[derive(Serialize, specta::Type)]
+pub struct BackgroundWatch {
+    /// "Keep watching after the window closes" is on.
+    on: bool,
+    /// This desktop shows tray icons.
+    tray: bool,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn background_watch(kw: State<'_, Keyward>) -> Answer<BackgroundWatch> {
+    Ok(BackgroundWatch { on: kw.keep_watching()?, tray: crate::background::tray_available() })
+}
+
+/// Switches the background watch on or off; the tray icon comes and goes with it.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_background_watch(app: tauri::AppHandle, kw: State<'_, Keyward>, on: bool) -> Answer<BackgroundWatch> {
+    let on = kw.set_keep_watching(on)?;
+    crate::background::sync_tray(&app);
+    Ok(BackgroundWatch { on, tray: crate::background::tray_available() })
+}

@@ -2,10 +2,11 @@
 //! [`Keyward`]. One instance only: a second launch brings the first one's window to the front.
 //! The web view may call only the app's own commands (`command_list.in`); it cannot open URLs
 //! by itself, only ask `open_page`, which the core checks. The window reopens at the size and
-//! place it was closed at.
+//! place it was closed at. Closing it can leave a background watch running (`background.rs`).
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod background;
 mod bindings;
 mod commands;
 mod ui_error;
@@ -31,15 +32,18 @@ fn main() {
         // First, so that a second instance exits before it opens anything.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| focus_main(app)))
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
         // Size, place and maximised state, saved on close and restored before the window shows.
         .plugin(tauri_plugin_window_state::Builder::default().with_state_flags(window_state_flags()).build())
         .manage(kw)
         .manage(commands::BrowserFlows::default())
         .invoke_handler(commands.invoke_handler())
+        .on_window_event(background::on_window_event)
         .setup(|app| {
             // The client recogniser's patterns (uap-core, thousands of regexes) compile here, off
             // the UI thread, while the window shows the cached listing.
             std::thread::spawn(keyward::clients::warm_up);
+            background::start(app.handle());
             if let (Some(window), Some(theme)) = (app.get_webview_window("main"), commands::theme_override()) {
                 let theme = if theme == commands::Theme::Dark { tauri::Theme::Dark } else { tauri::Theme::Light };
                 let _ = window.set_theme(Some(theme));
@@ -58,7 +62,7 @@ fn window_state_flags() -> tauri_plugin_window_state::StateFlags {
 }
 
 /// Brings the main window to the front (another launch of the app asked for it).
-fn focus_main(app: &tauri::AppHandle) {
+pub(crate) fn focus_main(app: &tauri::AppHandle) {
     if let Some(window) = app.get_webview_window("main") {
         let _ = window.unminimize();
         let _ = window.show();

@@ -10,14 +10,18 @@
 //! yet. It never marks changes as seen: that is the user's looking (`keyward changes`, the app's
 //! banner), and a watch only tells.
 //!
-//! Not here: how a face tells (a line in a terminal, a desktop notification), and the waiting
-//! between rounds (each face sleeps until [`Schedule::next_due`]).
+//! [`Keyward::keep_watch`] runs rounds until its face says stop, sleeping until the next account
+//! is due; [`Keyward::background_watch`] is the app's: rounds while the `keep_watching` setting
+//! is on, each new sign-in worded as a [`Notice`] (masked in screen-share-safe mode).
+//!
+//! Not here: how a face tells (a line in a terminal, a desktop notification).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::changes::ChangeKind;
 use super::ops::ChangeView;
 use crate::error::{Error, Result};
 use crate::model::Account;
@@ -120,6 +124,75 @@ pub struct Round {
     pub recovered: Vec<String>,
 }
 
+/// How long a waiting watch sleeps at most before asking its face whether it is still wanted.
+const NAP: Duration = Duration::from_secs(30);
+
+/// A face of a watch: tells what each round found, and says whether to go on.
+pub trait Face {
+    /// Tells what a round found; `false` ends the watch (nobody listens any more).
+    fn tell(&mut self, round: Round, schedule: &Schedule) -> bool;
+    /// Asked after every round and every [`NAP`] while waiting: `false` ends the watch (the user
+    /// switched it off).
+    fn still_wanted(&mut self) -> bool {
+        true
+    }
+}
+
+/// A desktop notification's words for one change: "New sign-in to alice@matrix.org", then the
+/// credential's line ("Firefox on Windows · active 2 minutes ago · 198.51.100.7"). Server text is
+/// made safe for one line, and without `<` `>` `&`, which a notification server may take as markup
+/// (a link or an image from a hostile device name). Never a secret: the line is the summary the
+/// listing shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub title: String,
+    pub body: String,
+}
+
+impl Notice {
+    /// What deserves a notification: a new sign-in, and a credential used from a new address. A
+    /// credential gone is no alarm.
+    pub fn of(c: &ChangeView) -> Option<Notice> {
+        let account = plain(&c.account);
+        // The name the session or token goes by ("Firefox on Windows"), when the line does not
+        // already say it.
+        let line = match c.name.as_deref().map(plain).filter(|n| !n.is_empty() && !c.summary.contains(n.as_str())) {
+            Some(name) => format!("{name} · {}", plain(&c.summary)),
+            None => plain(&c.summary),
+        };
+        let (title, body) = match c.change {
+            ChangeKind::Appeared => (format!("New sign-in to {account}"), line),
+            ChangeKind::NewAddress => (
+                format!("{account} used from a new address"),
+                match c.address.as_deref() {
+                    Some(a) => format!("{}: {line}", plain(a)),
+                    None => line,
+                },
+            ),
+            ChangeKind::Disappeared => return None,
+        };
+        Some(Notice { title, body })
+    }
+
+    /// Title and body in one line: "New sign-in to alice@matrix.org: Firefox on Windows · …".
+    pub fn line(&self) -> String {
+        format!("{}: {}", self.title, self.body)
+    }
+}
+
+/// Server text for a notification: one safe line, no markup characters.
+fn plain(s: &str) -> String {
+    crate::text::line(s, crate::text::FIELD_MAX)
+        .chars()
+        .map(|c| match c {
+            '<' => '‹',
+            '>' => '›',
+            '&' => '+',
+            c => c,
+        })
+        .collect()
+}
+
 /// A watch over every account: its schedule and what it has told so far.
 #[derive(Debug)]
 pub struct Watcher {
@@ -133,6 +206,12 @@ impl Watcher {
     /// before it started, then each new one once.
     pub fn new(interval: Duration) -> Self {
         Watcher { schedule: Schedule::new(interval), told: BTreeSet::new(), failing: BTreeSet::new() }
+    }
+
+    /// Counts `changes` as told already (the app's banner shows those pending when its watch
+    /// starts; only what appears after is news).
+    pub fn already_told(&mut self, changes: Vec<ChangeView>) {
+        self.untold(changes);
     }
 
     fn untold(&mut self, changes: Vec<ChangeView>) -> Vec<ChangeView> {
@@ -182,6 +261,68 @@ impl Keyward {
         let pending = self.changes(None)?;
         round.changes = w.untold(pending);
         Ok(round)
+    }
+
+    /// Rounds of [`Keyward::watch_round`] until `face` says stop, each followed by a sleep until
+    /// the next account is due (in naps of at most [`NAP`], asking `face` between them). A round
+    /// that cannot read the store ends the watch with its error.
+    pub async fn keep_watch(&self, w: &mut Watcher, face: &mut impl Face) -> Result<()> {
+        loop {
+            let round = self.watch_round(w).await?;
+            if !face.tell(round, &w.schedule) || !face.still_wanted() {
+                return Ok(());
+            }
+            let next = w.schedule.next_due(&self.accounts()?, Utc::now());
+            loop {
+                let left = (next - Utc::now()).to_std().unwrap_or_default();
+                if left.is_zero() {
+                    break;
+                }
+                tokio::time::sleep(left.min(NAP)).await;
+                if !face.still_wanted() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// The app's background watch, for as long as the app runs: while the `keep_watching`
+    /// setting is on (looked at every [`NAP`]), rounds every `interval` (jittered, backing off,
+    /// paused offline: [`Schedule`]), and `notify` gets the [`Notice`] of each new sign-in
+    /// (masked while screen-share-safe mode is on). Changes already pending when it starts are the
+    /// banner's, not news. A store that cannot be read is retried a minute later.
+    pub async fn background_watch(&self, interval: Duration, mut notify: impl FnMut(Notice)) {
+        struct App<'a, F> {
+            kw: &'a Keyward,
+            notify: F,
+        }
+        impl<F: FnMut(Notice)> Face for App<'_, F> {
+            fn tell(&mut self, round: Round, _: &Schedule) -> bool {
+                for c in round.changes {
+                    let c = self.kw.shown(c.clone(), false).unwrap_or(c);
+                    if let Some(n) = Notice::of(&c) {
+                        (self.notify)(n);
+                    }
+                }
+                true
+            }
+            fn still_wanted(&mut self) -> bool {
+                self.kw.keep_watching().unwrap_or(false)
+            }
+        }
+        let mut face = App { kw: self, notify: &mut notify };
+        loop {
+            if !face.still_wanted() {
+                tokio::time::sleep(NAP).await;
+                continue;
+            }
+            let mut w = Watcher::new(interval);
+            w.already_told(self.changes(None).unwrap_or_default());
+            if let Err(e) = self.keep_watch(&mut w, &mut face).await {
+                tracing::warn!("the background watch stopped: {e}; trying again in a minute");
+                tokio::time::sleep(OFFLINE_RETRY).await;
+            }
+        }
     }
 }
 
@@ -278,6 +419,53 @@ mod tests {
         s.record(&[("gone".into(), Ok(()))], now);
         s.due_now(&[account("a")], now);
         assert!(!s.due.contains_key("gone"));
+    }
+
+    fn change(kind: ChangeKind, summary: &str) -> ChangeView {
+        ChangeView {
+            account: "alice@matrix.org".into(),
+            account_id: "a".into(),
+            credential_id: "DEV".into(),
+            change: kind,
+            name: None,
+            summary: summary.into(),
+            words: format!("New since you last looked: {summary}"),
+            at: Utc::now(),
+            address: Some("198.51.100.7".into()),
+        }
+    }
+
+    #[test]
+    fn a_new_sign_in_is_noticed_in_the_cores_words_and_a_gone_one_is_not() {
+        let n = Notice::of(&change(ChangeKind::Appeared, "Firefox on Windows · active 2 minutes ago · 198.51.100.7")).unwrap();
+        assert_eq!(n.title, "New sign-in to alice@matrix.org");
+        assert_eq!(n.body, "Firefox on Windows · active 2 minutes ago · 198.51.100.7");
+        assert_eq!(n.line(), "New sign-in to alice@matrix.org: Firefox on Windows · active 2 minutes ago · 198.51.100.7");
+        let moved = Notice::of(&change(ChangeKind::NewAddress, "Element on Pixel 8")).unwrap();
+        assert_eq!(moved.title, "alice@matrix.org used from a new address");
+        assert_eq!(moved.body, "198.51.100.7: Element on Pixel 8");
+        assert_eq!(Notice::of(&change(ChangeKind::Disappeared, "Firefox on Windows")), None);
+        let mut named = change(ChangeKind::Appeared, "Session · active 2 minutes ago · 198.51.100.7");
+        named.name = Some("Firefox on Windows".into());
+        assert_eq!(Notice::of(&named).unwrap().body, "Firefox on Windows · Session · active 2 minutes ago · 198.51.100.7");
+    }
+
+    #[test]
+    fn a_hostile_device_name_is_no_markup_and_one_line_in_a_notice() {
+        let n =
+            Notice::of(&change(ChangeKind::Appeared, "<a href=\"https://evil.example\">Update</a>\n<img src=x> &amp;\u{202E}x")).unwrap();
+        assert!(!n.body.contains(['<', '>', '&', '\n', '\u{202E}']), "{}", n.body);
+        assert!(n.body.contains("Update"), "{}", n.body);
+    }
+
+    #[test]
+    fn changes_pending_before_the_watch_started_are_not_news() {
+        let mut w = Watcher::new(DEFAULT_INTERVAL);
+        let old = change(ChangeKind::Appeared, "Firefox on Windows");
+        w.already_told(vec![old.clone()]);
+        let mut new = change(ChangeKind::Appeared, "Element on Pixel 8");
+        new.credential_id = "PHONE".into();
+        assert_eq!(w.untold(vec![old, new.clone()]), vec![new]);
     }
 
     #[test]

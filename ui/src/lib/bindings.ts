@@ -80,6 +80,9 @@ export const commands = {
 	 *  everything again, masked or not.
 	 */
 	setSafeMode: (on: boolean) => __TAURI_INVOKE<boolean>("set_safe_mode", { on }),
+	backgroundWatch: () => __TAURI_INVOKE<BackgroundWatch>("background_watch"),
+	/**  Switches the background watch on or off; the tray icon comes and goes with it. */
+	setBackgroundWatch: (on: boolean) => __TAURI_INVOKE<BackgroundWatch>("set_background_watch", { on }),
 };
 
 /* Types */
@@ -149,6 +152,17 @@ export type AddRequest = {
 	allow_insecure?: boolean,
 	/**  The user ticked "Sign in even if it ends another session". */
 	allow_ending_sessions?: boolean,
+};
+
+/**
+ *  The background watch setting, and whether this desktop has the tray icon it needs (without
+ *  one, closing the window quits whatever the setting says).
+ */
+export type BackgroundWatch = {
+	/**  "Keep watching after the window closes" is on. */
+	on: boolean,
+	/**  This desktop shows tray icons. */
+	tray: boolean,
 };
 
 export type Badge = "this_app" | "inactive" | "never_used" | "expires_soon" | "expired" | "no_expiry" | 

@@ -38,31 +38,7 @@ fn add_matrix(cli: &Cli, hs: &Synapse, user: &str) -> String {
 /// Signs `user` in as a client with this user agent from this address, and uses the token once
 /// so that the device has a last-seen time, address and user agent. Returns (token, device id).
 async fn matrix_device(hs: &Synapse, user: &str, name: &str, ip: &str, ua: &str) -> (String, String) {
-    let http = Synapse::http();
-    let body = json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user}, "password": PASSWORD, "initial_device_display_name": name});
-    let r: Value = http
-        .post(format!("{}/_matrix/client/v3/login", hs.url))
-        .header("User-Agent", ua)
-        .header("X-Forwarded-For", ip)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = r["access_token"].as_str().unwrap_or_else(|| panic!("login failed: {r}")).to_string();
-    let device = r["device_id"].as_str().unwrap().to_string();
-    let who = http
-        .get(format!("{}/_matrix/client/v3/account/whoami", hs.url))
-        .bearer_auth(&token)
-        .header("User-Agent", ua)
-        .header("X-Forwarded-For", ip)
-        .send()
-        .await
-        .unwrap();
-    assert!(who.status().is_success());
-    (token, device)
+    hs.device_as(user, name, ip, Some(ua)).await
 }
 
 const ELEMENT_UA: &str = "Element/1.11.85 (X11; Linux x86_64) Electron/33.2.1 Chrome/130.0 Safari/537.36";

@@ -56,27 +56,26 @@ impl Synapse {
     /// Signs `user` in as another client would, from `ip`, and uses the token once so the device
     /// has a last-seen time and IP. Returns (access token, device id).
     pub async fn device(&self, user: &str, name: &str, ip: &str) -> (String, String) {
+        self.device_as(user, name, ip, None).await
+    }
+
+    /// [`Synapse::device`], with the client's own `User-Agent` when given (what the server then
+    /// remembers of the device).
+    pub async fn device_as(&self, user: &str, name: &str, ip: &str, ua: Option<&str>) -> (String, String) {
         let http = Self::http();
+        let with_client = |req: reqwest::RequestBuilder| {
+            let req = req.header("X-Forwarded-For", ip);
+            match ua {
+                Some(ua) => req.header("User-Agent", ua),
+                None => req,
+            }
+        };
         let body = json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user}, "password": PASSWORD, "initial_device_display_name": name});
-        let r: Value = http
-            .post(format!("{}/_matrix/client/v3/login", self.url))
-            .header("X-Forwarded-For", ip)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r: Value =
+            with_client(http.post(format!("{}/_matrix/client/v3/login", self.url))).json(&body).send().await.unwrap().json().await.unwrap();
         let token = r["access_token"].as_str().unwrap_or_else(|| panic!("login failed: {r}")).to_string();
         let device = r["device_id"].as_str().unwrap().to_string();
-        let who = http
-            .get(format!("{}/_matrix/client/v3/account/whoami", self.url))
-            .bearer_auth(&token)
-            .header("X-Forwarded-For", ip)
-            .send()
-            .await
-            .unwrap();
+        let who = with_client(http.get(format!("{}/_matrix/client/v3/account/whoami", self.url))).bearer_auth(&token).send().await.unwrap();
         assert!(who.status().is_success());
         (token, device)
     }

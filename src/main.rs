@@ -701,7 +701,7 @@ async fn add_in_browser(
     wait_secs: u64,
 ) -> Result<Account, Error> {
     let wait = std::time::Duration::from_secs(wait_secs.max(1));
-    let request = AddInBrowser { url, kind, login: user, label, allow_insecure: allow_http, wait: Some(wait) };
+    let request = AddInBrowser { url, kind, login: user, label, allow_insecure: allow_http, wait: Some(wait), choice: None };
     let pending = kw.start_browser_add(request).await?;
     // The page is the account's own server's (the core checked): printed whole, for copying.
     eprintln!("Open this page to approve Keyward: {}", pending.page);

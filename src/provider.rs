@@ -176,6 +176,34 @@ pub struct BrowserReturn {
     pub state: String,
 }
 
+/// What a provider gets to make its approval page ([`Provider::browser_page`]).
+#[derive(Debug, Clone, Copy)]
+pub struct BrowserAsk<'a> {
+    /// The URL as the user typed it, parsed (or the account's base URL when signing in again).
+    pub url: &'a Url,
+    pub back: &'a BrowserReturn,
+    /// The name the app gives its own credential: "Keyward on <hostname>".
+    pub client_name: &'a str,
+    /// The way the user picked among several the server offers (one identity provider of its
+    /// single sign-on), as the provider named it; `None` for the server's default.
+    pub choice: Option<&'a str>,
+}
+
+/// The approval page to open, and what the provider needs again when the browser comes back.
+#[derive(Debug)]
+pub struct BrowserPage {
+    pub page: Url,
+    /// Held in memory only until the browser comes back, then handed over as [`Approved::carry`]
+    /// (an OAuth PKCE verifier and the client registered for it); never stored anywhere.
+    pub carry: Option<Secret>,
+}
+
+impl BrowserPage {
+    pub fn at(page: Url) -> Self {
+        BrowserPage { page, carry: None }
+    }
+}
+
 /// What the browser brought back from an approval, to sign in with.
 #[derive(Debug)]
 pub struct Approved {
@@ -186,6 +214,8 @@ pub struct Approved {
     /// The name the app gives its own credential: "Keyward on <hostname>".
     pub client_name: String,
     pub callback: crate::net::loopback::Callback,
+    /// What [`Provider::browser_page`] asked to be handed back ([`BrowserPage::carry`]).
+    pub carry: Option<Secret>,
 }
 
 /// What a provider's `list` returns; the core adds the account id and time.
@@ -386,10 +416,10 @@ pub trait Provider: Send + Sync {
     }
 
     /// The server's page where the user approves Keyward in the browser (for kinds that declare
-    /// [`SignInMethod::Browser`]); the server sends the browser back to `back`, and what it brings
-    /// goes to [`Provider::sign_in_approved`].
-    async fn browser_page(&self, http: &Http, url: &Url, back: &BrowserReturn, client_name: &str) -> Result<Url> {
-        let _ = (http, url, back, client_name);
+    /// [`SignInMethod::Browser`]); the server sends the browser back to `ask.back`, and what it
+    /// brings goes to [`Provider::sign_in_approved`].
+    async fn browser_page(&self, http: &Http, ask: BrowserAsk<'_>) -> Result<BrowserPage> {
+        let _ = (http, ask);
         Err(Error::unsupported(format!("{} offers no approval in the browser", self.capabilities().display_name)))
     }
 

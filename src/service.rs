@@ -76,6 +76,9 @@ pub struct AddInBrowser {
     pub allow_insecure: bool,
     /// How long to wait for the browser (5 minutes when `None`).
     pub wait: Option<Duration>,
+    /// Which of the server's ways to approve (an identity provider it offers), when it offers
+    /// several; `None` for its default.
+    pub choice: Option<String>,
 }
 
 /// An add waiting for the user in their browser: [`Keyward::start_browser_add`].
@@ -88,6 +91,7 @@ pub struct BrowserAdd {
     login: Option<String>,
     label: Option<String>,
     allow_insecure: bool,
+    carry: Option<crate::secret::Secret>,
 }
 
 impl BrowserAdd {
@@ -285,8 +289,10 @@ impl Keyward {
             redirect: loopback.redirect_url("approved"),
             state: loopback.state().to_string(),
         };
-        let page =
-            tokio::time::timeout(limit, provider.browser_page(&http, &url, &back, &client_name())).await.map_err(|_| too_late())??;
+        let client_name = client_name();
+        let ask = crate::provider::BrowserAsk { url: &url, back: &back, client_name: &client_name, choice: req.choice.as_deref() };
+        let crate::provider::BrowserPage { page, carry } =
+            tokio::time::timeout(limit, provider.browser_page(&http, ask)).await.map_err(|_| too_late())??;
         // Whatever the provider found, a face opens only a page of the server being added: it
         // may open `page` without a check of its own.
         if !page_on_server(&url, &page) {
@@ -300,6 +306,7 @@ impl Keyward {
             login: req.login.map(|l| l.trim().to_string()).filter(|l| !l.is_empty()),
             label: req.label.map(|l| l.trim().to_string()).filter(|l| !l.is_empty()),
             allow_insecure: req.allow_insecure,
+            carry,
         })
     }
 
@@ -308,13 +315,13 @@ impl Keyward {
     /// remembers the account with its secret in the keyring. A rejection, a timeout or a cancel
     /// is [`Error::NotApproved`], and nothing is stored.
     pub async fn finish_browser_add(&self, pending: BrowserAdd) -> Result<Account> {
-        let BrowserAdd { loopback, kind, url, login, label, allow_insecure, .. } = pending;
+        let BrowserAdd { loopback, kind, url, login, label, allow_insecure, carry, .. } = pending;
         let callback = loopback.wait().await?;
         let http = self.http.bound_to(&url, allow_insecure)?;
         let provider = providers::get(kind)?;
         let host = crate::model::host_of(url.as_str());
         let limit = add_deadline(&http);
-        let approved = crate::provider::Approved { url, login: login.clone(), client_name: client_name(), callback };
+        let approved = crate::provider::Approved { url, login: login.clone(), client_name: client_name(), callback, carry };
         let signed = tokio::time::timeout(limit, provider.sign_in_approved(&http, approved))
             .await
             .map_err(|_| Error::Timeout { host, secs: limit.as_secs() })??;

@@ -191,8 +191,10 @@ pub async fn start_browser_add(
     request: BrowserAddRequest,
 ) -> Answer<BrowserFlowView> {
     let BrowserAddRequest { url, kind, login, label, allow_insecure } = request;
-    let pending =
-        kw.start_browser_add(AddInBrowser { url, kind, login, label, allow_insecure, wait: None }).await.map_err(|e| failed(&kw, e))?;
+    let pending = kw
+        .start_browser_add(AddInBrowser { url, kind, login, label, allow_insecure, wait: None, choice: None })
+        .await
+        .map_err(|e| failed(&kw, e))?;
     let page = pending.page.to_string();
     // While screen-share-safe mode is on, the window shows the page masked like everything else
     // (the browser still gets it whole); read before anything waits, so a failure leaves nothing.

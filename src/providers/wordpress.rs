@@ -39,8 +39,8 @@ use crate::error::{Error, Remedy, Result};
 use crate::model::{host_of, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind, LastUsedMeaning};
 use crate::net::http::{base_string, join, one_line, stays_on, Http, Response};
 use crate::provider::{
-    Approved, BrowserReturn, Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret,
-    SignedIn, TokenShape,
+    Approved, BrowserAsk, BrowserPage, Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest,
+    SignInSecret, SignedIn, TokenShape,
 };
 use crate::secret::{self, Secret};
 
@@ -603,7 +603,8 @@ impl Provider for WordPress {
         Ok(methods)
     }
 
-    async fn browser_page(&self, http: &Http, url: &Url, back: &BrowserReturn, client_name: &str) -> Result<Url> {
+    async fn browser_page(&self, http: &Http, ask: BrowserAsk<'_>) -> Result<BrowserPage> {
+        let BrowserAsk { url, back, client_name, .. } = ask;
         let Some(api) = self.discover(http, url).await? else {
             return Err(Error::NotThisKind { url: base_string(url), kind: "WordPress", detail: None });
         };
@@ -620,7 +621,13 @@ impl Provider for WordPress {
             .ok()
             .filter(|p| p.origin() == site.origin())
             .ok_or_else(|| Error::Redirected { host: host.clone(), to: host_of(page) })?;
-        Ok(authorize_url_at(page, client_name, Some(KEYWARD_APP_ID), Some(back.approved.as_str()), Some(back.rejected.as_str())))
+        Ok(BrowserPage::at(authorize_url_at(
+            page,
+            client_name,
+            Some(KEYWARD_APP_ID),
+            Some(back.approved.as_str()),
+            Some(back.rejected.as_str()),
+        )))
     }
 
     async fn sign_in_approved(&self, http: &Http, a: Approved) -> Result<SignedIn> {
@@ -925,6 +932,7 @@ mod tests {
             login: None,
             client_name: "Keyward on test".into(),
             callback: crate::net::loopback::Callback::from_url(&u),
+            carry: None,
         }
     }
 

@@ -898,7 +898,10 @@ fn remedy_words(r: &Remedy) -> Option<String> {
         }
         Remedy::GivePassword => "give the account's password with --password-stdin".into(),
         Remedy::GiveCode => "give the one-time code with --code-stdin".into(),
-        Remedy::SignInAgain => "sign in again with `keyward add <URL> --user <NAME>`".into(),
+        Remedy::SignInAgain => {
+            "sign in again with `keyward add <URL> --user <NAME>` (with --browser to approve in the browser, where the server offers it)"
+                .into()
+        }
         Remedy::ChooseKind { kinds } => format!("pass --kind (one of {})", kinds.join(", ")),
         Remedy::IncludeOwnSession => "say so explicitly with --include-this-app, or use `keyward remove <ACCOUNT> --sign-out`".into(),
         Remedy::AllowInsecure => "add --allow-http if you accept that".into(),

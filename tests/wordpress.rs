@@ -925,3 +925,49 @@ fn the_sign_in_options_are_what_the_site_offers() {
     // The index closed to visitors names nothing: only a pasted application password.
     assert_eq!(methods(&env("KEYWARD_TEST_WORDPRESS_PLAIN_URL")), json!(["token"]));
 }
+
+#[test]
+fn an_account_whose_password_was_deleted_signs_in_again_through_the_browser() {
+    if common::skip_without("KEYWARD_TEST_WORDPRESS_URL") {
+        return;
+    }
+    let site = Site::main();
+    let who = site.person();
+    let cli = Cli::new().with_env("BROWSER", "true");
+    let approve = |approval: &Approval| {
+        let b = browser();
+        site.rt.block_on(async {
+            log_in(&b, &site.url, &who, &approval.page).await;
+            let to = press(&b, &approval.page, "approve").await;
+            assert_eq!(b.get(to).send().await.unwrap().status(), reqwest::StatusCode::OK);
+        });
+    };
+    let approval = Approval::start(&cli, &site.url, &who.name);
+    approve(&approval);
+    let first = approval.finish().expect_ok().json();
+    let name = format!("{}@{}", who.name, site.url.trim_start_matches("http://"));
+
+    // Deleted on the site (by the user, or an admin cleaning up): the account must sign in again.
+    let old = site.uuids(who.id);
+    assert_eq!(old.len(), 1);
+    site.admin(reqwest::Method::DELETE, &format!("wp/v2/users/{}/application-passwords/{}", who.id, old[0]), None);
+    let err = cli.run(&["list", &name, "--json"], None).expect_err();
+    assert!(err.contains("must sign in again"), "{err}");
+    assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json()[0]["signed_in"], false);
+
+    // Approved again in the browser: the same account, signed in, with the new password only.
+    let approval = Approval::start(&cli, &site.url, &who.name);
+    approve(&approval);
+    let again = approval.finish().expect_ok().json();
+    assert_eq!(again["id"], first["id"], "the same account, not a second one");
+    let accounts = cli.run(&["accounts", "--json"], None).expect_ok().json();
+    assert_eq!(accounts.as_array().unwrap().len(), 1, "{accounts}");
+    assert_eq!(accounts[0]["signed_in"], true);
+    let now = site.uuids(who.id);
+    assert_eq!(now.len(), 1);
+    assert_ne!(now, old);
+    let rows = list(&cli, &name);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["id"], now[0].as_str());
+    assert_eq!(rows[0]["current"], true);
+}

@@ -145,7 +145,28 @@ describe('AddAccountDialog, signing in again', () => {
         expect.objectContaining({ url: 'http://127.0.0.1:8008', kind: 'matrix', login: 'alice', secret: 'hunter2' }),
       ),
     );
-    expect(api.detect).not.toHaveBeenCalled();
+    // The server is asked what it offers today, for the account's own kind and address.
+    expect(api.detect).toHaveBeenCalledWith({ url: 'http://127.0.0.1:8008', kind: 'matrix' });
+  });
+
+  it('offers approval in the browser again when the server offers it, for the same user', async () => {
+    const api = wordpressApi();
+    const again = { ...listing('old', 'admin@127.0.0.1:8080', []).account, kind: 'wordpress', base_url: 'http://127.0.0.1:8080', capabilities: wordpress.capabilities, signed_in: false } as any;
+    render(AddAccountDialog, { props: { onadded() {}, onclose() {}, again, api } });
+    await fireEvent.click(await screen.findByTestId('add-browser'));
+    await waitFor(() =>
+      expect(api.startBrowserAdd).toHaveBeenCalledWith(expect.objectContaining({ url: 'http://127.0.0.1:8080', kind: 'wordpress', login: 'alice' })),
+    );
+  });
+
+  it('keeps to what the server offers today when it has turned approval in the browser off', async () => {
+    const api = wordpressApi({
+      detect: vi.fn(async () => ({ kind: wordpress, base_url: 'http://127.0.0.1:8080', insecure: false, methods: ['token'] })),
+    });
+    const again = { ...listing('old', 'admin@127.0.0.1:8080', []).account, kind: 'wordpress', capabilities: wordpress.capabilities, signed_in: false } as any;
+    render(AddAccountDialog, { props: { onadded() {}, onclose() {}, again, api } });
+    await waitFor(() => expect(screen.queryByTestId('add-browser')).toBeNull());
+    expect(document.querySelector('label[for="add-secret"]')?.textContent).toBe('application password');
   });
 });
 

@@ -14,7 +14,7 @@ use url::Url;
 use crate::error::{Error, Remedy, Result};
 use crate::model::{Account, Kind, Listing};
 use crate::net::http::Http;
-use crate::provider::{Capabilities, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret};
+use crate::provider::{Capabilities, Found, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret};
 use crate::providers;
 use crate::secret::Secret;
 use crate::store::Store;
@@ -432,19 +432,7 @@ impl Keyward {
                 return Ok(saved);
             }
         }
-        let limit = self.http.timeout() * 4 + Duration::from_secs(5);
-        let found = match tokio::time::timeout(limit, provider.list(&Session::new(account, &self.http, &self.vault))).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::Timeout { host: account.host(), secs: limit.as_secs() }),
-        };
-        let found = match found {
-            Ok(f) => f,
-            Err(e @ Error::SignInAgain { .. }) => {
-                self.set_signed_in(&account.id, false)?;
-                return Err(e);
-            }
-            Err(e) => return Err(e),
-        };
+        let found = self.bounded_listing(account, provider.list(&Session::new(account, &self.http, &self.vault))).await?;
         if found.own_credential.is_some() && found.own_credential != account.own_credential {
             let own = found.own_credential.clone();
             self.update_accounts(|accounts| {
@@ -651,23 +639,22 @@ impl Keyward {
         Ok((provider, caps, user))
     }
 
+    /// A provider's listing for `account` (its own or another user's), within the listing
+    /// deadline; a "sign in again" answer marks the account signed out.
+    async fn bounded_listing(&self, account: &Account, list: impl std::future::Future<Output = Result<Found>>) -> Result<Found> {
+        let limit = self.http.timeout() * 4 + Duration::from_secs(5);
+        let found =
+            tokio::time::timeout(limit, list).await.unwrap_or_else(|_| Err(Error::Timeout { host: account.host(), secs: limit.as_secs() }));
+        if let Err(Error::SignInAgain { .. }) = &found {
+            self.set_signed_in(&account.id, false)?;
+        }
+        found
+    }
+
     /// Another user's credentials, fresh from the server, as the account's provider names them
     /// (never saved: the account's own listing, changes and checkup stay the account's).
     async fn user_found(&self, provider: &dyn Provider, account: &Account, user: &str) -> Result<Listing> {
-        let limit = self.http.timeout() * 4 + Duration::from_secs(5);
-        let s = Session::new(account, &self.http, &self.vault);
-        let found = match tokio::time::timeout(limit, provider.list_user(&s, user)).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::Timeout { host: account.host(), secs: limit.as_secs() }),
-        };
-        let found = match found {
-            Ok(f) => f,
-            Err(e @ Error::SignInAgain { .. }) => {
-                self.set_signed_in(&account.id, false)?;
-                return Err(e);
-            }
-            Err(e) => return Err(e),
-        };
+        let found = self.bounded_listing(account, provider.list_user(&Session::new(account, &self.http, &self.vault), user)).await?;
         let mut credentials = found.credentials;
         // Not the account's: nothing in it is the app's own, whatever a provider said.
         for c in &mut credentials {

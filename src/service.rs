@@ -291,11 +291,12 @@ impl Keyward {
         };
         let client_name = client_name();
         let ask = crate::provider::BrowserAsk { url: &url, back: &back, client_name: &client_name, choice: req.choice.as_deref() };
-        let crate::provider::BrowserPage { page, carry } =
+        let crate::provider::BrowserPage { page, carry, also_on } =
             tokio::time::timeout(limit, provider.browser_page(&http, ask)).await.map_err(|_| too_late())??;
-        // Whatever the provider found, a face opens only a page of the server being added: it
-        // may open `page` without a check of its own.
-        if !page_on_server(&url, &page) {
+        // Whatever the provider found, a face opens only a page of the server being added (or of
+        // the authorisation server that server named): it may open `page` without a check of
+        // its own.
+        if !page_on_server(&url, &page) && !also_on.as_ref().is_some_and(|a| page_on_server(a, &page)) {
             return Err(Error::Redirected { host, to: crate::model::host_of(page.as_str()) });
         }
         Ok(BrowserAdd {
@@ -596,7 +597,9 @@ impl Keyward {
         let results = reported_for(&ids, results);
         self.record_revokes(&account, &listing, &results, false);
         let own_gone = own
-            && results.iter().any(|r| r.error.is_none() && !r.replaced && listing.credentials.iter().any(|c| c.id == r.id && c.current));
+            && results.iter().any(|r| {
+                r.error.is_none() && !r.replaced && r.confirm_url.is_none() && listing.credentials.iter().any(|c| c.id == r.id && c.current)
+            });
         self.after_revoke(&account, own_gone).await?;
         Ok(RevokeReport { account: account.name(), user: None, results, signed_out: own_gone })
     }
@@ -792,7 +795,7 @@ fn own_page_of(accounts: &[Account], url: &str) -> Result<Url> {
     if !matches!(page.scheme(), "http" | "https") || !page.username().is_empty() || page.password().is_some() {
         return Err(refuse("this is not a plain web page"));
     }
-    let own = accounts.iter().filter_map(|a| Url::parse(&a.base_url).ok()).any(|base| base.origin() == page.origin());
+    let own = accounts.iter().flat_map(|a| a.own_origins()).any(|base| base.origin() == page.origin());
     if own {
         Ok(page)
     } else {

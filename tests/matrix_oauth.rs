@@ -201,6 +201,12 @@ fn signs_in_through_the_authorisation_server_with_pkce_and_a_device_scoped_token
 
     let st = sim.state();
     assert_eq!(st["hits"]["pkce_checked"], 1, "the verifier was sent and checked");
+    let verifier = st["hits"]["verifiers"][0].as_str().unwrap().to_string();
+    assert!(verifier.len() >= 43);
+    assert!(!out.stdout.contains(&verifier) && !out.stderr.contains(&verifier), "the PKCE verifier was printed or logged");
+    for (path, content) in cli.config_files() {
+        assert!(!content.contains(&verifier), "the PKCE verifier is in {}", path.display());
+    }
     assert_eq!(st["hits"]["login"], 0, "no classic /login");
     let devices: Vec<&str> = st["devices"].as_array().unwrap().iter().map(|d| d["device_id"].as_str().unwrap()).collect();
     assert_eq!(devices, [device.as_str()], "the session is the device Keyward named");
@@ -443,4 +449,13 @@ fn removing_the_account_with_sign_out_revokes_its_token() {
     assert!(s.devices().is_empty(), "Keyward's session is gone on the server");
     assert!(st["access_tokens"].as_array().unwrap().is_empty());
     assert!(s.cli.keyring_entry(&s.id).is_none());
+}
+
+#[test]
+fn a_server_that_names_its_issuer_only_in_the_well_known_signs_in_too() {
+    let s = sign_in(&["--metadata=false"]);
+    let st = s.sim.state();
+    assert_eq!(s.stored()["oauth"]["issuer"], st["issuer"]);
+    assert_eq!(s.devices().len(), 1);
+    assert!(s.list().iter().any(|r| r["current"] == true));
 }

@@ -670,6 +670,13 @@ const NOT_CONFIRMED: &str = "Still signed in: the sign-out asked for in the brow
 /// How long a sign-out asked for on the account page counts as waiting.
 const CONFIRM_WAIT_MINUTES: i64 = 10;
 
+/// What a listing says of a device whose end was asked for on the account page: waiting for the
+/// confirmation, or, long after, that it was not confirmed; `None` when none was asked.
+fn pending_words(ending: &[oauth::Ending], device_id: &str, now: DateTime<Utc>) -> Option<&'static str> {
+    let e = ending.iter().find(|e| e.device_id == device_id)?;
+    Some(if now - e.asked < chrono::Duration::minutes(CONFIRM_WAIT_MINUTES) { WAITING } else { NOT_CONFIRMED })
+}
+
 /// Next-gen auth (the OAuth 2.0 API): the sign-in and the sign-outs on the account page.
 impl Matrix {
     /// Signs in with the browser's answer: the tokens for the device Keyward named, checked with
@@ -777,10 +784,7 @@ impl Matrix {
         }
         let now = Utc::now();
         for c in credentials.iter_mut() {
-            if let Some(e) = grant.ending.iter().find(|e| e.device_id == c.id) {
-                let waiting = now - e.asked < chrono::Duration::minutes(CONFIRM_WAIT_MINUTES);
-                c.pending = Some(if waiting { WAITING } else { NOT_CONFIRMED }.to_string());
-            }
+            c.pending = pending_words(&grant.ending, &c.id, now).map(str::to_string);
         }
         let present = |id: &str| credentials.iter().any(|c| c.id == id);
         if grant.ending.iter().all(|e| present(&e.device_id)) {
@@ -1466,6 +1470,15 @@ mod tests {
             actions: vec!["org.matrix.session_end".into(), "org.matrix.device_delete".into()],
         };
         assert!(m.end_session_url("ABC").contains("action=org.matrix.device_delete"));
+    }
+
+    #[test]
+    fn a_sign_out_asked_on_the_account_page_waits_then_says_it_was_not_confirmed() {
+        let asked = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let ending = [oauth::Ending { device_id: "PHONE".into(), asked }];
+        assert_eq!(pending_words(&ending, "PHONE", asked + chrono::Duration::minutes(1)), Some(WAITING));
+        assert_eq!(pending_words(&ending, "PHONE", asked + chrono::Duration::minutes(11)), Some(NOT_CONFIRMED));
+        assert_eq!(pending_words(&ending, "LAPTOP", asked), None);
     }
 
     #[test]

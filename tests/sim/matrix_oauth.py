@@ -41,7 +41,8 @@ Variants (flags --name=value, or POST /__sim/config with a JSON object):
   token_endpoint=URL      the metadata names this token endpoint (a hostile or changed server)
 
 Test helpers (homeserver port), not Matrix:
-  GET  /__sim/state                 users, devices, clients, tokens (hashed), hits
+  GET  /__sim/state                 devices, clients, tokens (fingerprints), hits (with the PKCE
+                                    verifiers received, so tests can look for them where they must not be)
   POST /__sim/config                change variants
   POST /__sim/add_device {"user","device_id","name","ip"}   another session of the user
   POST /__sim/expire_tokens         every access token expires now
@@ -86,7 +87,8 @@ class State:
         self.access = {}        # access token -> {user, device, expires, client_id}
         self.refresh = {}       # refresh token -> {user, device, client_id, used}
         self.hits = {"token": 0, "refresh": 0, "authorization_code": 0, "revoke": [], "evil": 0,
-                     "delete_device": 0, "delete_devices": 0, "login": 0, "pkce_checked": 0, "registrations": 0}
+                     "delete_device": 0, "delete_devices": 0, "login": 0, "pkce_checked": 0, "registrations": 0,
+                     "verifiers": []}
         self.now_offset = 0
 
     def now(self):
@@ -481,6 +483,7 @@ class AuthServer(Base):
                 return self.oerr(400, "invalid_grant", "The authorization code is invalid")
             verifier = f.get("code_verifier") or ""
             S.hits["pkce_checked"] += 1
+            S.hits["verifiers"].append(verifier)
             want = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
             if not (43 <= len(verifier) <= 128) or want != c["challenge"]:
                 return self.oerr(400, "invalid_grant", "The PKCE code verifier does not match")

@@ -483,7 +483,21 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             }
             let needs_password = {
                 let a = kw.find(&account)?;
-                providers::get(a.kind)?.capabilities().revoke_needs_password
+                let kind_needs = providers::get(a.kind)?.capabilities().revoke_needs_password;
+                // The last listing knows better than the kind: a next-gen Matrix server ends
+                // sessions on its own page, with no password asked here.
+                match kw.cached(&a).ok().flatten() {
+                    Some(l) if all_others => l.account_actions.revoke_all_others_needs_password,
+                    Some(l) => {
+                        let named: Vec<_> = l.credentials.iter().filter(|c| credential_ids.contains(&c.id)).collect();
+                        if named.len() == credential_ids.len() {
+                            named.iter().any(|c| c.actions.revoke_needs_password)
+                        } else {
+                            kind_needs
+                        }
+                    }
+                    None => kind_needs,
+                }
             };
             let password = if password_stdin {
                 Some(read_secret(true, "Password")?)

@@ -23,7 +23,11 @@ struct Approval {
 
 impl Approval {
     fn start(cli: &Cli, url: &str) -> Self {
-        let mut child = cli.spawn(&["add", url, "--user", "alice", "--browser", "--json"]);
+        Self::start_as(cli, url, "alice")
+    }
+
+    fn start_as(cli: &Cli, url: &str, user: &str) -> Self {
+        let mut child = cli.spawn(&["add", url, "--user", user, "--browser", "--json"]);
         let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
         let mut line = String::new();
         let page = loop {
@@ -457,5 +461,41 @@ fn a_server_that_names_its_issuer_only_in_the_well_known_signs_in_too() {
     let st = s.sim.state();
     assert_eq!(s.stored()["oauth"]["issuer"], st["issuer"]);
     assert_eq!(s.devices().len(), 1);
+    assert!(s.list().iter().any(|r| r["current"] == true));
+}
+
+#[test]
+fn approving_as_another_user_than_asked_ends_the_new_session_and_stores_nothing() {
+    let sim = Sim::start("matrix_oauth", &[]);
+    let cli = Cli::new().with_env("BROWSER", "true");
+    let approval = Approval::start_as(&cli, &sim.url(), "bob");
+    let b = browser();
+    block_on(async {
+        // alice is the one signed in on the authorisation server in this browser.
+        let to = consent(&b, &approval.page, "allow").await;
+        come_back(&b, &to).await;
+    });
+    let err = approval.finish().expect_err();
+    assert!(err.contains("as @alice:localhost, not as bob") && err.contains("nothing was stored"), "{err}");
+    let st = sim.state();
+    assert!(st["devices"].as_array().unwrap().is_empty(), "the session made for Keyward was ended");
+    assert_eq!(st["hits"]["revoke"].as_array().unwrap().len(), 1);
+    assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
+}
+
+#[test]
+fn adding_the_same_account_again_ends_the_second_session_and_keeps_the_first() {
+    let s = sign_in(&[]);
+    let first = s.devices();
+    let approval = Approval::start(&s.cli, &s.sim.url());
+    let b = browser();
+    block_on(async {
+        let to = consent(&b, &approval.page, "allow").await;
+        come_back(&b, &to).await;
+    });
+    // (This CLI logs at trace level: the error is among the log lines.)
+    let run = approval.finish();
+    assert!(!run.ok() && run.stderr.contains("is already added"), "{}", run.stderr);
+    assert_eq!(s.devices(), first, "the second session was revoked, the first kept");
     assert!(s.list().iter().any(|r| r["current"] == true));
 }

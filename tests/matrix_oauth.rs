@@ -499,3 +499,13 @@ fn adding_the_same_account_again_ends_the_second_session_and_keeps_the_first() {
     assert_eq!(s.devices(), first, "the second session was revoked, the first kept");
     assert!(s.list().iter().any(|r| r["current"] == true));
 }
+
+#[test]
+fn an_access_token_past_its_expiry_time_is_renewed_before_it_is_used() {
+    let s = sign_in(&["--access_ttl=2"]);
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(s.list().iter().any(|r| r["current"] == true));
+    let st = s.sim.state();
+    assert_eq!(st["hits"]["refresh"], 1);
+    assert_eq!(st["hits"]["expired"], 0, "an expired token was sent to the homeserver");
+}

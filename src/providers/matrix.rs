@@ -414,11 +414,16 @@ impl Matrix {
     /// refreshes once (saving the new tokens before using them) and repeats the request.
     async fn call<B: Serialize + Sync + ?Sized>(&self, s: &Session<'_>, method: Method, path: &str, body: Option<&B>) -> Result<Response> {
         let stored: Stored = s.load().await?;
-        let r = self.send_with(s, &stored.access_token, method.clone(), path, body).await?;
+        // An OAuth access token past the time the server gave it is renewed before use, not
+        // after the server refuses it.
+        let used = match &stored.oauth {
+            Some(g) if g.expired(Utc::now()) => self.refreshed(s, &stored.access_token).await?,
+            _ => stored.access_token.clone(),
+        };
+        let r = self.send_with(s, &used, method.clone(), path, body).await?;
         if r.status != StatusCode::UNAUTHORIZED || errcode(&r) != "M_UNKNOWN_TOKEN" {
             return Ok(r);
         }
-        let used = stored.access_token.clone();
         let fresh = self.refreshed(s, &used).await?;
         self.send_with(s, &fresh, method, path, body).await
     }
@@ -464,6 +469,7 @@ impl Matrix {
             let next = Stored {
                 access_token: Secret::new(fresh.access_token),
                 refresh_token: fresh.refresh_token.map(Secret::new).or(Some(refresh_token)),
+                oauth: Some(oauth::Grant { expires_at: oauth::expiry(fresh.expires_in), ..grant }),
                 ..stored
             };
             s.save(&next).await?;

@@ -88,7 +88,7 @@ class State:
         self.refresh = {}       # refresh token -> {user, device, client_id, used}
         self.hits = {"token": 0, "refresh": 0, "authorization_code": 0, "revoke": [], "evil": 0,
                      "delete_device": 0, "delete_devices": 0, "login": 0, "pkce_checked": 0, "registrations": 0,
-                     "verifiers": []}
+                     "verifiers": [], "expired": 0}
         self.now_offset = 0
 
     def now(self):
@@ -208,6 +208,7 @@ class Homeserver(Base):
             self.merr(401, "M_UNKNOWN_TOKEN", "Invalid access token passed.", soft_logout=False)
             return None
         if t["expires"] < S.now():
+            S.hits["expired"] += 1
             self.merr(401, "M_UNKNOWN_TOKEN", "Access token has expired", soft_logout=True)
             return None
         dev = S.devices.get((t["user"], t["device"]))

@@ -88,6 +88,9 @@ pub(super) struct Grant {
     /// Sessions whose end was asked for on the account page, not yet confirmed gone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ending: Vec<Ending>,
+    /// When the access token expires, as the server said (`expires_in`) when it was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A sign-out asked for on the account page.
@@ -97,7 +100,19 @@ pub(super) struct Ending {
     pub asked: DateTime<Utc>,
 }
 
+/// When a token issued now with `expires_in` seconds to live expires (`None`: the server did not
+/// say).
+pub(super) fn expiry(expires_in: Option<u64>) -> Option<DateTime<Utc>> {
+    let secs = i64::try_from(expires_in?).ok()?.min(10 * 365 * 24 * 3600);
+    Some(Utc::now() + chrono::Duration::seconds(secs))
+}
+
 impl Grant {
+    /// Is the access token past its expiry time (as this computer's clock tells)?
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|t| now >= t)
+    }
+
     /// The account page that ends `device_id`, with the newest action the server supports;
     /// `None` when it names no page or supports no such action.
     pub fn end_session_url(&self, device_id: &str) -> Option<String> {
@@ -136,6 +151,7 @@ struct Registered {
 pub(super) struct Tokens {
     pub access_token: String,
     pub refresh_token: Option<String>,
+    pub expires_in: Option<u64>,
 }
 
 /// The registration request (RFC 7591, with the Matrix spec's client metadata).
@@ -279,6 +295,7 @@ pub(super) async fn browser_page(http: &Http, base: &Url, (m, found): (Metadata,
         account_management_uri: m.account_management_uri.clone(),
         actions: m.account_management_actions_supported.clone(),
         ending: Vec::new(),
+        expires_at: None,
     };
     let carry = crate::provider::to_stored(&Carry { oauth: 1, verifier, redirect_uri, device_id, grant })?;
     Ok(BrowserPage { page, carry: Some(carry), also_on: Some(issuer) })
@@ -343,7 +360,8 @@ pub(super) async fn exchange(http: &Http, a: &Approved) -> Result<SignedInWith> 
         });
     }
     let tokens: Tokens = r.json("tokens")?;
-    Ok(SignedInWith { tokens, device_id: carry.device_id, grant: carry.grant })
+    let grant = Grant { expires_at: expiry(tokens.expires_in), ..carry.grant };
+    Ok(SignedInWith { tokens, device_id: carry.device_id, grant })
 }
 
 fn endpoint(url: &str, host: &str) -> Result<Url> {
@@ -470,6 +488,7 @@ mod tests {
             account_management_uri: Some("https://auth.example.org/account/".into()),
             actions: vec!["org.matrix.session_end".into()],
             ending: vec![],
+            expires_at: None,
         };
         assert_eq!(g.end_session_url("ABC").unwrap(), "https://auth.example.org/account/?action=org.matrix.session_end&device_id=ABC");
         g.actions.push("org.matrix.device_delete".into());

@@ -12,19 +12,22 @@
 //! sign-out never asks the homeserver again where to send a token, so a homeserver whose metadata
 //! changes later cannot have a refresh token sent elsewhere.
 //!
-//! Not here: the listing (the client API is the classic one, with this token), and ending other
-//! sessions, which the spec hands to the account page (`account_management_uri`): this module only
-//! makes that page's address.
+//! Ending another session is the account page's (`account_management_uri`, with the newest
+//! action the server names): this module makes that page's address, remembers the ask with the
+//! grant, and says in the listing that it waits for the user's confirmation until it is gone.
+//!
+//! Not here: the listing itself (the client API is the classic one, with this token).
 
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::{server_error, Matrix, Stored, Whoami};
 use crate::error::{Error, Result};
-use crate::model::host_of;
+use crate::model::{host_of, Credential, Fact};
 use crate::net::http::{join, one_line, Http, Response};
-use crate::provider::{Approved, BrowserAsk, BrowserPage};
+use crate::provider::{Approved, BrowserAsk, BrowserPage, Provider, Revoked, Session, SignedIn};
 use crate::secret::{self, Secret, SecretBody};
 
 /// The page that says what Keyward is, given as the client's `client_uri` (https, as the spec
@@ -55,7 +58,7 @@ pub(super) struct Metadata {
 
 /// How the metadata was found: the stable path (spec v1.15+: stable scopes) or an older one.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
-pub(super) enum Found {
+pub(super) enum FoundAt {
     Stable,
     Unstable,
 }
@@ -168,12 +171,12 @@ struct Registration<'a> {
 
 /// The server's metadata, when it uses next-gen auth: the stable path, the unstable one, then the
 /// well-known's issuer (each only when the one before has none). `None` for a classic server.
-pub(super) async fn discover(http: &Http, base: &Url) -> Result<Option<(Metadata, Found)>> {
+pub(super) async fn discover(http: &Http, base: &Url) -> Result<Option<(Metadata, FoundAt)>> {
     let (stable, unstable) = tokio::join!(
         http.send(http.get(join(base, "_matrix/client/v1/auth_metadata"))),
         http.send(http.get(join(base, "_matrix/client/unstable/org.matrix.msc2965/auth_metadata"))),
     );
-    for (r, found) in [(stable, Found::Stable), (unstable, Found::Unstable)] {
+    for (r, found) in [(stable, FoundAt::Stable), (unstable, FoundAt::Unstable)] {
         let r = r?;
         if r.is_success() {
             if let Ok(m) = serde_json::from_slice::<Metadata>(&r.body) {
@@ -191,7 +194,7 @@ pub(super) async fn discover(http: &Http, base: &Url) -> Result<Option<(Metadata
     if !r.is_success() {
         return Ok(None);
     }
-    Ok(serde_json::from_slice::<Metadata>(&r.body).ok().map(|m| (m, Found::Unstable)))
+    Ok(serde_json::from_slice::<Metadata>(&r.body).ok().map(|m| (m, FoundAt::Unstable)))
 }
 
 /// The metadata, checked: every endpoint on the issuer's own origin (the one authorisation server
@@ -242,7 +245,7 @@ fn oauth_error(r: &Response) -> Error {
 
 /// The approval page: registers Keyward with the authorisation server for this loopback address,
 /// then the authorisation request with a fresh device id, PKCE and `state`.
-pub(super) async fn browser_page(http: &Http, base: &Url, (m, found): (Metadata, Found), ask: BrowserAsk<'_>) -> Result<BrowserPage> {
+pub(super) async fn browser_page(http: &Http, base: &Url, (m, found): (Metadata, FoundAt), ask: BrowserAsk<'_>) -> Result<BrowserPage> {
     let issuer = checked(base, &m)?;
     let host = host_of(issuer.as_str());
     let Some(registration) = &m.registration_endpoint else {
@@ -271,7 +274,7 @@ pub(super) async fn browser_page(http: &Http, base: &Url, (m, found): (Metadata,
     let device_id = random(12, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")?;
     let verifier = Secret::new(random(64, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")?);
     let challenge = base64url(ring::digest::digest(&ring::digest::SHA256, verifier.expose().as_bytes()).as_ref());
-    let stable = found == Found::Stable || m.scopes_supported.iter().any(|s| s == "urn:matrix:client:api:*");
+    let stable = found == FoundAt::Stable || m.scopes_supported.iter().any(|s| s == "urn:matrix:client:api:*");
     let scope = if stable {
         format!("urn:matrix:client:api:* urn:matrix:client:device:{device_id}")
     } else {
@@ -409,6 +412,150 @@ pub(super) async fn revoke(http: &Http, grant: &Grant, token: &Secret, is_refres
     Err(oauth_error(&r))
 }
 
+/// What the account page says while a sign-out asked for there is not confirmed.
+const WAITING: &str = "Waiting for you to confirm the sign-out in your browser";
+/// ... and once the asking is long past (the page was closed without confirming).
+const NOT_CONFIRMED: &str = "Still signed in: the sign-out asked for in the browser was not confirmed";
+/// How long a sign-out asked for on the account page counts as waiting.
+const CONFIRM_WAIT_MINUTES: i64 = 10;
+
+/// What a listing says of a device whose end was asked for on the account page: waiting for the
+/// confirmation, or, long after, that it was not confirmed; `None` when none was asked.
+fn pending_words(ending: &[Ending], device_id: &str, now: DateTime<Utc>) -> Option<&'static str> {
+    let e = ending.iter().find(|e| e.device_id == device_id)?;
+    Some(if now - e.asked < chrono::Duration::minutes(CONFIRM_WAIT_MINUTES) { WAITING } else { NOT_CONFIRMED })
+}
+
+/// Next-gen auth (the OAuth 2.0 API): the sign-in and the sign-outs on the account page.
+impl Matrix {
+    /// Signs in with the browser's answer: the tokens for the device Keyward named, checked with
+    /// `whoami` (the device must be that one); anything wrong revokes them again.
+    pub(super) async fn sign_in_oauth(&self, http: &Http, approved: Approved) -> Result<SignedIn> {
+        let base = self.require(http, &approved.url).await?;
+        let made = exchange(http, &approved).await?;
+        let access = Secret::new(made.tokens.access_token);
+        let refresh = made.tokens.refresh_token.map(Secret::new);
+        let undo = |why: Error| async {
+            let _ = match &refresh {
+                Some(t) => revoke(http, &made.grant, t, true).await,
+                None => revoke(http, &made.grant, &access, false).await,
+            };
+            why
+        };
+        let who = match http.send(http.get(join(&base, "_matrix/client/v3/account/whoami")).bearer_auth(access.expose())).await {
+            Ok(r) if r.is_success() => match r.json::<Whoami>("an account answer") {
+                Ok(w) => w,
+                Err(e) => return Err(undo(e).await),
+            },
+            Ok(r) => return Err(undo(server_error(&r)).await),
+            Err(e) => return Err(undo(e).await),
+        };
+        if who.device_id.as_deref() != Some(made.device_id.as_str()) {
+            let e = Error::bad_response(base.host_str().unwrap_or(""), "the token is not for the device Keyward asked for");
+            return Err(undo(e).await);
+        }
+        if let Some(asked) = approved.login.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+            let local = |id: &str| id.trim_start_matches('@').split(':').next().unwrap_or("").to_lowercase();
+            if local(asked) != local(&who.user_id) {
+                let e = Error::NotApproved {
+                    message: format!(
+                        "the browser approved Keyward as {}, not as {}; the session made for it was ended and nothing was stored",
+                        crate::text::field(&who.user_id),
+                        crate::text::field(asked)
+                    ),
+                };
+                return Err(undo(e).await);
+            }
+        }
+        let issuer = made.grant.issuer.clone();
+        let stored = Stored {
+            access_token: access,
+            refresh_token: refresh,
+            device_id: made.device_id.clone(),
+            user_id: who.user_id.clone(),
+            server_admin: None,
+            oauth: Some(made.grant),
+        };
+        let mut facts = vec![Fact::new("Homeserver", crate::net::http::base_string(&base))];
+        if let Some(v) = self.versions(http, &base).await {
+            facts.push(Fact::new("Spec version", v));
+        }
+        facts.push(Fact::new("Sign-in", "next-gen auth (OAuth 2.0)"));
+        facts.push(Fact::new(crate::model::AUTH_SERVER_FACT, issuer));
+        Ok(SignedIn {
+            base_url: base,
+            user_id: who.user_id,
+            own_credential: Some(made.device_id),
+            server_facts: facts,
+            stored: crate::provider::to_stored(&stored)?,
+        })
+    }
+
+    /// Ends devices the way the spec wants on such a server: Keyward's own through the
+    /// revocation endpoint, each other one on the account page (its address to open), remembered
+    /// until a listing sees it gone.
+    pub(super) async fn end_on_account_page(
+        &self,
+        s: &Session<'_>,
+        grant: &Grant,
+        stored: &Stored,
+        ids: &[String],
+    ) -> Result<Vec<Revoked>> {
+        let mut results = Vec::new();
+        let mut asked = Vec::new();
+        for id in ids {
+            if *id == stored.device_id {
+                results.push(match self.sign_out(s).await {
+                    Ok(()) => Revoked::ok(id),
+                    Err(e) => Revoked::failed(id, e),
+                });
+                continue;
+            }
+            match grant.end_session_url(id) {
+                Some(url) => {
+                    results.push(Revoked::to_confirm(id, url));
+                    asked.push(id.clone());
+                }
+                None => results.push(Revoked::failed(id, "the server's account page offers no way to end one session")),
+            }
+        }
+        if !asked.is_empty() {
+            let _held = s.exclusive().await?;
+            let mut now: Stored = s.reload().await?;
+            if let Some(g) = now.oauth.as_mut() {
+                g.ending.retain(|e| !asked.contains(&e.device_id));
+                g.ending.extend(asked.into_iter().map(|device_id| Ending { device_id, asked: Utc::now() }));
+            }
+            s.save(&now).await?;
+        }
+        Ok(results)
+    }
+
+    /// Says on each device whose end was asked for that it waits for the user's confirmation,
+    /// and forgets the ones now gone (under the account's lock, over a fresh read).
+    pub(super) async fn mark_ending(&self, s: &Session<'_>, grant: &Grant, credentials: &mut [Credential]) {
+        if grant.ending.is_empty() {
+            return;
+        }
+        let now = Utc::now();
+        for c in credentials.iter_mut() {
+            c.pending = pending_words(&grant.ending, &c.id, now).map(str::to_string);
+        }
+        let present = |id: &str| credentials.iter().any(|c| c.id == id);
+        if grant.ending.iter().all(|e| present(&e.device_id)) {
+            return;
+        }
+        let Ok(_held) = s.exclusive().await else { return };
+        let Ok(mut fresh) = s.reload::<Stored>().await else { return };
+        if let Some(g) = fresh.oauth.as_mut() {
+            g.ending.retain(|e| present(&e.device_id));
+        }
+        if let Err(e) = s.save(&fresh).await {
+            tracing::debug!("could not forget the sign-outs seen done: {e}");
+        }
+    }
+}
+
 /// `n` characters of `alphabet` from the operating system's CSPRNG, each equally likely.
 fn random(n: usize, alphabet: &[u8]) -> Result<String> {
     use ring::rand::SecureRandom;
@@ -453,6 +600,15 @@ mod tests {
             account_management_uri: Some(format!("{issuer}account/")),
             account_management_actions_supported: vec!["org.matrix.session_end".into()],
         }
+    }
+
+    #[test]
+    fn a_sign_out_asked_on_the_account_page_waits_then_says_it_was_not_confirmed() {
+        let asked = chrono::TimeZone::timestamp_opt(&Utc, 1_700_000_000, 0).unwrap();
+        let ending = [Ending { device_id: "PHONE".into(), asked }];
+        assert_eq!(pending_words(&ending, "PHONE", asked + chrono::Duration::minutes(1)), Some(WAITING));
+        assert_eq!(pending_words(&ending, "PHONE", asked + chrono::Duration::minutes(11)), Some(NOT_CONFIRMED));
+        assert_eq!(pending_words(&ending, "LAPTOP", asked), None);
     }
 
     #[test]

@@ -483,7 +483,21 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             }
             let needs_password = {
                 let a = kw.find(&account)?;
-                providers::get(a.kind)?.capabilities().revoke_needs_password
+                let kind_needs = providers::get(a.kind)?.capabilities().revoke_needs_password;
+                // The last listing knows better than the kind: a next-gen Matrix server ends
+                // sessions on its own page, with no password asked here.
+                match kw.cached(&a).ok().flatten() {
+                    Some(l) if all_others => l.account_actions.revoke_all_others_needs_password,
+                    Some(l) => {
+                        let named: Vec<_> = l.credentials.iter().filter(|c| credential_ids.contains(&c.id)).collect();
+                        if named.len() == credential_ids.len() {
+                            named.iter().any(|c| c.actions.revoke_needs_password)
+                        } else {
+                            kind_needs
+                        }
+                    }
+                    None => kind_needs,
+                }
             };
             let password = if password_stdin {
                 Some(read_secret(true, "Password")?)
@@ -499,6 +513,7 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             } else {
                 kw.revoke(&account, &credential_ids, &proof, include_this_app).await?
             };
+            open_confirm_pages(out, &report);
             let report = out.revoke_report(&kw.find(&account)?.id, report);
             print_report(&report, json);
             if !report.all_ok() {
@@ -709,6 +724,19 @@ async fn add_in_browser(
     kw.finish_browser_add(pending).await
 }
 
+/// The server's pages on which sessions end once the user confirms there (Matrix next-gen
+/// auth): each printed on stderr and opened in the browser, one after another.
+fn open_confirm_pages(out: &mut Shown, report: &RevokeReport) {
+    let pages: Vec<&str> = report.results.iter().filter_map(|r| r.confirm_url.as_deref()).collect();
+    for url in &pages {
+        eprintln!("Open this page to end the session: {}", out.text(url));
+        open_in_browser(url);
+    }
+    if pages.len() > 1 {
+        eprintln!("Each of these {} sessions ends only once you confirm it on its own page.", pages.len());
+    }
+}
+
 /// Opens `url` with `$BROWSER` when set, else the desktop's opener; a failure is ignored (the
 /// page was printed). The child is not waited for: a browser may run for as long as it likes.
 fn open_in_browser(url: &str) {
@@ -749,7 +777,10 @@ fn print_rows(rows: &[CredentialRow], notes: &[String], failed: usize) {
                 text::field(&r.id),
                 r.kind.noun().to_string(),
                 r.name.as_deref().map(text::field).unwrap_or_default(),
-                text::field(&r.summary),
+                match &r.pending {
+                    Some(p) => format!("{} · {}", text::field(p), text::field(&r.summary)),
+                    None => text::field(&r.summary),
+                },
             ]
         })
         .collect();
@@ -776,6 +807,9 @@ fn print_report(report: &RevokeReport, json: bool) {
     for r in &report.results {
         match &r.error {
             None if r.replaced => println!("replaced {}{of} (the old value no longer works)", text::field(&r.id)),
+            None if r.confirm_url.is_some() => {
+                println!("asked   {}{of}: it is signed out once you confirm in your browser", text::field(&r.id))
+            }
             None => println!("revoked {}{of}", text::field(&r.id)),
             Some(e) => println!("failed  {}: {}", text::field(&r.id), text::line(e, text::LINE_MAX)),
         }

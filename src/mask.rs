@@ -408,6 +408,7 @@ impl Mask for CredentialRow {
             revoke_warning: m.opt(&r.revoke_warning),
             why_not: m.opt(&r.why_not),
             manage_url: m.opt(&r.manage_url),
+            pending: m.opt(&r.pending),
             restrictions: r.restrictions.iter().map(|s| m.text(s)).collect(),
             usage: r.usage.iter().map(|u| m.usage(u)).collect(),
             used_by: r.used_by.iter().map(|u| UsedBy { who: m.text(&u.who), ip: m.opt(&u.ip), last_used: u.last_used.clone() }).collect(),
@@ -558,7 +559,7 @@ impl Masker {
             .iter()
             .map(|x| {
                 let id = self.id(account_id, &x.id);
-                crate::provider::Revoked { id, error: self.opt(&x.error), replaced: x.replaced }
+                crate::provider::Revoked { id, error: self.opt(&x.error), replaced: x.replaced, confirm_url: self.opt(&x.confirm_url) }
             })
             .collect();
         RevokeReport { account: self.text(&r.account), user: r.user.as_ref().map(|u| self.text(u)), results, signed_out: r.signed_out }

@@ -120,6 +120,16 @@ impl Account {
         format!("{}@{}", self.login, self.host())
     }
 
+    /// The origins of the account's own pages, which a face may open: its server's, and the
+    /// authorisation server it signed in through when its provider recorded one (as the fact
+    /// [`AUTH_SERVER_FACT`], at sign-in: never from a later answer of the server).
+    pub fn own_origins(&self) -> Vec<url::Url> {
+        std::iter::once(self.base_url.as_str())
+            .chain(self.server_facts.iter().filter(|f| f.label == AUTH_SERVER_FACT).map(|f| f.value.as_str()))
+            .filter_map(|u| url::Url::parse(u).ok())
+            .collect()
+    }
+
     /// Does `name` (as typed on the command line) name this account?
     pub fn answers_to(&self, name: &str) -> bool {
         let name = name.trim();
@@ -138,6 +148,11 @@ pub fn host_of(url: &str) -> String {
         Err(_) => url.to_string(),
     }
 }
+
+/// The fact a provider records at sign-in for an account that signs in through a separate
+/// authorisation server (its issuer URL): pages there are the account's own too
+/// ([`Account::own_origins`]).
+pub const AUTH_SERVER_FACT: &str = "Authorisation server";
 
 /// A labelled value shown as it is ("Release" → "4.3").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -304,6 +319,10 @@ pub struct Actions {
     /// faces say "Replace", not "Revoke".
     #[serde(default)]
     pub revoke_replaces: bool,
+    /// Revoking opens the server's own page, where the user confirms it in the browser (one page
+    /// for each); it is gone once they did (Matrix next-gen auth).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub revoke_in_browser: bool,
     /// Why it cannot be renamed or revoked here, in one sentence, when it cannot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why_not: Option<String>,
@@ -351,6 +370,10 @@ pub struct Credential {
     /// The server's page that manages this credential.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manage_url: Option<String>,
+    /// Its end was asked for on the server's page and is not confirmed yet: in words ("Waiting
+    /// for you to confirm the sign-out in your browser").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<String>,
     /// Every other field the server gave, labelled for people.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<Fact>,
@@ -376,6 +399,7 @@ impl Credential {
             current: false,
             actions: Actions::default(),
             manage_url: None,
+            pending: None,
             details: Vec::new(),
         }
     }

@@ -196,11 +196,15 @@ pub struct BrowserPage {
     /// Held in memory only until the browser comes back, then handed over as [`Approved::carry`]
     /// (an OAuth PKCE verifier and the client registered for it); never stored anywhere.
     pub carry: Option<Secret>,
+    /// The one other origin the page may be on: the authorisation server the server itself named
+    /// (Matrix next-gen auth's issuer, found by the provider on the server). `None`: the page is
+    /// on the server being added.
+    pub also_on: Option<Url>,
 }
 
 impl BrowserPage {
     pub fn at(page: Url) -> Self {
-        BrowserPage { page, carry: None }
+        BrowserPage { page, carry: None, also_on: None }
     }
 }
 
@@ -238,18 +242,27 @@ pub struct Revoked {
     /// The server replaced it with a new value (the old one no longer works).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replaced: bool,
+    /// Not gone yet: the server ends it once the user confirms on this page of the server's,
+    /// which the face opens (Matrix next-gen auth's account page). The next listings say it is
+    /// waiting for that, until it is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_url: Option<String>,
 }
 
 impl Revoked {
     pub fn ok(id: impl Into<String>) -> Self {
-        Revoked { id: id.into(), error: None, replaced: false }
+        Revoked { id: id.into(), error: None, replaced: false, confirm_url: None }
     }
     pub fn failed(id: impl Into<String>, why: impl std::fmt::Display) -> Self {
-        Revoked { id: id.into(), error: Some(why.to_string()), replaced: false }
+        Revoked { id: id.into(), error: Some(why.to_string()), replaced: false, confirm_url: None }
     }
     /// Gone, and a new value took its place.
     pub fn replaced(id: impl Into<String>) -> Self {
-        Revoked { id: id.into(), error: None, replaced: true }
+        Revoked { id: id.into(), error: None, replaced: true, confirm_url: None }
+    }
+    /// Asked for: it goes once the user confirms on the server's page `url`.
+    pub fn to_confirm(id: impl Into<String>, url: impl Into<String>) -> Self {
+        Revoked { id: id.into(), error: None, replaced: false, confirm_url: Some(url.into()) }
     }
 }
 

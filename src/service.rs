@@ -291,11 +291,12 @@ impl Keyward {
         };
         let client_name = client_name();
         let ask = crate::provider::BrowserAsk { url: &url, back: &back, client_name: &client_name, choice: req.choice.as_deref() };
-        let crate::provider::BrowserPage { page, carry } =
+        let crate::provider::BrowserPage { page, carry, also_on } =
             tokio::time::timeout(limit, provider.browser_page(&http, ask)).await.map_err(|_| too_late())??;
-        // Whatever the provider found, a face opens only a page of the server being added: it
-        // may open `page` without a check of its own.
-        if !page_on_server(&url, &page) {
+        // Whatever the provider found, a face opens only a page of the server being added (or of
+        // the authorisation server that server named): it may open `page` without a check of
+        // its own.
+        if !approval_page_allowed(&url, also_on.as_ref(), &page) {
             return Err(Error::Redirected { host, to: crate::model::host_of(page.as_str()) });
         }
         Ok(BrowserAdd {
@@ -584,7 +585,9 @@ impl Keyward {
         let results = reported_for(&ids, results);
         self.record_revokes(&account, &listing, &results, false);
         let own_gone = own
-            && results.iter().any(|r| r.error.is_none() && !r.replaced && listing.credentials.iter().any(|c| c.id == r.id && c.current));
+            && results.iter().any(|r| {
+                r.error.is_none() && !r.replaced && r.confirm_url.is_none() && listing.credentials.iter().any(|c| c.id == r.id && c.current)
+            });
         self.after_revoke(&account, own_gone).await?;
         Ok(RevokeReport { account: account.name(), user: None, results, signed_out: own_gone })
     }
@@ -779,7 +782,7 @@ fn own_page_of(accounts: &[Account], url: &str) -> Result<Url> {
     if !matches!(page.scheme(), "http" | "https") || !page.username().is_empty() || page.password().is_some() {
         return Err(refuse("this is not a plain web page"));
     }
-    let own = accounts.iter().filter_map(|a| Url::parse(&a.base_url).ok()).any(|base| base.origin() == page.origin());
+    let own = accounts.iter().flat_map(|a| a.own_origins()).any(|base| base.origin() == page.origin());
     if own {
         Ok(page)
     } else {
@@ -793,6 +796,12 @@ fn page_on_server(base: &Url, page: &Url) -> bool {
         && page.username().is_empty()
         && page.password().is_none()
         && crate::net::http::stays_on(base, page)
+}
+
+/// May a face open this approval page: on the server being added (`base`), or on the one other
+/// origin the provider found that server naming for its sign-in (`also_on`, an OAuth issuer)?
+fn approval_page_allowed(base: &Url, also_on: Option<&Url>, page: &Url) -> bool {
+    page_on_server(base, page) || also_on.is_some_and(|a| page_on_server(a, page))
 }
 
 /// Is this secret a way of signing in this kind offers? Refused before anything is sent, with the
@@ -963,6 +972,31 @@ mod tests {
             assert!(e.starts_with("Keyward opens only pages of your accounts' servers"), "{other}: {e}");
             assert!(!e.contains("pw") && !e.contains("?"), "{e}");
         }
+    }
+
+    #[test]
+    fn an_approval_page_may_be_on_the_authorisation_server_found_and_nowhere_else() {
+        let base = Url::parse("https://matrix.example.org/").unwrap();
+        let issuer = Url::parse("https://auth.example.org/").unwrap();
+        let page = Url::parse("https://auth.example.org/authorize?client_id=x").unwrap();
+        assert!(approval_page_allowed(&base, Some(&issuer), &page));
+        assert!(!approval_page_allowed(&base, None, &page));
+        for other in ["https://evil.example/authorize", "http://auth.example.org/authorize", "https://auth.example.org:8443/"] {
+            assert!(!approval_page_allowed(&base, Some(&issuer), &Url::parse(other).unwrap()), "{other}");
+        }
+    }
+
+    #[test]
+    fn the_authorisation_server_an_account_signed_in_through_is_its_own_page_too() {
+        let mut a = account("https://matrix.example.org");
+        a.server_facts.push(crate::model::Fact::new(crate::model::AUTH_SERVER_FACT, "https://auth.example.org/"));
+        let accounts = [a];
+        assert!(own_page_of(&accounts, "https://auth.example.org/account/?action=org.matrix.device_delete&device_id=X").is_ok());
+        assert!(own_page_of(&accounts, "https://evil.example/").is_err());
+        // The same words from anything but that fact open nothing.
+        let mut b = account("https://matrix.example.org");
+        b.server_facts.push(crate::model::Fact::new("Site", "https://auth.example.org/"));
+        assert!(own_page_of(&[b], "https://auth.example.org/account/").is_err());
     }
 
     #[test]

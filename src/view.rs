@@ -92,6 +92,10 @@ pub struct CredentialRow {
     pub revoke_warning: Option<String>,
     pub why_not: Option<String>,
     pub manage_url: Option<String>,
+    /// Revoking opens the server's page where the user confirms it (one page each).
+    pub revoke_in_browser: bool,
+    /// Its end was asked for on the server's page and is not confirmed yet, in words.
+    pub pending: Option<String>,
     pub restrictions: Vec<String>,
     pub usage: Vec<Usage>,
     /// `usage`, in words.
@@ -139,6 +143,8 @@ fn row(account: &Account, c: &Credential, now: DateTime<Utc>) -> CredentialRow {
         revoke_warning: c.actions.revoke_warning.as_deref().map(line),
         why_not: c.actions.why_not.as_deref().map(line),
         manage_url: c.manage_url.clone(),
+        revoke_in_browser: c.actions.revoke_in_browser,
+        pending: c.pending.as_deref().map(line),
         restrictions: c.restrictions.clone(),
         usage: c.usage.clone(),
         used_by: c.usage.iter().map(|u| used_by(u, now)).collect(),

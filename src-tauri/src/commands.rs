@@ -280,10 +280,24 @@ pub struct RevokeAnswer {
 
 #[tauri::command]
 #[specta::specta]
-pub async fn revoke(kw: State<'_, Keyward>, request: RevokeRequest) -> Answer<RevokeAnswer> {
+pub async fn revoke(app: tauri::AppHandle, kw: State<'_, Keyward>, request: RevokeRequest) -> Answer<RevokeAnswer> {
     let proof = Proof { password: request.password, code: request.code };
     let report = kw.revoke(&request.account_id, &request.ids, &proof, request.include_own).await;
+    if let Ok(r) = &report {
+        open_confirm_pages(&app, &kw, r);
+    }
     revoke_answer(&kw, &request.account_id, report)
+}
+
+/// The server's pages on which a sign-out ends once the user confirms there (Matrix next-gen
+/// auth), opened in the system browser one after another, each only when the core says it is
+/// one of the account's own pages. The dialog says that each waits for its confirmation.
+fn open_confirm_pages(app: &tauri::AppHandle, kw: &Keyward, report: &RevokeReport) {
+    for url in report.results.iter().filter_map(|r| r.confirm_url.as_deref()) {
+        if let Ok(page) = kw.own_page(url) {
+            let _ = app.opener().open_url(page.as_str(), None::<&str>);
+        }
+    }
 }
 
 #[tauri::command]

@@ -11,8 +11,12 @@
 //! (`list_user`, `revoke_user`): devices with their user agents and connections (`whois`),
 //! pushers read-only, and one `delete_devices` request for many.
 //!
-//! Facts: `shared/reference/matrix.md`. Not here: SSO/OAuth sign-in, the rest of the Synapse
-//! admin API (users, rooms, media).
+//! On next-gen auth servers Keyward signs in through the OAuth 2.0 API (`oauth`): the listing is
+//! the same with that token, and ending another session opens the account page for it, which
+//! the account remembers until the session is seen gone.
+//!
+//! Facts: `shared/reference/matrix.md`. Not here: the rest of the Synapse admin API (users,
+//! rooms, media).
 
 use std::collections::HashMap;
 
@@ -30,7 +34,8 @@ use crate::error::{Error, Result};
 use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind};
 use crate::net::http::{join, one_line, Http, Response};
 use crate::provider::{
-    Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn, TokenShape,
+    Approved, BrowserAsk, BrowserPage, Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest,
+    SignInSecret, SignedIn, TokenShape,
 };
 use crate::secret::{self, Secret, SecretBody};
 
@@ -53,6 +58,9 @@ struct Stored {
     /// account not yet asked (or signed in before this was kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     server_admin: Option<bool>,
+    /// Signed in through next-gen auth (OAuth 2.0): where its tokens go, fixed at sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    oauth: Option<oauth::Grant>,
 }
 
 /// What the Synapse admin API said about the account's role.
@@ -406,11 +414,16 @@ impl Matrix {
     /// refreshes once (saving the new tokens before using them) and repeats the request.
     async fn call<B: Serialize + Sync + ?Sized>(&self, s: &Session<'_>, method: Method, path: &str, body: Option<&B>) -> Result<Response> {
         let stored: Stored = s.load().await?;
-        let r = self.send_with(s, &stored.access_token, method.clone(), path, body).await?;
+        // An OAuth access token past the time the server gave it is renewed before use, not
+        // after the server refuses it.
+        let used = match &stored.oauth {
+            Some(g) if g.expired(Utc::now()) => self.refreshed(s, &stored.access_token).await?,
+            _ => stored.access_token.clone(),
+        };
+        let r = self.send_with(s, &used, method.clone(), path, body).await?;
         if r.status != StatusCode::UNAUTHORIZED || errcode(&r) != "M_UNKNOWN_TOKEN" {
             return Ok(r);
         }
-        let used = stored.access_token.clone();
         let fresh = self.refreshed(s, &used).await?;
         self.send_with(s, &fresh, method, path, body).await
     }
@@ -447,6 +460,21 @@ impl Matrix {
         let Some(refresh_token) = stored.refresh_token.clone() else {
             return Err(s.sign_in_again("the server no longer accepts its access token"));
         };
+        if let Some(grant) = stored.oauth.clone() {
+            // Only to the token endpoint fixed at sign-in, whatever the server says now.
+            let fresh = match oauth::refresh(s.http, &grant, &refresh_token).await? {
+                oauth::Refreshed::Tokens(t) => t,
+                oauth::Refreshed::Refused => return Err(s.sign_in_again("its session expired and could not be renewed")),
+            };
+            let next = Stored {
+                access_token: Secret::new(fresh.access_token),
+                refresh_token: fresh.refresh_token.map(Secret::new).or(Some(refresh_token)),
+                oauth: Some(oauth::Grant { expires_at: oauth::expiry(fresh.expires_in), ..grant }),
+                ..stored
+            };
+            s.save(&next).await?;
+            return Ok(next.access_token);
+        }
         let r = s
             .http
             .send(
@@ -469,6 +497,7 @@ impl Matrix {
             device_id: stored.device_id,
             user_id: stored.user_id,
             server_admin: stored.server_admin,
+            oauth: stored.oauth,
         };
         // Saved before first use: once the new access token is used the old refresh token dies.
         s.save(&next).await?;
@@ -710,7 +739,7 @@ fn device_credential(
         None => Actions { rename: true, revoke: true, revoke_needs_password: true, ..Default::default() },
         Some(m) => {
             c.manage_url = Some(m.end_session_url(&d.device_id));
-            Actions { rename: true, revoke: true, ..Default::default() }
+            Actions { rename: true, revoke: true, revoke_in_browser: true, ..Default::default() }
         }
     };
     c
@@ -818,7 +847,7 @@ impl Provider for Matrix {
             kind: KIND,
             display_name: "Matrix",
             aliases: &["synapse"],
-            sign_in: &[SignInMethod::Password, SignInMethod::Token],
+            sign_in: &[SignInMethod::Password, SignInMethod::Token, SignInMethod::Browser],
             token_label: "access token",
             rename: true,
             revoke: true,
@@ -836,6 +865,30 @@ impl Provider for Matrix {
         self.discover(http, url).await
     }
 
+    async fn sign_in_options(&self, http: &Http, url: &Url) -> Result<Vec<SignInMethod>> {
+        let base = self.require(http, url).await?;
+        // Next-gen auth: the browser (OAuth 2.0), or a token made elsewhere; no password.
+        if oauth::discover(http, &base).await?.is_some() {
+            return Ok(vec![SignInMethod::Browser, SignInMethod::Token]);
+        }
+        Ok(vec![SignInMethod::Password, SignInMethod::Token])
+    }
+
+    async fn browser_page(&self, http: &Http, ask: BrowserAsk<'_>) -> Result<BrowserPage> {
+        let base = self.require(http, ask.url).await?;
+        if let Some(found) = oauth::discover(http, &base).await? {
+            return oauth::browser_page(http, &base, found, ask).await;
+        }
+        Err(Error::unsupported("this Matrix server offers no sign-in in the browser"))
+    }
+
+    async fn sign_in_approved(&self, http: &Http, approved: Approved) -> Result<SignedIn> {
+        if oauth::carries_oauth(approved.carry.as_ref()) {
+            return self.sign_in_oauth(http, approved).await;
+        }
+        Err(Error::unsupported("this Matrix server offers no sign-in in the browser"))
+    }
+
     async fn sign_in(&self, http: &Http, req: SignInRequest) -> Result<SignedIn> {
         let base = self.require(http, &req.url).await?;
         let account_name = format!("{}@{}", req.login, crate::model::host_of(base.as_str()));
@@ -843,9 +896,9 @@ impl Provider for Matrix {
         let (stored, own) = match req.secret {
             SignInSecret::Password(password) => {
                 if let Some(m) = &next_gen {
-                    return Err(Error::OpenInBrowser {
-                        message: "this server signs in through its own account page (next-gen auth): make an access token there, or in a Matrix client, and sign in with that token".into(),
-                        url: m.uri.clone(),
+                    return Err(Error::SignInMethod {
+                        message: "this server signs in only in the browser (next-gen auth), not with a password: add it with the sign-in in the browser, or with an access token made on its account page".into(),
+                        remedy: Some(crate::error::Remedy::OpenPage { url: m.uri.clone() }),
                     });
                 }
                 let body = LoginRequest {
@@ -874,6 +927,7 @@ impl Provider for Matrix {
                         device_id: login.device_id,
                         user_id: login.user_id,
                         server_admin: None,
+                        oauth: None,
                     },
                     own,
                 )
@@ -901,6 +955,7 @@ impl Provider for Matrix {
                         device_id: device_id.clone(),
                         user_id: who.user_id,
                         server_admin: None,
+                        oauth: None,
                     },
                     device_id,
                 )
@@ -928,7 +983,16 @@ impl Provider for Matrix {
         // not five.
         let (devices, mgmt, pushers, agents, mut infos) = tokio::join!(
             self.get_json::<DevicesResponse>(s, "_matrix/client/v3/devices", "a device list"),
-            self.account_management(s.http, &base),
+            async {
+                match &stored.oauth {
+                    // Signed in through it: the account page named at sign-in, never asked again.
+                    Some(g) => Ok(Some(AccountManagement {
+                        uri: g.account_management_uri.clone().unwrap_or_else(|| g.issuer.clone()),
+                        actions: g.actions.clone(),
+                    })),
+                    None => self.account_management(s.http, &base).await,
+                }
+            },
             self.get_json::<PushersResponse>(s, "_matrix/client/v3/pushers", "a pusher list"),
             async {
                 match stored.server_admin {
@@ -973,6 +1037,9 @@ impl Provider for Matrix {
                 device_credential(d, &stored.device_id, info, ua, mgmt.as_ref())
             })
             .collect();
+        if let Some(grant) = &stored.oauth {
+            self.mark_ending(s, grant, &mut credentials).await;
+        }
         // The app's own session first, then the most recently active.
         credentials.sort_by(|a, b| b.current.cmp(&a.current).then(b.last_used.cmp(&a.last_used)));
         credentials.extend(pushers.into_iter().map(pusher_credential));
@@ -1010,7 +1077,7 @@ impl Provider for Matrix {
     async fn revoke(&self, s: &Session<'_>, ids: &[String], proof: &Proof) -> Result<Vec<Revoked>> {
         let stored: Stored = s.load().await?;
         let (push_ids, device_ids): (Vec<String>, Vec<String>) = ids.iter().cloned().partition(|id| id.starts_with("push-"));
-        if !device_ids.is_empty() {
+        if !device_ids.is_empty() && stored.oauth.is_none() {
             if let Some(m) = self.account_management(s.http, &s.base_url()?).await? {
                 let url = if device_ids.len() == 1 { m.end_session_url(&device_ids[0]) } else { m.sessions_url() };
                 return Err(Error::OpenInBrowser {
@@ -1036,7 +1103,9 @@ impl Provider for Matrix {
                 }
             }
         }
-        if !device_ids.is_empty() {
+        if let (Some(grant), false) = (&stored.oauth, device_ids.is_empty()) {
+            results.extend(self.end_on_account_page(s, grant, &stored, &device_ids).await?);
+        } else if !device_ids.is_empty() {
             // All or nothing: one request, one password check.
             self.delete_devices(s, &stored.user_id, &device_ids, proof.password()).await?;
             results.extend(device_ids.iter().map(Revoked::ok));
@@ -1136,6 +1205,14 @@ impl Provider for Matrix {
     }
 
     async fn sign_out(&self, s: &Session<'_>) -> Result<()> {
+        let stored: Stored = s.load().await?;
+        if let Some(grant) = &stored.oauth {
+            // The refresh token ends the whole session; the access token when there is none.
+            return match &stored.refresh_token {
+                Some(t) => oauth::revoke(s.http, grant, t, true).await,
+                None => oauth::revoke(s.http, grant, &stored.access_token, false).await,
+            };
+        }
         let r = self.call(s, Method::POST, "_matrix/client/v3/logout", Some(&json!({}))).await?;
         match r.status {
             st if st.is_success() => Ok(()),
@@ -1234,6 +1311,8 @@ pub(crate) const CLIENT_RULES: &[Rule] = &[
     rule("matrix-bot-sdk bot", SCRIPT, None, UA, r"^matrix-bot-sdk/(?P<v>[\w.+-]+)"),
     rule("matrix-nio bot", SCRIPT, None, UA, r"^matrix-nio(?:/(?P<v>[\w.+-]+))?(?:\s|$)"),
 ];
+
+mod oauth;
 
 #[cfg(test)]
 mod proptests;

@@ -347,6 +347,10 @@ export type CredentialRow = {
 	revoke_warning: string | null,
 	why_not: string | null,
 	manage_url: string | null,
+	/**  Revoking opens the server's page where the user confirms it (one page each). */
+	revoke_in_browser: boolean,
+	/**  Its end was asked for on the server's page and is not confirmed yet, in words. */
+	pending: string | null,
 	restrictions: string[],
 	usage: Usage[],
 	/**  `usage`, in words. */
@@ -614,6 +618,12 @@ export type Revoked = {
 	error: string | null,
 	/**  The server replaced it with a new value (the old one no longer works). */
 	replaced?: boolean,
+	/**
+	 *  Not gone yet: the server ends it once the user confirms on this page of the server's,
+	 *  which the face opens (Matrix next-gen auth's account page). The next listings say it is
+	 *  waiting for that, until it is gone.
+	 */
+	confirm_url?: string | null,
 };
 
 /**  How an account can sign in. */

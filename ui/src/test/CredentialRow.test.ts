@@ -18,6 +18,16 @@ describe('CredentialRow', () => {
     expect(screen.getByText('No expiry')).toBeTruthy();
   });
 
+  it('says plainly when a sign-out waits for the confirmation in the browser', () => {
+    render(CredentialRow, { props: { row: row({ pending: 'Waiting for you to confirm the sign-out in your browser' }) } });
+    expect(screen.getByTestId('credential-pending').textContent).toBe('Waiting for you to confirm the sign-out in your browser');
+  });
+
+  it('shows no waiting line when nothing waits', () => {
+    render(CredentialRow, { props: { row: row() } });
+    expect(screen.queryByTestId('credential-pending')).toBeNull();
+  });
+
   it('shows the title the core gave', () => {
     render(CredentialRow, { props: { row: row({ name: null, title: 'Unnamed API token', kind: 'api_token' }) } });
     expect(screen.getByTestId('credential-name').textContent).toBe('Unnamed API token');

@@ -129,4 +129,31 @@ describe('RevokeDialog', () => {
     expect(calls).toBe(2);
     expect(api.revoke).toHaveBeenLastCalledWith(expect.objectContaining({ code: '123456', password: null }));
   });
+
+  it('says a session ended on the server’s page waits for the confirmation there, and can open it again', async () => {
+    const page = 'https://auth.example.org/account/?action=org.matrix.device_delete&device_id=P1';
+    const openPage = vi.fn(async () => null);
+    const api = fakeApi({
+      openPage,
+      revoke: vi.fn(async ({ account_id, ids }: { account_id: string; ids: string[] }) => ({
+        report: { account: account_id, results: ids.map((id) => ({ id, error: null, replaced: false, confirm_url: page })), signed_out: false },
+        listing: listing(account_id, account_id, []),
+      })),
+    });
+    const phones = [
+      row({ id: 'P1', name: 'Phone', account_id: 'a', account: 'alice', revoke_needs_password: false, revoke_in_browser: true }),
+      row({ id: 'P2', name: 'Tablet', account_id: 'a', account: 'alice', revoke_needs_password: false, revoke_in_browser: true }),
+    ];
+    render(RevokeDialog, { props: { rows: phones, listings: [a], onlisting() {}, onclose() {}, api } });
+    expect(screen.getByTestId('revoke-in-browser').textContent).toMatch(/each needs your confirmation there/);
+    expect(screen.queryByTestId('revoke-password')).toBeNull();
+    await fireEvent.click(screen.getByTestId('revoke-confirm'));
+    await waitFor(() => expect(screen.getAllByTestId('revoke-result').length).toBe(2));
+    for (const r of screen.getAllByTestId('revoke-result')) {
+      expect(r.textContent).toMatch(/Waiting for you to confirm the sign-out in your browser/);
+      expect(r.textContent).not.toMatch(/Done/);
+    }
+    await fireEvent.click(screen.getAllByTestId('revoke-open-page')[0]);
+    expect(openPage).toHaveBeenCalledWith(page);
+  });
 });

@@ -32,6 +32,8 @@ export function row(over: Partial<CredentialRow> = {}): CredentialRow {
     revoke_warning: null,
     why_not: null,
     manage_url: null,
+    revoke_in_browser: false,
+    pending: null,
     restrictions: [],
     usage: [],
     used_by: [],

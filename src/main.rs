@@ -65,6 +65,10 @@ enum Command {
         /// or token here (opens $BROWSER, else the desktop's opener).
         #[arg(long, conflicts_with_all = ["password_stdin", "token_stdin", "code_stdin"])]
         browser: bool,
+        /// With --browser: sign on through this identity provider of the server's single sign-on
+        /// (`keyward detect URL --json` lists them as `choices`); else the server asks.
+        #[arg(long, requires = "browser")]
+        idp: Option<String>,
         /// How long --browser waits for the browser to come back, in seconds.
         #[arg(long, env = "KEYWARD_BROWSER_WAIT_SECS", default_value_t = 300, hide = true)]
         browser_wait_secs: u64,
@@ -316,6 +320,7 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             token_stdin,
             code_stdin,
             browser,
+            idp,
             browser_wait_secs,
             allow_ending_a_session,
             allow_http,
@@ -323,7 +328,9 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             json,
         } => {
             let account = if browser {
-                add_in_browser(kw, url, user, kind, label, allow_http, browser_wait_secs).await?
+                let wait = std::time::Duration::from_secs(browser_wait_secs.max(1));
+                let request = AddInBrowser { url, kind, login: user, label, allow_insecure: allow_http, wait: Some(wait), choice: idp };
+                add_in_browser(kw, request).await?
             } else {
                 let user = user.unwrap_or_default();
                 let secret = if token_stdin {
@@ -691,17 +698,7 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
 
 /// `keyward add --browser`: the server's approval page, opened in the browser, then the wait
 /// for the browser to come back (Ctrl-C ends it; nothing is stored then).
-async fn add_in_browser(
-    kw: &Keyward,
-    url: String,
-    user: Option<String>,
-    kind: Option<Kind>,
-    label: Option<String>,
-    allow_http: bool,
-    wait_secs: u64,
-) -> Result<Account, Error> {
-    let wait = std::time::Duration::from_secs(wait_secs.max(1));
-    let request = AddInBrowser { url, kind, login: user, label, allow_insecure: allow_http, wait: Some(wait), choice: None };
+async fn add_in_browser(kw: &Keyward, request: AddInBrowser) -> Result<Account, Error> {
     let pending = kw.start_browser_add(request).await?;
     // The page is the account's own server's (the core checked): printed whole, for copying.
     eprintln!("Open this page to approve Keyward: {}", pending.page);

@@ -19,6 +19,16 @@ use crate::secret::Secret;
 use crate::store::AccountLock;
 use crate::vault::Vault;
 
+/// One of several ways a server offers to approve Keyward in the browser, as the user picks it
+/// (one identity provider of a server's single sign-on): the provider's id for
+/// [`BrowserAsk::choice`], and the server's name for it, made safe to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SignInChoice {
+    pub id: String,
+    pub name: String,
+}
+
 /// How an account can sign in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -413,6 +423,14 @@ pub trait Provider: Send + Sync {
     async fn sign_in_options(&self, http: &Http, url: &Url) -> Result<Vec<SignInMethod>> {
         self.require(http, url).await?;
         Ok(self.capabilities().sign_in.to_vec())
+    }
+
+    /// The ways among which the user picks for [`SignInMethod::Browser`] (identity providers of
+    /// a single sign-on) at the base URL `base`, asked of the server; none by default (the
+    /// server's one way). Asked only when `sign_in_options` offers the browser.
+    async fn sign_in_choices(&self, http: &Http, base: &Url) -> Result<Vec<SignInChoice>> {
+        let _ = (http, base);
+        Ok(Vec::new())
     }
 
     /// The server's page where the user approves Keyward in the browser (for kinds that declare

@@ -63,6 +63,9 @@ pub struct SignInOptions {
     pub kind: Kind,
     pub base_url: String,
     pub methods: Vec<SignInMethod>,
+    /// The ways to approve in the browser the user picks among (the server's identity providers),
+    /// each one an [`AddInBrowser::choice`]; empty when the server has just one way.
+    pub choices: Vec<crate::provider::SignInChoice>,
 }
 
 /// What the user gives to add an account approved in the browser.
@@ -193,8 +196,13 @@ impl Keyward {
                 Some(k) => (k, typed.clone()),
                 None => providers::detect(&http, &typed).await?,
             };
-            let methods = providers::get(kind)?.sign_in_options(&http, &base).await?;
-            Ok::<_, Error>(SignInOptions { kind, base_url: crate::net::http::base_string(&base), methods })
+            let provider = providers::get(kind)?;
+            let methods = provider.sign_in_options(&http, &base).await?;
+            let choices = match methods.contains(&SignInMethod::Browser) {
+                true => provider.sign_in_choices(&http, &base).await?,
+                false => Vec::new(),
+            };
+            Ok::<_, Error>(SignInOptions { kind, base_url: crate::net::http::base_string(&base), methods, choices })
         };
         tokio::time::timeout(limit, asked).await.map_err(|_| Error::Timeout { host, secs: limit.as_secs() })?
     }

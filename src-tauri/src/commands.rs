@@ -92,15 +92,18 @@ pub struct Detected {
     kind: KindView,
     insecure: bool,
     methods: Vec<SignInMethod>,
+    /// The ways to approve in the browser to pick among (identity providers), each a
+    /// [`BrowserAddRequest::choice`]; empty when the server has one.
+    choices: Vec<keyward::provider::SignInChoice>,
 }
 
 /// What kind of server is at `url` (or: is it a server of the kind chosen), and how it signs in.
 #[tauri::command]
 #[specta::specta]
 pub async fn detect(kw: State<'_, Keyward>, request: DetectRequest) -> Answer<Detected> {
-    let SignInOptions { kind, base_url, methods } = kw.sign_in_options(&request.url, request.kind).await?;
+    let SignInOptions { kind, base_url, methods, choices } = kw.sign_in_options(&request.url, request.kind).await?;
     let caps = keyward::providers::get(kind)?.capabilities();
-    Ok(Detected { insecure: keyward::view::insecure(&base_url), base_url, kind: KindView::from(&caps), methods })
+    Ok(Detected { insecure: keyward::view::insecure(&base_url), base_url, kind: KindView::from(&caps), methods, choices })
 }
 
 /// What the add-account form sends. The secrets become [`Secret`]s as they are read.
@@ -168,6 +171,9 @@ pub struct BrowserAddRequest {
     label: Option<String>,
     #[serde(default)]
     allow_insecure: bool,
+    /// The way picked among the server's `choices` (an identity provider), if it offers several.
+    #[serde(default)]
+    choice: Option<String>,
 }
 
 /// A browser approval under way: the page to approve on (the server's own, the core checked;
@@ -190,9 +196,9 @@ pub async fn start_browser_add(
     flows: State<'_, BrowserFlows>,
     request: BrowserAddRequest,
 ) -> Answer<BrowserFlowView> {
-    let BrowserAddRequest { url, kind, login, label, allow_insecure } = request;
+    let BrowserAddRequest { url, kind, login, label, allow_insecure, choice } = request;
     let pending = kw
-        .start_browser_add(AddInBrowser { url, kind, login, label, allow_insecure, wait: None, choice: None })
+        .start_browser_add(AddInBrowser { url, kind, login, label, allow_insecure, wait: None, choice })
         .await
         .map_err(|e| failed(&kw, e))?;
     let page = pending.page.to_string();

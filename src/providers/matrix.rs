@@ -11,7 +11,9 @@
 //! (`list_user`, `revoke_user`): devices with their user agents and connections (`whois`),
 //! pushers read-only, and one `delete_devices` request for many.
 //!
-//! Facts: `shared/reference/matrix.md`. Not here: SSO/OAuth sign-in, the rest of the Synapse
+//! Single sign-on (`m.login.sso`, and its step of user-interactive auth) is in [`sso`].
+//!
+//! Facts: `shared/reference/matrix.md`. Not here: OAuth sign-in, the rest of the Synapse
 //! admin API (users, rooms, media).
 
 use std::collections::HashMap;
@@ -30,9 +32,12 @@ use crate::error::{Error, Result};
 use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind};
 use crate::net::http::{join, one_line, Http, Response};
 use crate::provider::{
-    Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest, SignInSecret, SignedIn, TokenShape,
+    Approved, BrowserAsk, BrowserPage, Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInChoice, SignInMethod,
+    SignInRequest, SignInSecret, SignedIn, TokenShape,
 };
 use crate::secret::{self, Secret, SecretBody};
+
+mod sso;
 
 pub struct Matrix;
 
@@ -53,6 +58,10 @@ struct Stored {
     /// account not yet asked (or signed in before this was kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     server_admin: Option<bool>,
+    /// Signed in by single sign-on: the account may have no password, and its sign-outs are
+    /// confirmed in the browser when the server asks for that.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    sso: bool,
 }
 
 /// What the Synapse admin API said about the account's role.
@@ -375,6 +384,22 @@ impl Matrix {
         Ok(None)
     }
 
+    /// A fresh sign-in (`how`: "password", "single sign-on" …) with the facts of its server.
+    async fn signed_in(&self, http: &Http, base: Url, stored: Stored, how: &str) -> Result<SignedIn> {
+        let mut facts = vec![Fact::new("Homeserver", crate::net::http::base_string(&base))];
+        if let Some(v) = self.versions(http, &base).await {
+            facts.push(Fact::new("Spec version", v));
+        }
+        facts.push(Fact::new("Sign-in", how));
+        Ok(SignedIn {
+            base_url: base,
+            user_id: stored.user_id.clone(),
+            own_credential: Some(stored.device_id.clone()),
+            server_facts: facts,
+            stored: crate::provider::to_stored(&stored)?,
+        })
+    }
+
     async fn versions(&self, http: &Http, base: &Url) -> Option<String> {
         let r = http.send(http.get(join(base, "_matrix/client/versions"))).await.ok()?;
         let v: Versions = serde_json::from_slice(&r.body).ok()?;
@@ -469,6 +494,7 @@ impl Matrix {
             device_id: stored.device_id,
             user_id: stored.user_id,
             server_admin: stored.server_admin,
+            sso: stored.sso,
         };
         // Saved before first use: once the new access token is used the old refresh token dies.
         s.save(&next).await?;
@@ -818,7 +844,7 @@ impl Provider for Matrix {
             kind: KIND,
             display_name: "Matrix",
             aliases: &["synapse"],
-            sign_in: &[SignInMethod::Password, SignInMethod::Token],
+            sign_in: &[SignInMethod::Password, SignInMethod::Token, SignInMethod::Browser],
             token_label: "access token",
             rename: true,
             revoke: true,
@@ -840,7 +866,7 @@ impl Provider for Matrix {
         let base = self.require(http, &req.url).await?;
         let account_name = format!("{}@{}", req.login, crate::model::host_of(base.as_str()));
         let next_gen = self.account_management(http, &base).await?;
-        let (stored, own) = match req.secret {
+        let (stored, _own) = match req.secret {
             SignInSecret::Password(password) => {
                 if let Some(m) = &next_gen {
                     return Err(Error::OpenInBrowser {
@@ -874,6 +900,7 @@ impl Provider for Matrix {
                         device_id: login.device_id,
                         user_id: login.user_id,
                         server_admin: None,
+                        sso: false,
                     },
                     own,
                 )
@@ -901,23 +928,36 @@ impl Provider for Matrix {
                         device_id: device_id.clone(),
                         user_id: who.user_id,
                         server_admin: None,
+                        sso: false,
                     },
                     device_id,
                 )
             }
         };
-        let mut facts = vec![Fact::new("Homeserver", crate::net::http::base_string(&base))];
-        if let Some(v) = self.versions(http, &base).await {
-            facts.push(Fact::new("Spec version", v));
-        }
-        facts.push(Fact::new("Sign-in", if next_gen.is_some() { "next-gen auth (account page)" } else { "password" }));
-        Ok(SignedIn {
-            base_url: base,
-            user_id: stored.user_id.clone(),
-            own_credential: Some(own),
-            server_facts: facts,
-            stored: crate::provider::to_stored(&stored)?,
-        })
+        self.signed_in(http, base, stored, if next_gen.is_some() { "next-gen auth (account page)" } else { "password" }).await
+    }
+
+    async fn sign_in_options(&self, http: &Http, url: &Url) -> Result<Vec<SignInMethod>> {
+        let base = self.require(http, url).await?;
+        Ok(sso::LoginFlows::of(http, &base).await?.methods())
+    }
+
+    async fn sign_in_choices(&self, http: &Http, base: &Url) -> Result<Vec<SignInChoice>> {
+        let base = self.require(http, base).await?;
+        Ok(sso::LoginFlows::of(http, &base).await?.identity_providers())
+    }
+
+    /// Single sign-on: [`sso::page`].
+    async fn browser_page(&self, http: &Http, ask: BrowserAsk<'_>) -> Result<BrowserPage> {
+        let base = self.require(http, ask.url).await?;
+        sso::page(http, &base, ask).await
+    }
+
+    /// Single sign-on: [`sso::sign_in`].
+    async fn sign_in_approved(&self, http: &Http, approved: Approved) -> Result<SignedIn> {
+        let base = self.require(http, &approved.url).await?;
+        let stored = sso::sign_in(http, &base, &approved).await?;
+        self.signed_in(http, base, stored, "single sign-on").await
     }
 
     async fn list(&self, s: &Session<'_>) -> Result<Found> {

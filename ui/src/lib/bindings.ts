@@ -177,6 +177,8 @@ export type BrowserAddRequest = {
 	login?: string | null,
 	label?: string | null,
 	allow_insecure?: boolean,
+	/**  The way picked among the server's `choices` (an identity provider), if it offers several. */
+	choice?: string | null,
 };
 
 /**
@@ -372,6 +374,11 @@ export type Detected = {
 	kind: KindView,
 	insecure: boolean,
 	methods: SignInMethod[],
+	/**
+	 *  The ways to approve in the browser to pick among (identity providers), each a
+	 *  [`BrowserAddRequest::choice`]; empty when the server has one.
+	 */
+	choices: SignInChoice[],
 };
 
 export type Entry = {
@@ -614,6 +621,16 @@ export type Revoked = {
 	error: string | null,
 	/**  The server replaced it with a new value (the old one no longer works). */
 	replaced?: boolean,
+};
+
+/**
+ *  One of several ways a server offers to approve Keyward in the browser, as the user picks it
+ *  (one identity provider of a server's single sign-on): the provider's id for
+ *  [`BrowserAsk::choice`], and the server's name for it, made safe to show.
+ */
+export type SignInChoice = {
+	id: string,
+	name: string,
 };
 
 /**  How an account can sign in. */

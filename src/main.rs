@@ -459,7 +459,7 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             }
         }
         Command::Rename { account, credential_id, new_name, code_stdin } => {
-            let proof = Proof { password: None, code: if code_stdin { Some(read_secret(true, "One-time code")?) } else { None } };
+            let proof = Proof { code: if code_stdin { Some(read_secret(true, "One-time code")?) } else { None }, ..Proof::default() };
             kw.rename(&account, &credential_id, &new_name, &proof).await?;
             println!("{}", out.text(&format!("Renamed {} to {:?}", text::field(&credential_id), text::field(&new_name))));
         }
@@ -473,7 +473,7 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             }
             let password = if password_stdin { Some(read_secret(true, "Password")?) } else { None };
             let code = if code_stdin { Some(read_secret(true, "One-time code")?) } else { None };
-            let report = kw.revoke_user(&account, &user, &credential_ids, &Proof { password, code }).await?;
+            let report = kw.revoke_user(&account, &user, &credential_ids, &Proof { password, code, confirm: None }).await?;
             let report = out.revoke_report(&kw.find(&account)?.id, report);
             print_report(&report, json);
             if !report.all_ok() {
@@ -490,7 +490,21 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             }
             let needs_password = {
                 let a = kw.find(&account)?;
-                providers::get(a.kind)?.capabilities().revoke_needs_password
+                let kind_says = providers::get(a.kind)?.capabilities().revoke_needs_password;
+                // The last listing knows better (an account signed in by single sign-on has none).
+                let listing = match kw.cached(&a).ok().flatten() {
+                    Some(l) => Some(l),
+                    // Asked only where the answer decides whether to ask for the password.
+                    None if !password_stdin && kind_says && io::stdin().is_terminal() => kw.refresh(&a).await.ok(),
+                    None => None,
+                };
+                match listing {
+                    Some(l) if all_others => l.account_actions.revoke_all_others_needs_password,
+                    Some(l) if credential_ids.iter().all(|id| l.credentials.iter().any(|c| &c.id == id)) => {
+                        l.credentials.iter().filter(|c| credential_ids.contains(&c.id)).any(|c| c.actions.revoke_needs_password)
+                    }
+                    _ => kind_says,
+                }
             };
             let password = if password_stdin {
                 Some(read_secret(true, "Password")?)
@@ -500,7 +514,7 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
                 None
             };
             let code = if code_stdin { Some(read_secret(true, "One-time code")?) } else { None };
-            let proof = Proof { password, code };
+            let proof = Proof { password, code, confirm: Some(std::sync::Arc::new(ConfirmHere)) };
             let report = if all_others {
                 kw.revoke_all_others(&account, &proof).await?
             } else {
@@ -597,7 +611,7 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             }
             let token = read_secret(true, "Token")?;
             let password = if password_stdin { Some(read_secret(true, "Password")?) } else { None };
-            let id = out.value(kw.identify(&token, revoke, &Proof { password, code: None }).await?);
+            let id = out.value(kw.identify(&token, revoke, &Proof { password, ..Proof::default() }).await?);
             drop(token);
             if json {
                 print_json(&serde_json::json!({
@@ -704,6 +718,24 @@ async fn add_in_browser(kw: &Keyward, request: AddInBrowser) -> Result<Account, 
     eprintln!("Open this page to approve Keyward: {}", pending.page);
     open_in_browser(pending.page.as_str());
     kw.finish_browser_add(pending).await
+}
+
+/// A step the server wants confirmed in the browser (single sign-on before a sign-out): the page
+/// on stderr and in `$BROWSER`, as `add --browser` does; waits as long as that does.
+struct ConfirmHere;
+
+#[async_trait::async_trait]
+impl keyward::provider::ConfirmInBrowser for ConfirmHere {
+    async fn open(&self, page: &url::Url) {
+        // The page is the account's own server's (the core checked): printed whole, for copying.
+        eprintln!("Open this page to confirm: {page}");
+        open_in_browser(page.as_str());
+    }
+
+    fn wait(&self) -> std::time::Duration {
+        let secs = std::env::var("KEYWARD_BROWSER_WAIT_SECS").ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(300);
+        std::time::Duration::from_secs(secs.max(1))
+    }
 }
 
 /// Opens `url` with `$BROWSER` when set, else the desktop's opener; a failure is ignored (the

@@ -144,12 +144,41 @@ impl std::fmt::Debug for dyn AskCode {
     }
 }
 
+/// A face's way of sending the user to a page of the account's server to confirm an action
+/// there (the single sign-on step Matrix asks for before it signs devices out of an account
+/// without a password). The core lets only pages of the account's own server through.
+#[async_trait]
+pub trait ConfirmInBrowser: Send + Sync {
+    /// Opens `page` for the user and returns at once (the CLI prints it and runs `$BROWSER`; the
+    /// app opens the system browser and shows that it waits); the provider then waits for the
+    /// server to see the step done.
+    async fn open(&self, page: &Url);
+
+    /// The user gave up waiting (a face's Cancel).
+    fn cancelled(&self) -> bool {
+        false
+    }
+
+    /// How long the user has to finish in the browser.
+    fn wait(&self) -> std::time::Duration {
+        crate::net::loopback::DEFAULT_WAIT
+    }
+}
+
+impl std::fmt::Debug for dyn ConfirmInBrowser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<confirm in browser>")
+    }
+}
+
 /// What the user gave for an action the server guards: the account's password (Matrix's
-/// user-interactive auth) or a one-time code (Phorge's high-security checkpoint).
+/// user-interactive auth), a one-time code (Phorge's high-security checkpoint), or a way to
+/// confirm in the browser when the server asks for that instead.
 #[derive(Debug, Default, Clone)]
 pub struct Proof {
     pub password: Option<Secret>,
     pub code: Option<Secret>,
+    pub confirm: Option<std::sync::Arc<dyn ConfirmInBrowser>>,
 }
 
 impl Proof {
@@ -159,6 +188,11 @@ impl Proof {
 
     pub fn code(&self) -> Option<&Secret> {
         self.code.as_ref()
+    }
+
+    /// The face's way to confirm in the browser, when it has one.
+    pub fn confirm(&self) -> Option<&dyn ConfirmInBrowser> {
+        self.confirm.as_deref()
     }
 }
 

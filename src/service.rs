@@ -600,6 +600,7 @@ impl Keyward {
                 return Err(Error::PasswordNeeded { account: account.name(), server: caps.display_name });
             }
         }
+        let proof = &on_account_server(&account, proof);
         let results = provider.revoke(&Session::new(&account, &self.http, &self.vault), &ids, proof).await?;
         let results = reported_for(&ids, results);
         self.record_revokes(&account, &listing, &results, false);
@@ -627,6 +628,7 @@ impl Keyward {
         if listing.account_actions.revoke_all_others_needs_password && proof.password.is_none() {
             return Err(Error::PasswordNeeded { account: account.name(), server: caps.display_name });
         }
+        let proof = &on_account_server(&account, proof);
         let results = provider.revoke_all_others(&Session::new(&account, &self.http, &self.vault), proof).await?;
         self.record_revokes(&account, &listing, &results, true);
         self.after_revoke(&account, false).await?;
@@ -814,6 +816,40 @@ fn page_on_server(base: &Url, page: &Url) -> bool {
         && page.username().is_empty()
         && page.password().is_none()
         && crate::net::http::stays_on(base, page)
+}
+
+/// `proof` with its confirmation in the browser ([`crate::provider::ConfirmInBrowser`]) let open
+/// only pages of the account's own server: a face opens what it is given without a check.
+fn on_account_server(account: &Account, proof: &Proof) -> Proof {
+    let mut checked = proof.clone();
+    if let (Some(inner), Ok(base)) = (proof.confirm.clone(), Url::parse(&account.base_url)) {
+        checked.confirm = Some(std::sync::Arc::new(OnServer { base, inner }));
+    }
+    checked
+}
+
+struct OnServer {
+    base: Url,
+    inner: std::sync::Arc<dyn crate::provider::ConfirmInBrowser>,
+}
+
+#[async_trait::async_trait]
+impl crate::provider::ConfirmInBrowser for OnServer {
+    async fn open(&self, page: &Url) {
+        if page_on_server(&self.base, page) {
+            self.inner.open(page).await;
+        } else {
+            tracing::warn!("not opening a page of another server ({})", crate::model::host_of(page.as_str()));
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.inner.cancelled()
+    }
+
+    fn wait(&self) -> Duration {
+        self.inner.wait()
+    }
 }
 
 /// Is this secret a way of signing in this kind offers? Refused before anything is sent, with the

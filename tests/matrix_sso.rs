@@ -136,7 +136,8 @@ async fn device_ids(sso: &Sso, token: &str) -> Vec<String> {
     ids
 }
 
-/// `keyward add URL --browser --json [ARGS]`, running, with the page it asked to open.
+/// `keyward` running (`add --browser`, a revoke confirmed in the browser), with the page it asked
+/// to open.
 struct Approval {
     child: std::process::Child,
     page: String,
@@ -147,14 +148,19 @@ impl Approval {
     fn start(cli: &Cli, url: &str, args: &[&str]) -> Self {
         let mut all = vec!["add", url, "--browser", "--json"];
         all.extend(args);
-        let mut child = cli.spawn(&all);
+        Self::spawn(cli, &all, "Open this page to approve Keyward: ")
+    }
+
+    /// `keyward ARGS`, running, once it printed the page to open (the line starting `prefix`).
+    fn spawn(cli: &Cli, args: &[&str], prefix: &str) -> Self {
+        let mut child = cli.spawn(args);
         let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
         let mut line = String::new();
         let page = loop {
             line.clear();
             let n = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
             assert!(n > 0, "keyward ended before it printed the page: {:?}", child.wait_with_output().unwrap());
-            if let Some(p) = line.trim().strip_prefix("Open this page to approve Keyward: ") {
+            if let Some(p) = line.trim().strip_prefix(prefix) {
                 break p.to_string();
             }
         };
@@ -419,4 +425,85 @@ async fn signing_on_as_another_user_than_asked_stores_nothing_and_signs_the_devi
     // The other user's only devices are the test's own.
     let (token, mine) = other_device(&sso, &other, "Checker").await;
     assert_eq!(device_ids(&sso, &token).await, vec![mine]);
+}
+
+// ---- signing devices out of an account without a password: the single sign-on step of
+// user-interactive auth, confirmed in the browser ----
+
+/// Adds `user` through single sign-on in `b` (which keeps the identity provider's session, as a
+/// person's browser does); returns the account name.
+async fn add_signed_on(cli: &Cli, b: &reqwest::Client, sso: &Sso, user: &str) -> String {
+    let approval = Approval::start(cli, &sso.url, &["--idp", "oidc-one", "--user", user]);
+    let link = sign_on_to_continue(b, sso, &approval.page, user).await;
+    b.get(&link).send().await.unwrap();
+    tokio::task::spawn_blocking(move || approval.finish()).await.unwrap().expect_ok();
+    format!("{user}@{}", sso.host())
+}
+
+/// What the CLI says before a step in the browser.
+const CONFIRM: &str = "Open this page to confirm: ";
+
+#[tokio::test]
+async fn devices_of_an_account_without_a_password_are_signed_out_after_single_sign_on_in_the_browser() {
+    if skip() {
+        return;
+    }
+    let sso = Sso::get();
+    let user = unique("ssouia");
+    let cli = Cli::new().with_env("BROWSER", "true");
+    let b = browser();
+    let account = add_signed_on(&cli, &b, &sso, &user).await;
+    let (token, observer) = other_device(&sso, &user, "Observer").await;
+    let (_, phone) = other_device(&sso, &user, "Phone").await;
+    let (_, laptop) = other_device(&sso, &user, "Laptop").await;
+    // No password is asked for: the account has none.
+    let rows = cli.run(&["list", &account, "--json"], None).expect_ok().json();
+    let row = |id: &str| rows.as_array().unwrap().iter().find(|r| r["id"] == id).cloned().unwrap_or_else(|| panic!("{id}: {rows:#}"));
+    assert_eq!(row(&phone)["revoke_needs_password"], false, "{rows:#}");
+    let own = rows.as_array().unwrap().iter().find(|r| r["current"] == true).unwrap()["id"].as_str().unwrap().to_string();
+
+    let revoking = Approval::spawn(&cli, &["revoke", &account, &phone, &laptop, "--yes", "--json"], CONFIRM);
+    let page = revoking.page.clone();
+    let page_url = url::Url::parse(&page).unwrap();
+    assert_eq!(page_url.origin(), url::Url::parse(&sso.url).unwrap().origin());
+    assert_eq!(page_url.path(), "/_matrix/client/v3/auth/m.login.sso/fallback/web");
+    assert!(page_url.query_pairs().any(|(k, v)| k == "session" && !v.is_empty()), "{page}");
+    // Nothing is gone before the person confirms.
+    assert_eq!(device_ids(&sso, &token).await.len(), 4);
+
+    // The person confirms: Synapse's page, the identity provider (still signed in there), back.
+    let (url, status, html) = open(&b, &page).await;
+    assert!(status.is_success() && html.contains("Confirm it"), "{url}: {html}");
+    let go = continue_link(&html).unwrap_or_else(|| panic!("no Continue link: {html}"));
+    let (url, html) = sign_on(&b, &sso, &go.replace("&amp;", "&"), &user).await;
+    assert!(url.starts_with(&sso.url) && html.to_lowercase().contains("close this window"), "{url}: {html}");
+
+    let report = tokio::task::spawn_blocking(move || revoking.finish()).await.unwrap().expect_ok().json();
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{report:#}");
+    assert!(results.iter().all(|r| r["error"].is_null()), "{report:#}");
+    // On the server: both gone in the one request; the observer and Keyward's own stay.
+    let mut left = device_ids(&sso, &token).await;
+    let mut want = vec![observer, own];
+    left.sort();
+    want.sort();
+    assert_eq!(left, want);
+}
+
+#[tokio::test]
+async fn a_sign_out_not_confirmed_in_the_browser_in_time_is_one_line_and_signs_nothing_out() {
+    if skip() {
+        return;
+    }
+    let sso = Sso::get();
+    let user = unique("ssouianot");
+    let cli = Cli::new().with_env("BROWSER", "true").with_env("KEYWARD_BROWSER_WAIT_SECS", "3");
+    let b = browser();
+    let account = add_signed_on(&cli, &b, &sso, &user).await;
+    let (token, _) = other_device(&sso, &user, "Observer").await;
+    let (_, phone) = other_device(&sso, &user, "Phone").await;
+    let revoking = Approval::spawn(&cli, &["revoke", &account, &phone, "--yes"], CONFIRM);
+    let err = tokio::task::spawn_blocking(move || revoking.finish()).await.unwrap().expect_err();
+    assert!(err.contains("not finished within 3 seconds") && err.contains("nothing was signed out"), "{err}");
+    assert!(device_ids(&sso, &token).await.contains(&phone));
 }

@@ -286,16 +286,16 @@ pub struct RevokeAnswer {
 
 #[tauri::command]
 #[specta::specta]
-pub async fn revoke(kw: State<'_, Keyward>, request: RevokeRequest) -> Answer<RevokeAnswer> {
-    let proof = Proof { password: request.password, code: request.code };
+pub async fn revoke(app: tauri::AppHandle, kw: State<'_, Keyward>, request: RevokeRequest) -> Answer<RevokeAnswer> {
+    let proof = Proof { password: request.password, code: request.code, confirm: Some(std::sync::Arc::new(ConfirmInSystemBrowser(app))) };
     let report = kw.revoke(&request.account_id, &request.ids, &proof, request.include_own).await;
     revoke_answer(&kw, &request.account_id, report)
 }
 
 #[tauri::command]
 #[specta::specta]
-pub async fn revoke_all_others(kw: State<'_, Keyward>, request: RevokeRequest) -> Answer<RevokeAnswer> {
-    let proof = Proof { password: request.password, code: request.code };
+pub async fn revoke_all_others(app: tauri::AppHandle, kw: State<'_, Keyward>, request: RevokeRequest) -> Answer<RevokeAnswer> {
+    let proof = Proof { password: request.password, code: request.code, confirm: Some(std::sync::Arc::new(ConfirmInSystemBrowser(app))) };
     let report = kw.revoke_all_others(&request.account_id, &proof).await;
     revoke_answer(&kw, &request.account_id, report)
 }
@@ -352,6 +352,20 @@ pub async fn revoke_user(kw: State<'_, Keyward>, request: RevokeUserRequest) -> 
 #[specta::specta]
 pub async fn set_label(kw: State<'_, Keyward>, account_id: String, label: String) -> Answer<AccountListing> {
     shown(&kw, kw.set_label(&account_id, Some(&label)).and_then(|account| kw.show_cached(&account)))
+}
+
+/// A step the server wants confirmed in the browser before it revokes (single sign-on on an
+/// account without a password): the page (the core checked it is the account's server's) opens in
+/// the system browser, and the revoke dialog keeps waiting until the server sees the step done.
+struct ConfirmInSystemBrowser(tauri::AppHandle);
+
+#[async_trait::async_trait]
+impl keyward::provider::ConfirmInBrowser for ConfirmInSystemBrowser {
+    async fn open(&self, page: &tauri::Url) {
+        if let Err(e) = self.0.opener().open_url(page.as_str(), None::<&str>) {
+            tracing::warn!("cannot open the browser: {e}");
+        }
+    }
 }
 
 /// Opens a page in the system browser, when the core says it is on one of the accounts' own
@@ -447,7 +461,7 @@ pub struct IdentifyRequest {
 #[specta::specta]
 pub async fn identify_token(kw: State<'_, Keyward>, request: IdentifyRequest) -> Answer<Identity> {
     let IdentifyRequest { token, revoke, password, code } = request;
-    shown(&kw, kw.identify(&token, revoke, &Proof { password, code }).await)
+    shown(&kw, kw.identify(&token, revoke, &Proof { password, code, confirm: None }).await)
 }
 
 /// Everything done through Keyward, oldest first.

@@ -612,8 +612,10 @@ impl Matrix {
         }
     }
 
-    /// Signs devices out in one request: a fresh UIA session, then the password once.
-    async fn delete_devices(&self, s: &Session<'_>, user_id: &str, devices: &[String], password: Option<&Secret>) -> Result<()> {
+    /// Signs devices out in one request: a fresh UIA session, then the password once, or the
+    /// single sign-on step confirmed in the browser where the account has no password.
+    async fn delete_devices(&self, s: &Session<'_>, user_id: &str, devices: &[String], proof: &Proof) -> Result<()> {
+        let password = proof.password();
         let first = self.call(s, Method::POST, "_matrix/client/v3/delete_devices", Some(&json!({ "devices": devices }))).await?;
         if first.is_success() {
             return Ok(());
@@ -629,7 +631,12 @@ impl Matrix {
             // A 401 without a UIA challenge: the token itself was refused.
             return Err(s.sign_in_again("the server no longer accepts its access token"));
         };
-        if !uia.flows.iter().any(|f| f.stages == ["m.login.password"]) {
+        let offers_password = uia.flows.iter().any(|f| f.stages == ["m.login.password"]);
+        let sso_stage = uia.flows.iter().find(|f| f.stages == ["m.login.sso"]).map(|f| f.stages[0].as_str());
+        if let (Some(stage), Some(confirm)) = (sso_stage, proof.confirm().filter(|_| password.is_none() || !offers_password)) {
+            return self.delete_devices_confirmed(s, devices, stage, &session, confirm).await;
+        }
+        if !offers_password {
             let stage = uia.flows.first().and_then(|f| f.stages.first()).cloned().unwrap_or_default();
             let mut fallback = join(&s.base_url()?, &format!("_matrix/client/v3/auth/{}/fallback/web", enc(&stage)));
             fallback.query_pairs_mut().append_pair("session", &session);
@@ -663,6 +670,43 @@ impl Matrix {
             }),
             _ => Err(server_error(&second)),
         }
+    }
+
+    /// [`Matrix::delete_devices`] through the single sign-on stage: its fallback page opened in
+    /// the browser, then the same request with the UIA `session` only, repeated until the server
+    /// sees the stage done (or the wait ends).
+    async fn delete_devices_confirmed(
+        &self,
+        s: &Session<'_>,
+        devices: &[String],
+        stage: &str,
+        session: &str,
+        confirm: &dyn crate::provider::ConfirmInBrowser,
+    ) -> Result<()> {
+        confirm.open(&sso::fallback_page(&s.base_url()?, stage, session)).await;
+        let body = json!({ "devices": devices, "auth": { "session": session } });
+        sso::until_confirmed(
+            confirm.wait(),
+            || confirm.cancelled(),
+            || async {
+                let r = match self.call(s, Method::POST, "_matrix/client/v3/delete_devices", Some(&body)).await {
+                    Ok(r) => r,
+                    Err(e) => return sso::Retry::Failed(e),
+                };
+                if r.is_success() {
+                    return sso::Retry::Done;
+                }
+                match serde_json::from_slice::<UiaResponse>(&r.body) {
+                    // The same challenge, no error: the stage is not done yet.
+                    Ok(u) if r.status == StatusCode::UNAUTHORIZED && u.session.is_some() && u.errcode.is_none() => sso::Retry::Waiting,
+                    Ok(u) if r.status == StatusCode::UNAUTHORIZED && u.session.is_none() => {
+                        sso::Retry::Failed(s.sign_in_again("the server no longer accepts its access token"))
+                    }
+                    _ => sso::Retry::Failed(server_error(&r)),
+                }
+            },
+        )
+        .await
     }
 }
 
@@ -705,6 +749,7 @@ fn device_credential(
     info: Option<ClientInformation>,
     user_agent: Option<String>,
     mgmt: Option<&AccountManagement>,
+    needs_password: bool,
 ) -> Credential {
     let mut c = Credential::new(d.device_id.clone(), CredentialKind::Session);
     c.name = d.display_name.clone().filter(|n| !n.is_empty());
@@ -733,7 +778,7 @@ fn device_credential(
         c.details.push(Fact::new("Client URL", url.clone()));
     }
     c.actions = match mgmt {
-        None => Actions { rename: true, revoke: true, revoke_needs_password: true, ..Default::default() },
+        None => Actions { rename: true, revoke: true, revoke_needs_password: needs_password, ..Default::default() },
         Some(m) => {
             c.manage_url = Some(m.end_session_url(&d.device_id));
             Actions { rename: true, revoke: true, ..Default::default() }
@@ -747,7 +792,7 @@ fn device_credential(
 /// by its user.
 fn user_device_credential(d: Device, connections: Vec<WhoisConnection>) -> Credential {
     let ua = d.last_seen_user_agent.clone().filter(|u| !u.is_empty());
-    let mut c = device_credential(d, "", None, ua, None);
+    let mut c = device_credential(d, "", None, ua, None, false);
     c.usage = connections
         .into_iter()
         .map(|k| crate::model::Usage {
@@ -1010,14 +1055,15 @@ impl Provider for Matrix {
             .map(|d| {
                 let info = infos.remove(&d.device_id);
                 let ua = agents.get(&d.device_id).cloned();
-                device_credential(d, &stored.device_id, info, ua, mgmt.as_ref())
+                // Signed in by single sign-on: the server may ask for that step instead.
+                device_credential(d, &stored.device_id, info, ua, mgmt.as_ref(), !stored.sso)
             })
             .collect();
         // The app's own session first, then the most recently active.
         credentials.sort_by(|a, b| b.current.cmp(&a.current).then(b.last_used.cmp(&a.last_used)));
         credentials.extend(pushers.into_iter().map(pusher_credential));
         let account_actions = match &mgmt {
-            None => AccountActions { revoke_all_others: true, revoke_all_others_needs_password: true, manage_url: None },
+            None => AccountActions { revoke_all_others: true, revoke_all_others_needs_password: !stored.sso, manage_url: None },
             Some(m) => {
                 AccountActions { revoke_all_others: false, revoke_all_others_needs_password: false, manage_url: Some(m.sessions_url()) }
             }
@@ -1078,7 +1124,7 @@ impl Provider for Matrix {
         }
         if !device_ids.is_empty() {
             // All or nothing: one request, one password check.
-            self.delete_devices(s, &stored.user_id, &device_ids, proof.password()).await?;
+            self.delete_devices(s, &stored.user_id, &device_ids, proof).await?;
             results.extend(device_ids.iter().map(Revoked::ok));
         }
         Ok(results)
@@ -1342,7 +1388,7 @@ mod tests {
             last_seen_ts: Some(1_700_000_000_000),
             last_seen_user_agent: None,
         };
-        let c = device_credential(d, "DEV1", None, None, None);
+        let c = device_credential(d, "DEV1", None, None, None, true);
         assert_eq!(c.name.as_deref(), Some("Element Desktop: macOS"));
         assert_eq!(c.last_ip.as_deref(), Some("203.0.113.7"));
         assert_eq!(c.last_used.unwrap().timestamp_millis(), 1_700_000_000_000);

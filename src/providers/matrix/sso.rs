@@ -12,6 +12,8 @@
 //! `redirectUrl` keeping its query (so the loopback `state` survives), after a "Continue to your
 //! account" page for client URLs it does not trust.
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -203,6 +205,55 @@ pub(super) async fn sign_in(http: &Http, base: &Url, a: &Approved) -> Result<Sto
     Ok(stored)
 }
 
+/// How often the request is repeated while the user finishes the step in the browser.
+const POLL_EVERY: Duration = Duration::from_secs(2);
+
+/// The single sign-on fallback page of user-interactive auth for `session`.
+pub(super) fn fallback_page(base: &Url, stage: &str, session: &str) -> Url {
+    let mut page = join(base, &format!("_matrix/client/v3/auth/{}/fallback/web", enc(stage)));
+    page.query_pairs_mut().append_pair("session", session);
+    page
+}
+
+/// What one repeat of the guarded request said.
+pub(super) enum Retry {
+    /// Done: the stage was completed and the request went through.
+    Done,
+    /// Still waiting for the stage (the server answered with the same challenge).
+    Waiting,
+    /// Anything else: the error to report.
+    Failed(Error),
+}
+
+/// Repeats the guarded request (`retry`, with only the UIA `session`) every two seconds until the
+/// user has finished the step in the browser, for at most `wait`, or until the face cancels.
+pub(super) async fn until_confirmed<F, Fut>(wait: Duration, cancelled: impl Fn() -> bool, mut retry: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Retry>,
+{
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        tokio::time::sleep(POLL_EVERY.min(deadline.saturating_duration_since(tokio::time::Instant::now()))).await;
+        if cancelled() {
+            return Err(Error::NotApproved { message: "the step in the browser was cancelled; nothing was signed out".into() });
+        }
+        match retry().await {
+            Retry::Done => return Ok(()),
+            Retry::Failed(e) => return Err(e),
+            Retry::Waiting => {}
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Error::NotApproved {
+                message: format!(
+                    "the step in the browser was not finished within {}; nothing was signed out",
+                    crate::net::loopback::duration_words(wait)
+                ),
+            });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,5 +287,14 @@ mod tests {
         assert_eq!(c[0].id, "oidc-one");
         assert!(!c[0].name.contains('\u{1b}') && c[0].name.starts_with("One"), "{:?}", c[0].name);
         assert_eq!(c[1], SignInChoice { id: "oidc-two".into(), name: "oidc-two".into() });
+    }
+
+    #[test]
+    fn the_fallback_page_names_the_stage_and_session() {
+        let base = Url::parse("https://matrix.example.org/").unwrap();
+        assert_eq!(
+            fallback_page(&base, "m.login.sso", "abc DEF").as_str(),
+            "https://matrix.example.org/_matrix/client/v3/auth/m.login.sso/fallback/web?session=abc+DEF"
+        );
     }
 }

@@ -38,6 +38,16 @@ export const commands = {
 	revoke: (request: RevokeRequest) => __TAURI_INVOKE<RevokeAnswer>("revoke", { request }),
 	revokeAllOthers: (request: RevokeRequest) => __TAURI_INVOKE<RevokeAnswer>("revoke_all_others", { request }),
 	/**
+	 *  The page a revoke of `account_id` under way waits to be confirmed on, once it opened (the
+	 *  revoke dialog asks while it works, to say what it waits for); `None` otherwise.
+	 */
+	pendingConfirmation: (accountId: string) => __TAURI_INVOKE<ConfirmPage | null>("pending_confirmation", { accountId }),
+	/**
+	 *  Stops waiting for the confirmation of a revoke of `account_id` under way (the dialog's
+	 *  "Stop waiting"): the revoke then fails with the core's sentence, and nothing is revoked.
+	 */
+	cancelConfirmation: (accountId: string) => __TAURI_INVOKE<null>("cancel_confirmation", { accountId }),
+	/**
 	 *  Another user's credentials, as this account (an administrator of its server) sees them. Not
 	 *  saved: the account's own listing stays as it is.
 	 */
@@ -292,6 +302,15 @@ export type Code =
 "no_expiry" | 
 /**  Expires within `expiring_days`. */
 "expiring";
+
+/**
+ *  A page opened for a step to confirm: the page (masked in screen-share-safe mode) and whether
+ *  the system browser was asked to open it (if not, the user copies it).
+ */
+export type ConfirmPage = {
+	page: string,
+	opened: boolean,
+};
 
 /**  What sort of thing a credential is. */
 export type CredentialKind = 

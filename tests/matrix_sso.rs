@@ -220,7 +220,8 @@ async fn signs_on_in_the_browser_names_the_device_and_keeps_tokens_only_in_the_k
     }
     let sso = Sso::get();
     let user = unique("sso");
-    let cli = Cli::new().with_env("BROWSER", "true");
+    // Traced, so that what the logs say is searched for secrets too.
+    let cli = Cli::new().with_env("BROWSER", "true").with_env("KEYWARD_LOG", "trace");
     let approval = Approval::start(&cli, &sso.url, &["--idp", "oidc-two", "--user", &user]);
     let page = url::Url::parse(&approval.page).unwrap();
     assert_eq!(page.origin(), url::Url::parse(&sso.url).unwrap().origin(), "the page is the homeserver's own");
@@ -260,7 +261,9 @@ async fn signs_on_in_the_browser_names_the_device_and_keeps_tokens_only_in_the_k
     }
     for secret in [&access, &refresh, &login_token] {
         assert!(!in_process_list(secret), "a secret is in a command line");
+        assert!(!out.stdout.contains(secret.as_str()) && !out.stderr.contains(secret.as_str()), "a secret was printed");
     }
+    assert!(out.stderr.contains("TRACE"), "the run was traced: {}", out.stderr);
 
     // On the server: the token is this user's, its device is named after the app and the machine.
     let who: Value = browser()
@@ -401,8 +404,8 @@ async fn an_identity_provider_the_server_does_not_offer_is_refused_before_anythi
     assert!(err.contains("offers no identity provider \"oidc-three\"") && err.contains("oidc-one, oidc-two"), "{err}");
     no_accounts(&cli);
     // A password sign-in on a server that offers none is refused too, and stores nothing.
-    let run = cli.run(&["add", &sso.url, "--user", "someone", "--password-stdin"], Some("pw\n"));
-    assert!(!run.ok(), "{}", run.stdout);
+    let err = cli.run(&["add", &sso.url, "--user", "someone", "--password-stdin"], Some("pw\n")).expect_err();
+    assert!(err.contains("signs in with single sign-on only, not a password"), "{err}");
     no_accounts(&cli);
 }
 

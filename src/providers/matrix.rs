@@ -934,7 +934,7 @@ impl Provider for Matrix {
                     return Err(Error::Deactivated { account: account_name });
                 }
                 if !r.is_success() {
-                    return Err(server_error(&r));
+                    return Err(sso::without_password(http, &base).await.unwrap_or_else(|| server_error(&r)));
                 }
                 let login: LoginResponse = r.json("a login answer")?;
                 let own = login.device_id.clone();

@@ -110,6 +110,16 @@ fn valid_idp_id(id: &str) -> bool {
     (1..=255).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~-".contains(&b))
 }
 
+/// Why a password sign-in failed, when the server offers no password sign-in but single sign-on
+/// (`None` when it does offer a password, or cannot say).
+pub(super) async fn without_password(http: &Http, base: &Url) -> Option<Error> {
+    let flows = LoginFlows::of(http, base).await.ok()?;
+    (!flows.has("m.login.password") && flows.has("m.login.sso")).then(|| Error::SignInMethod {
+        message: format!("{} signs in with single sign-on only, not a password: approve Keyward in the browser", host_of(base.as_str())),
+        remedy: None,
+    })
+}
+
 /// The page that starts the sign-on: with the identity provider the user picked (one the server
 /// offers), else the server's own (which lets the user pick when it has several).
 pub(super) async fn page(http: &Http, base: &Url, ask: BrowserAsk<'_>) -> Result<BrowserPage> {

@@ -510,3 +510,36 @@ async fn a_sign_out_not_confirmed_in_the_browser_in_time_is_one_line_and_signs_n
     assert!(err.contains("not finished within 3 seconds") && err.contains("nothing was signed out"), "{err}");
     assert!(device_ids(&sso, &token).await.contains(&phone));
 }
+
+#[tokio::test]
+async fn sign_out_all_others_of_an_account_without_a_password_is_one_confirmation_in_the_browser() {
+    if skip() {
+        return;
+    }
+    let sso = Sso::get();
+    let user = unique("ssoall");
+    let cli = Cli::new().with_env("BROWSER", "true");
+    let b = browser();
+    let account = add_signed_on(&cli, &b, &sso, &user).await;
+    let (token, _) = other_device(&sso, &user, "Phone").await;
+    other_device(&sso, &user, "Tablet").await;
+    let own =
+        cli.run(&["list", &account, "--json"], None).expect_ok().json().as_array().unwrap().iter().find(|r| r["current"] == true).unwrap()
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let revoking = Approval::spawn(&cli, &["revoke", &account, "--all-others", "--yes"], CONFIRM);
+    let (_, status, html) = open(&b, &revoking.page).await;
+    assert!(status.is_success(), "{html}");
+    let go = continue_link(&html).unwrap_or_else(|| panic!("no Continue link: {html}"));
+    sign_on(&b, &sso, &go.replace("&amp;", "&"), &user).await;
+    let out = tokio::task::spawn_blocking(move || revoking.finish()).await.unwrap().expect_ok();
+    assert_eq!(out.stdout.lines().filter(|l| l.starts_with("revoked ")).count(), 2, "{}", out.stdout);
+    // Keyward's own device is all that is left (the token used to look is gone with its device).
+    let r = browser().get(format!("{}/_matrix/client/v3/devices", sso.url)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let rows = cli.run(&["list", &account, "--json"], None).expect_ok().json();
+    let ids: Vec<&str> = rows.as_array().unwrap().iter().filter(|r| r["kind"] == "session").map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [own.as_str()]);
+}

@@ -911,7 +911,7 @@ impl Provider for Matrix {
         let base = self.require(http, &req.url).await?;
         let account_name = format!("{}@{}", req.login, crate::model::host_of(base.as_str()));
         let next_gen = self.account_management(http, &base).await?;
-        let (stored, _own) = match req.secret {
+        let stored = match req.secret {
             SignInSecret::Password(password) => {
                 if let Some(m) = &next_gen {
                     return Err(Error::OpenInBrowser {
@@ -937,18 +937,14 @@ impl Provider for Matrix {
                     return Err(sso::without_password(http, &base).await.unwrap_or_else(|| server_error(&r)));
                 }
                 let login: LoginResponse = r.json("a login answer")?;
-                let own = login.device_id.clone();
-                (
-                    Stored {
-                        access_token: Secret::new(login.access_token),
-                        refresh_token: login.refresh_token.map(Secret::new),
-                        device_id: login.device_id,
-                        user_id: login.user_id,
-                        server_admin: None,
-                        sso: false,
-                    },
-                    own,
-                )
+                Stored {
+                    access_token: Secret::new(login.access_token),
+                    refresh_token: login.refresh_token.map(Secret::new),
+                    device_id: login.device_id,
+                    user_id: login.user_id,
+                    server_admin: None,
+                    sso: false,
+                }
             }
             SignInSecret::Token(token) => {
                 let r = http.send(http.get(join(&base, "_matrix/client/v3/account/whoami")).bearer_auth(token.expose())).await?;
@@ -966,17 +962,7 @@ impl Provider for Matrix {
                 let Some(device_id) = who.device_id else {
                     return Err(Error::input("this access token has no device (an appservice or admin token?): use a user's access token"));
                 };
-                (
-                    Stored {
-                        access_token: token,
-                        refresh_token: None,
-                        device_id: device_id.clone(),
-                        user_id: who.user_id,
-                        server_admin: None,
-                        sso: false,
-                    },
-                    device_id,
-                )
+                Stored { access_token: token, refresh_token: None, device_id, user_id: who.user_id, server_admin: None, sso: false }
             }
         };
         self.signed_in(http, base, stored, if next_gen.is_some() { "next-gen auth (account page)" } else { "password" }).await

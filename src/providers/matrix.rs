@@ -689,20 +689,9 @@ impl Matrix {
             confirm.wait(),
             || confirm.cancelled(),
             || async {
-                let r = match self.call(s, Method::POST, "_matrix/client/v3/delete_devices", Some(&body)).await {
-                    Ok(r) => r,
-                    Err(e) => return sso::Retry::Failed(e),
-                };
-                if r.is_success() {
-                    return sso::Retry::Done;
-                }
-                match serde_json::from_slice::<UiaResponse>(&r.body) {
-                    // The same challenge, no error: the stage is not done yet.
-                    Ok(u) if r.status == StatusCode::UNAUTHORIZED && u.session.is_some() && u.errcode.is_none() => sso::Retry::Waiting,
-                    Ok(u) if r.status == StatusCode::UNAUTHORIZED && u.session.is_none() => {
-                        sso::Retry::Failed(s.sign_in_again("the server no longer accepts its access token"))
-                    }
-                    _ => sso::Retry::Failed(server_error(&r)),
+                match self.call(s, Method::POST, "_matrix/client/v3/delete_devices", Some(&body)).await {
+                    Ok(r) => sso::Retry::of(s, &r),
+                    Err(e) => sso::Retry::Failed(e),
                 }
             },
         )

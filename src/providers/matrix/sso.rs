@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{enc, server_error, LoginResponse, Stored};
+use super::{enc, server_error, LoginResponse, Stored, UiaResponse};
 use crate::error::{Error, Remedy, Result};
 use crate::model::host_of;
 use crate::net::http::{join, Http};
@@ -234,6 +234,23 @@ pub(super) enum Retry {
     Waiting,
     /// Anything else: the error to report.
     Failed(Error),
+}
+
+impl Retry {
+    /// What an answer to the repeated request says: done, the same challenge again (the stage is
+    /// not done yet), or an error.
+    pub(super) fn of(s: &crate::provider::Session<'_>, r: &crate::net::http::Response) -> Retry {
+        if r.is_success() {
+            return Retry::Done;
+        }
+        match serde_json::from_slice::<UiaResponse>(&r.body) {
+            Ok(u) if r.status == StatusCode::UNAUTHORIZED && u.session.is_some() && u.errcode.is_none() => Retry::Waiting,
+            Ok(u) if r.status == StatusCode::UNAUTHORIZED && u.session.is_none() => {
+                Retry::Failed(s.sign_in_again("the server no longer accepts its access token"))
+            }
+            _ => Retry::Failed(server_error(r)),
+        }
+    }
 }
 
 /// Repeats the guarded request (`retry`, with only the UIA `session`) every two seconds until the

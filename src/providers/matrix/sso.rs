@@ -325,4 +325,25 @@ mod tests {
             "https://matrix.example.org/_matrix/client/v3/auth/m.login.sso/fallback/web?session=abc+DEF"
         );
     }
+
+    #[tokio::test]
+    async fn the_wait_for_the_browser_ends_when_done_cancelled_or_too_late() {
+        let tries = std::sync::atomic::AtomicUsize::new(0);
+        let retry = || async {
+            // Done on the second try.
+            if tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0 {
+                Retry::Waiting
+            } else {
+                Retry::Done
+            }
+        };
+        assert!(until_confirmed(Duration::from_secs(10), || false, retry).await.is_ok());
+        assert_eq!(tries.load(std::sync::atomic::Ordering::Relaxed), 2);
+
+        let e = until_confirmed(Duration::from_secs(10), || true, || async { Retry::Done }).await.unwrap_err();
+        assert!(e.to_string().contains("cancelled; nothing was signed out"), "{e}");
+
+        let e = until_confirmed(Duration::from_millis(200), || false, || async { Retry::Waiting }).await.unwrap_err();
+        assert!(e.to_string().contains("not finished within 1 second; nothing was signed out"), "{e}");
+    }
 }

@@ -507,6 +507,12 @@ pub trait Provider: Send + Sync {
         self.revoke(s, &ids, proof).await
     }
 
+    /// The user name an account signed in as `user_id` is known by (a sign-in in the browser
+    /// where the user typed none): by default the id itself.
+    fn login_of(&self, user_id: &str) -> String {
+        user_id.to_string()
+    }
+
     /// The server's own name for a user a person typed for [`Provider::list_user`] (a Matrix
     /// localpart `bob` becomes `@bob:example.org` on the account's server). By default the name
     /// as typed, trimmed.

@@ -334,7 +334,7 @@ impl Keyward {
             .await
             .map_err(|_| Error::Timeout { host, secs: limit.as_secs() })??;
         // The server made the credential for Keyward: an add abandoned now must end it.
-        let login = login.unwrap_or_else(|| signed.user_id.clone());
+        let login = login.unwrap_or_else(|| provider.login_of(&signed.user_id));
         self.keep(kind, provider, login, label, true, signed).await
     }
 

@@ -315,6 +315,8 @@ async fn without_a_choice_the_server_lets_the_user_pick_the_identity_provider() 
     b.get(&link).send().await.unwrap();
     let account = tokio::task::spawn_blocking(move || approval.finish()).await.unwrap().expect_ok().json();
     assert_eq!(account["user_id"], format!("@{user}:localhost"));
+    // No user name was typed: the account is known by the localpart, as a password sign-in's is.
+    assert_eq!(account["name"], format!("{user}@{}", sso.host()), "{account}");
 }
 
 #[tokio::test]

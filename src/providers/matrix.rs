@@ -1105,6 +1105,11 @@ impl Provider for Matrix {
         Ok(results)
     }
 
+    /// `@alice:example.org` is known as `alice`, as a password sign-in names it.
+    fn login_of(&self, user_id: &str) -> String {
+        user_id.trim_start_matches('@').split(':').next().filter(|l| !l.is_empty()).unwrap_or(user_id).to_string()
+    }
+
     fn other_user_name(&self, account: &crate::model::Account, typed: &str) -> String {
         other_user_id(typed, &account.user_id)
     }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: installs what is missing, starts every test server (real Synapse, JupyterHub, Home
+# `make test`: installs what is missing, starts every test server (real Synapse — one of them with
+# single sign-on through a real OpenID provider, see servers/synapse.sh —, JupyterHub, Home
 # Assistant, WordPress; simulated ones where no real one installs), runs every test inside a
 # private D-Bus session with a real unlocked gnome-keyring, stops what it started by PID, and
 # exits non-zero on any failure.

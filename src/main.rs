@@ -65,6 +65,10 @@ enum Command {
         /// or token here (opens $BROWSER, else the desktop's opener).
         #[arg(long, conflicts_with_all = ["password_stdin", "token_stdin", "code_stdin"])]
         browser: bool,
+        /// With --browser: sign on through this identity provider of the server's single sign-on
+        /// (`keyward detect URL --json` lists them as `choices`); else the server asks.
+        #[arg(long, requires = "browser")]
+        idp: Option<String>,
         /// How long --browser waits for the browser to come back, in seconds.
         #[arg(long, env = "KEYWARD_BROWSER_WAIT_SECS", default_value_t = 300, hide = true)]
         browser_wait_secs: u64,
@@ -316,6 +320,7 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             token_stdin,
             code_stdin,
             browser,
+            idp,
             browser_wait_secs,
             allow_ending_a_session,
             allow_http,
@@ -323,7 +328,9 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             json,
         } => {
             let account = if browser {
-                add_in_browser(kw, url, user, kind, label, allow_http, browser_wait_secs).await?
+                let wait = std::time::Duration::from_secs(browser_wait_secs.max(1));
+                let request = AddInBrowser { url, kind, login: user, label, allow_insecure: allow_http, wait: Some(wait), choice: idp };
+                add_in_browser(kw, request).await?
             } else {
                 let user = user.unwrap_or_default();
                 let secret = if token_stdin {
@@ -452,7 +459,7 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             }
         }
         Command::Rename { account, credential_id, new_name, code_stdin } => {
-            let proof = Proof { password: None, code: if code_stdin { Some(read_secret(true, "One-time code")?) } else { None } };
+            let proof = Proof { code: if code_stdin { Some(read_secret(true, "One-time code")?) } else { None }, ..Proof::default() };
             kw.rename(&account, &credential_id, &new_name, &proof).await?;
             println!("{}", out.text(&format!("Renamed {} to {:?}", text::field(&credential_id), text::field(&new_name))));
         }
@@ -466,7 +473,7 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             }
             let password = if password_stdin { Some(read_secret(true, "Password")?) } else { None };
             let code = if code_stdin { Some(read_secret(true, "One-time code")?) } else { None };
-            let report = kw.revoke_user(&account, &user, &credential_ids, &Proof { password, code }).await?;
+            let report = kw.revoke_user(&account, &user, &credential_ids, &Proof { password, code, confirm: None }).await?;
             let report = out.revoke_report(&kw.find(&account)?.id, report);
             print_report(&report, json);
             if !report.all_ok() {
@@ -483,20 +490,20 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             }
             let needs_password = {
                 let a = kw.find(&account)?;
-                let kind_needs = providers::get(a.kind)?.capabilities().revoke_needs_password;
-                // The last listing knows better than the kind: a next-gen Matrix server ends
-                // sessions on its own page, with no password asked here.
-                match kw.cached(&a).ok().flatten() {
+                let kind_says = providers::get(a.kind)?.capabilities().revoke_needs_password;
+                // The last listing knows better (an account signed in by single sign-on has none).
+                let listing = match kw.cached(&a).ok().flatten() {
+                    Some(l) => Some(l),
+                    // Asked only where the answer decides whether to ask for the password.
+                    None if !password_stdin && kind_says && io::stdin().is_terminal() => kw.refresh(&a).await.ok(),
+                    None => None,
+                };
+                match listing {
                     Some(l) if all_others => l.account_actions.revoke_all_others_needs_password,
-                    Some(l) => {
-                        let named: Vec<_> = l.credentials.iter().filter(|c| credential_ids.contains(&c.id)).collect();
-                        if named.len() == credential_ids.len() {
-                            named.iter().any(|c| c.actions.revoke_needs_password)
-                        } else {
-                            kind_needs
-                        }
+                    Some(l) if credential_ids.iter().all(|id| l.credentials.iter().any(|c| &c.id == id)) => {
+                        l.credentials.iter().filter(|c| credential_ids.contains(&c.id)).any(|c| c.actions.revoke_needs_password)
                     }
-                    None => kind_needs,
+                    _ => kind_says,
                 }
             };
             let password = if password_stdin {
@@ -507,7 +514,7 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
                 None
             };
             let code = if code_stdin { Some(read_secret(true, "One-time code")?) } else { None };
-            let proof = Proof { password, code };
+            let proof = Proof { password, code, confirm: Some(std::sync::Arc::new(ConfirmHere)) };
             let report = if all_others {
                 kw.revoke_all_others(&account, &proof).await?
             } else {
@@ -605,7 +612,7 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             }
             let token = read_secret(true, "Token")?;
             let password = if password_stdin { Some(read_secret(true, "Password")?) } else { None };
-            let id = out.value(kw.identify(&token, revoke, &Proof { password, code: None }).await?);
+            let id = out.value(kw.identify(&token, revoke, &Proof { password, ..Proof::default() }).await?);
             drop(token);
             if json {
                 print_json(&serde_json::json!({
@@ -706,17 +713,7 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
 
 /// `keyward add --browser`: the server's approval page, opened in the browser, then the wait
 /// for the browser to come back (Ctrl-C ends it; nothing is stored then).
-async fn add_in_browser(
-    kw: &Keyward,
-    url: String,
-    user: Option<String>,
-    kind: Option<Kind>,
-    label: Option<String>,
-    allow_http: bool,
-    wait_secs: u64,
-) -> Result<Account, Error> {
-    let wait = std::time::Duration::from_secs(wait_secs.max(1));
-    let request = AddInBrowser { url, kind, login: user, label, allow_insecure: allow_http, wait: Some(wait), choice: None };
+async fn add_in_browser(kw: &Keyward, request: AddInBrowser) -> Result<Account, Error> {
     let pending = kw.start_browser_add(request).await?;
     // The page is the account's own server's (the core checked): printed whole, for copying.
     eprintln!("Open this page to approve Keyward: {}", pending.page);
@@ -734,6 +731,24 @@ fn open_confirm_pages(out: &mut Shown, report: &RevokeReport) {
     }
     if pages.len() > 1 {
         eprintln!("Each of these {} sessions ends only once you confirm it on its own page.", pages.len());
+    }
+}
+
+/// A step the server wants confirmed in the browser (single sign-on before a sign-out): the page
+/// on stderr and in `$BROWSER`, as `add --browser` does; waits as long as that does.
+struct ConfirmHere;
+
+#[async_trait::async_trait]
+impl keyward::provider::ConfirmInBrowser for ConfirmHere {
+    async fn open(&self, page: &url::Url) {
+        // The page is the account's own server's (the core checked): printed whole, for copying.
+        eprintln!("Open this page to confirm: {page}");
+        open_in_browser(page.as_str());
+    }
+
+    fn wait(&self) -> std::time::Duration {
+        let secs = std::env::var("KEYWARD_BROWSER_WAIT_SECS").ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(300);
+        std::time::Duration::from_secs(secs.max(1))
     }
 }
 

@@ -19,6 +19,16 @@ use crate::secret::Secret;
 use crate::store::AccountLock;
 use crate::vault::Vault;
 
+/// One of several ways a server offers to approve Keyward in the browser, as the user picks it
+/// (one identity provider of a server's single sign-on): the provider's id for
+/// [`BrowserAsk::choice`], and the server's name for it, made safe to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SignInChoice {
+    pub id: String,
+    pub name: String,
+}
+
 /// How an account can sign in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -134,12 +144,41 @@ impl std::fmt::Debug for dyn AskCode {
     }
 }
 
+/// A face's way of sending the user to a page of the account's server to confirm an action
+/// there (the single sign-on step Matrix asks for before it signs devices out of an account
+/// without a password). The core lets only pages of the account's own server through.
+#[async_trait]
+pub trait ConfirmInBrowser: Send + Sync {
+    /// Opens `page` for the user and returns at once (the CLI prints it and runs `$BROWSER`; the
+    /// app opens the system browser and shows that it waits); the provider then waits for the
+    /// server to see the step done.
+    async fn open(&self, page: &Url);
+
+    /// The user gave up waiting (a face's Cancel).
+    fn cancelled(&self) -> bool {
+        false
+    }
+
+    /// How long the user has to finish in the browser.
+    fn wait(&self) -> std::time::Duration {
+        crate::net::loopback::DEFAULT_WAIT
+    }
+}
+
+impl std::fmt::Debug for dyn ConfirmInBrowser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<confirm in browser>")
+    }
+}
+
 /// What the user gave for an action the server guards: the account's password (Matrix's
-/// user-interactive auth) or a one-time code (Phorge's high-security checkpoint).
+/// user-interactive auth), a one-time code (Phorge's high-security checkpoint), or a way to
+/// confirm in the browser when the server asks for that instead.
 #[derive(Debug, Default, Clone)]
 pub struct Proof {
     pub password: Option<Secret>,
     pub code: Option<Secret>,
+    pub confirm: Option<std::sync::Arc<dyn ConfirmInBrowser>>,
 }
 
 impl Proof {
@@ -149,6 +188,11 @@ impl Proof {
 
     pub fn code(&self) -> Option<&Secret> {
         self.code.as_ref()
+    }
+
+    /// The face's way to confirm in the browser, when it has one.
+    pub fn confirm(&self) -> Option<&dyn ConfirmInBrowser> {
+        self.confirm.as_deref()
     }
 }
 
@@ -428,6 +472,14 @@ pub trait Provider: Send + Sync {
         Ok(self.capabilities().sign_in.to_vec())
     }
 
+    /// The ways among which the user picks for [`SignInMethod::Browser`] (identity providers of
+    /// a single sign-on) at the base URL `base`, asked of the server; none by default (the
+    /// server's one way). Asked only when `sign_in_options` offers the browser.
+    async fn sign_in_choices(&self, http: &Http, base: &Url) -> Result<Vec<SignInChoice>> {
+        let _ = (http, base);
+        Ok(Vec::new())
+    }
+
     /// The server's page where the user approves Keyward in the browser (for kinds that declare
     /// [`SignInMethod::Browser`]); the server sends the browser back to `ask.back`, and what it
     /// brings goes to [`Provider::sign_in_approved`].
@@ -466,6 +518,12 @@ pub trait Provider: Send + Sync {
             return Ok(Vec::new());
         }
         self.revoke(s, &ids, proof).await
+    }
+
+    /// The user name an account signed in as `user_id` is known by (a sign-in in the browser
+    /// where the user typed none): by default the id itself.
+    fn login_of(&self, user_id: &str) -> String {
+        user_id.to_string()
     }
 
     /// The server's own name for a user a person typed for [`Provider::list_user`] (a Matrix

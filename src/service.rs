@@ -63,6 +63,9 @@ pub struct SignInOptions {
     pub kind: Kind,
     pub base_url: String,
     pub methods: Vec<SignInMethod>,
+    /// The ways to approve in the browser the user picks among (the server's identity providers),
+    /// each one an [`AddInBrowser::choice`]; empty when the server has just one way.
+    pub choices: Vec<crate::provider::SignInChoice>,
 }
 
 /// What the user gives to add an account approved in the browser.
@@ -193,8 +196,13 @@ impl Keyward {
                 Some(k) => (k, typed.clone()),
                 None => providers::detect(&http, &typed).await?,
             };
-            let methods = providers::get(kind)?.sign_in_options(&http, &base).await?;
-            Ok::<_, Error>(SignInOptions { kind, base_url: crate::net::http::base_string(&base), methods })
+            let provider = providers::get(kind)?;
+            let methods = provider.sign_in_options(&http, &base).await?;
+            let choices = match methods.contains(&SignInMethod::Browser) {
+                true => provider.sign_in_choices(&http, &base).await?,
+                false => Vec::new(),
+            };
+            Ok::<_, Error>(SignInOptions { kind, base_url: crate::net::http::base_string(&base), methods, choices })
         };
         tokio::time::timeout(limit, asked).await.map_err(|_| Error::Timeout { host, secs: limit.as_secs() })?
     }
@@ -327,7 +335,7 @@ impl Keyward {
             .await
             .map_err(|_| Error::Timeout { host, secs: limit.as_secs() })??;
         // The server made the credential for Keyward: an add abandoned now must end it.
-        let login = login.unwrap_or_else(|| signed.user_id.clone());
+        let login = login.unwrap_or_else(|| provider.login_of(&signed.user_id));
         self.keep(kind, provider, login, label, true, signed).await
     }
 
@@ -581,6 +589,7 @@ impl Keyward {
                 return Err(Error::PasswordNeeded { account: account.name(), server: caps.display_name });
             }
         }
+        let proof = &on_account_server(&account, proof);
         let results = provider.revoke(&Session::new(&account, &self.http, &self.vault), &ids, proof).await?;
         let results = reported_for(&ids, results);
         self.record_revokes(&account, &listing, &results, false);
@@ -610,6 +619,7 @@ impl Keyward {
         if listing.account_actions.revoke_all_others_needs_password && proof.password.is_none() {
             return Err(Error::PasswordNeeded { account: account.name(), server: caps.display_name });
         }
+        let proof = &on_account_server(&account, proof);
         let results = provider.revoke_all_others(&Session::new(&account, &self.http, &self.vault), proof).await?;
         self.record_revokes(&account, &listing, &results, true);
         self.after_revoke(&account, false).await?;
@@ -802,6 +812,40 @@ fn page_on_server(base: &Url, page: &Url) -> bool {
 /// origin the provider found that server naming for its sign-in (`also_on`, an OAuth issuer)?
 fn approval_page_allowed(base: &Url, also_on: Option<&Url>, page: &Url) -> bool {
     page_on_server(base, page) || also_on.is_some_and(|a| page_on_server(a, page))
+}
+
+/// `proof` with its confirmation in the browser ([`crate::provider::ConfirmInBrowser`]) let open
+/// only pages of the account's own server: a face opens what it is given without a check.
+fn on_account_server(account: &Account, proof: &Proof) -> Proof {
+    let mut checked = proof.clone();
+    if let (Some(inner), Ok(base)) = (proof.confirm.clone(), Url::parse(&account.base_url)) {
+        checked.confirm = Some(std::sync::Arc::new(OnServer { base, inner }));
+    }
+    checked
+}
+
+struct OnServer {
+    base: Url,
+    inner: std::sync::Arc<dyn crate::provider::ConfirmInBrowser>,
+}
+
+#[async_trait::async_trait]
+impl crate::provider::ConfirmInBrowser for OnServer {
+    async fn open(&self, page: &Url) {
+        if page_on_server(&self.base, page) {
+            self.inner.open(page).await;
+        } else {
+            tracing::warn!("not opening a page of another server ({})", crate::model::host_of(page.as_str()));
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.inner.cancelled()
+    }
+
+    fn wait(&self) -> Duration {
+        self.inner.wait()
+    }
 }
 
 /// Is this secret a way of signing in this kind offers? Refused before anything is sent, with the

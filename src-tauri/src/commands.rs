@@ -92,15 +92,18 @@ pub struct Detected {
     kind: KindView,
     insecure: bool,
     methods: Vec<SignInMethod>,
+    /// The ways to approve in the browser to pick among (identity providers), each a
+    /// [`BrowserAddRequest::choice`]; empty when the server has one.
+    choices: Vec<keyward::provider::SignInChoice>,
 }
 
 /// What kind of server is at `url` (or: is it a server of the kind chosen), and how it signs in.
 #[tauri::command]
 #[specta::specta]
 pub async fn detect(kw: State<'_, Keyward>, request: DetectRequest) -> Answer<Detected> {
-    let SignInOptions { kind, base_url, methods } = kw.sign_in_options(&request.url, request.kind).await?;
+    let SignInOptions { kind, base_url, methods, choices } = kw.sign_in_options(&request.url, request.kind).await?;
     let caps = keyward::providers::get(kind)?.capabilities();
-    Ok(Detected { insecure: keyward::view::insecure(&base_url), base_url, kind: KindView::from(&caps), methods })
+    Ok(Detected { insecure: keyward::view::insecure(&base_url), base_url, kind: KindView::from(&caps), methods, choices })
 }
 
 /// What the add-account form sends. The secrets become [`Secret`]s as they are read.
@@ -168,6 +171,9 @@ pub struct BrowserAddRequest {
     label: Option<String>,
     #[serde(default)]
     allow_insecure: bool,
+    /// The way picked among the server's `choices` (an identity provider), if it offers several.
+    #[serde(default)]
+    choice: Option<String>,
 }
 
 /// A browser approval under way: the page to approve on (the server's own, the core checked;
@@ -190,9 +196,9 @@ pub async fn start_browser_add(
     flows: State<'_, BrowserFlows>,
     request: BrowserAddRequest,
 ) -> Answer<BrowserFlowView> {
-    let BrowserAddRequest { url, kind, login, label, allow_insecure } = request;
+    let BrowserAddRequest { url, kind, login, label, allow_insecure, choice } = request;
     let pending = kw
-        .start_browser_add(AddInBrowser { url, kind, login, label, allow_insecure, wait: None, choice: None })
+        .start_browser_add(AddInBrowser { url, kind, login, label, allow_insecure, wait: None, choice })
         .await
         .map_err(|e| failed(&kw, e))?;
     let page = pending.page.to_string();
@@ -280,9 +286,16 @@ pub struct RevokeAnswer {
 
 #[tauri::command]
 #[specta::specta]
-pub async fn revoke(app: tauri::AppHandle, kw: State<'_, Keyward>, request: RevokeRequest) -> Answer<RevokeAnswer> {
-    let proof = Proof { password: request.password, code: request.code };
+pub async fn revoke(
+    app: tauri::AppHandle,
+    kw: State<'_, Keyward>,
+    confirmations: State<'_, Confirmations>,
+    request: RevokeRequest,
+) -> Answer<RevokeAnswer> {
+    let confirm = ConfirmInSystemBrowser::new(app.clone(), &kw, &confirmations, &request.account_id)?;
+    let proof = Proof { password: request.password, code: request.code, confirm: Some(confirm) };
     let report = kw.revoke(&request.account_id, &request.ids, &proof, request.include_own).await;
+    confirmations.end(&request.account_id);
     if let Ok(r) = &report {
         open_confirm_pages(&app, &kw, r);
     }
@@ -302,10 +315,36 @@ fn open_confirm_pages(app: &tauri::AppHandle, kw: &Keyward, report: &RevokeRepor
 
 #[tauri::command]
 #[specta::specta]
-pub async fn revoke_all_others(kw: State<'_, Keyward>, request: RevokeRequest) -> Answer<RevokeAnswer> {
-    let proof = Proof { password: request.password, code: request.code };
+pub async fn revoke_all_others(
+    app: tauri::AppHandle,
+    kw: State<'_, Keyward>,
+    confirmations: State<'_, Confirmations>,
+    request: RevokeRequest,
+) -> Answer<RevokeAnswer> {
+    let confirm = ConfirmInSystemBrowser::new(app, &kw, &confirmations, &request.account_id)?;
+    let proof = Proof { password: request.password, code: request.code, confirm: Some(confirm) };
     let report = kw.revoke_all_others(&request.account_id, &proof).await;
+    confirmations.end(&request.account_id);
     revoke_answer(&kw, &request.account_id, report)
+}
+
+/// The page a revoke of `account_id` under way waits to be confirmed on, once it opened (the
+/// revoke dialog asks while it works, to say what it waits for); `None` otherwise.
+#[tauri::command]
+#[specta::specta]
+pub async fn pending_confirmation(confirmations: State<'_, Confirmations>, account_id: String) -> Answer<Option<ConfirmPage>> {
+    Ok(confirmations.lock().get(&account_id).and_then(|c| c.page.clone()))
+}
+
+/// Stops waiting for the confirmation of a revoke of `account_id` under way (the dialog's
+/// "Stop waiting"): the revoke then fails with the core's sentence, and nothing is revoked.
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_confirmation(confirmations: State<'_, Confirmations>, account_id: String) -> Answer<()> {
+    if let Some(c) = confirmations.lock().get_mut(&account_id) {
+        c.cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(())
 }
 
 /// The results and the account as listed right after, masked like every answer.
@@ -360,6 +399,80 @@ pub async fn revoke_user(kw: State<'_, Keyward>, request: RevokeUserRequest) -> 
 #[specta::specta]
 pub async fn set_label(kw: State<'_, Keyward>, account_id: String, label: String) -> Answer<AccountListing> {
     shown(&kw, kw.set_label(&account_id, Some(&label)).and_then(|account| kw.show_cached(&account)))
+}
+
+/// The revokes waiting for a step confirmed in the browser, by account id: managed state of the
+/// app, an entry from the start of a revoke until it ends.
+#[derive(Default)]
+pub struct Confirmations(std::sync::Mutex<std::collections::HashMap<String, Confirmation>>);
+
+struct Confirmation {
+    page: Option<ConfirmPage>,
+    cancelled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Confirmations {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Confirmation>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn end(&self, account_id: &str) {
+        self.lock().remove(account_id);
+    }
+}
+
+/// A page opened for a step to confirm: the page (masked in screen-share-safe mode) and whether
+/// the system browser was asked to open it (if not, the user copies it).
+#[derive(Clone, Serialize, specta::Type)]
+pub struct ConfirmPage {
+    page: String,
+    opened: bool,
+}
+
+/// A step the server wants confirmed in the browser before it revokes (single sign-on on an
+/// account without a password): the page (the core checked it is the account's server's) opens in
+/// the system browser and is kept for `pending_confirmation`, so that the revoke dialog says what
+/// it waits for until the server sees the step done.
+struct ConfirmInSystemBrowser {
+    app: tauri::AppHandle,
+    account_id: String,
+    cancelled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Screen-share-safe mode's masker, read before anything waits.
+    masker: std::sync::Mutex<Option<Masker>>,
+}
+
+impl ConfirmInSystemBrowser {
+    fn new(app: tauri::AppHandle, kw: &Keyward, confirmations: &Confirmations, account_id: &str) -> Answer<std::sync::Arc<Self>> {
+        let masker = kw.face_masker(false).map_err(|e| failed(kw, e))?;
+        let cancelled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        confirmations.lock().insert(account_id.to_string(), Confirmation { page: None, cancelled: cancelled.clone() });
+        Ok(std::sync::Arc::new(ConfirmInSystemBrowser {
+            app,
+            account_id: account_id.to_string(),
+            cancelled,
+            masker: std::sync::Mutex::new(masker),
+        }))
+    }
+}
+
+#[async_trait::async_trait]
+impl keyward::provider::ConfirmInBrowser for ConfirmInSystemBrowser {
+    async fn open(&self, page: &tauri::Url) {
+        // A browser that does not open is no failure: the dialog shows the page to copy.
+        let opened = self.app.opener().open_url(page.as_str(), None::<&str>).is_ok();
+        let shown = match self.masker.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_mut() {
+            Some(m) => m.text(page.as_str()),
+            None => page.to_string(),
+        };
+        use tauri::Manager;
+        if let Some(c) = self.app.state::<Confirmations>().lock().get_mut(&self.account_id) {
+            c.page = Some(ConfirmPage { page: shown, opened });
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancelled.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Opens a page in the system browser, when the core says it is on one of the accounts' own
@@ -455,7 +568,7 @@ pub struct IdentifyRequest {
 #[specta::specta]
 pub async fn identify_token(kw: State<'_, Keyward>, request: IdentifyRequest) -> Answer<Identity> {
     let IdentifyRequest { token, revoke, password, code } = request;
-    shown(&kw, kw.identify(&token, revoke, &Proof { password, code }).await)
+    shown(&kw, kw.identify(&token, revoke, &Proof { password, code, confirm: None }).await)
 }
 
 /// Everything done through Keyward, oldest first.

@@ -37,6 +37,7 @@ fn main() {
         .plugin(tauri_plugin_window_state::Builder::default().with_state_flags(window_state_flags()).build())
         .manage(kw)
         .manage(commands::BrowserFlows::default())
+        .manage(commands::Confirmations::default())
         .invoke_handler(commands.invoke_handler())
         .on_window_event(background::on_window_event)
         .setup(|app| {

@@ -13,7 +13,8 @@
 //!
 //! On next-gen auth servers Keyward signs in through the OAuth 2.0 API (`oauth`): the listing is
 //! the same with that token, and ending another session opens the account page for it, which
-//! the account remembers until the session is seen gone.
+//! the account remembers until the session is seen gone. Single sign-on (`m.login.sso`, and its
+//! step of user-interactive auth) is in [`sso`].
 //!
 //! Facts: `shared/reference/matrix.md`. Not here: the rest of the Synapse admin API (users,
 //! rooms, media).
@@ -34,10 +35,12 @@ use crate::error::{Error, Result};
 use crate::model::{AccountActions, Actions, ClientHints, Credential, CredentialKind, Fact, Gap, Kind};
 use crate::net::http::{join, one_line, Http, Response};
 use crate::provider::{
-    Approved, BrowserAsk, BrowserPage, Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInMethod, SignInRequest,
-    SignInSecret, SignedIn, TokenShape,
+    Approved, BrowserAsk, BrowserPage, Capabilities, Found, Identified, Proof, Provider, Revoked, Session, SignInChoice, SignInMethod,
+    SignInRequest, SignInSecret, SignedIn, TokenShape,
 };
 use crate::secret::{self, Secret, SecretBody};
+
+mod sso;
 
 pub struct Matrix;
 
@@ -61,6 +64,10 @@ struct Stored {
     /// Signed in through next-gen auth (OAuth 2.0): where its tokens go, fixed at sign-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     oauth: Option<oauth::Grant>,
+    /// Signed in by single sign-on: the account may have no password, and its sign-outs are
+    /// confirmed in the browser when the server asks for that.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    sso: bool,
 }
 
 /// What the Synapse admin API said about the account's role.
@@ -383,6 +390,22 @@ impl Matrix {
         Ok(None)
     }
 
+    /// A fresh sign-in (`how`: "password", "single sign-on" …) with the facts of its server.
+    async fn signed_in(&self, http: &Http, base: Url, stored: Stored, how: &str) -> Result<SignedIn> {
+        let mut facts = vec![Fact::new("Homeserver", crate::net::http::base_string(&base))];
+        if let Some(v) = self.versions(http, &base).await {
+            facts.push(Fact::new("Spec version", v));
+        }
+        facts.push(Fact::new("Sign-in", how));
+        Ok(SignedIn {
+            base_url: base,
+            user_id: stored.user_id.clone(),
+            own_credential: Some(stored.device_id.clone()),
+            server_facts: facts,
+            stored: crate::provider::to_stored(&stored)?,
+        })
+    }
+
     async fn versions(&self, http: &Http, base: &Url) -> Option<String> {
         let r = http.send(http.get(join(base, "_matrix/client/versions"))).await.ok()?;
         let v: Versions = serde_json::from_slice(&r.body).ok()?;
@@ -498,6 +521,7 @@ impl Matrix {
             user_id: stored.user_id,
             server_admin: stored.server_admin,
             oauth: stored.oauth,
+            sso: stored.sso,
         };
         // Saved before first use: once the new access token is used the old refresh token dies.
         s.save(&next).await?;
@@ -615,8 +639,10 @@ impl Matrix {
         }
     }
 
-    /// Signs devices out in one request: a fresh UIA session, then the password once.
-    async fn delete_devices(&self, s: &Session<'_>, user_id: &str, devices: &[String], password: Option<&Secret>) -> Result<()> {
+    /// Signs devices out in one request: a fresh UIA session, then the password once, or the
+    /// single sign-on step confirmed in the browser where the account has no password.
+    async fn delete_devices(&self, s: &Session<'_>, user_id: &str, devices: &[String], proof: &Proof) -> Result<()> {
+        let password = proof.password();
         let first = self.call(s, Method::POST, "_matrix/client/v3/delete_devices", Some(&json!({ "devices": devices }))).await?;
         if first.is_success() {
             return Ok(());
@@ -632,7 +658,12 @@ impl Matrix {
             // A 401 without a UIA challenge: the token itself was refused.
             return Err(s.sign_in_again("the server no longer accepts its access token"));
         };
-        if !uia.flows.iter().any(|f| f.stages == ["m.login.password"]) {
+        let offers_password = uia.flows.iter().any(|f| f.stages == ["m.login.password"]);
+        let sso_stage = uia.flows.iter().find(|f| f.stages == ["m.login.sso"]).map(|f| f.stages[0].as_str());
+        if let (Some(stage), Some(confirm)) = (sso_stage, proof.confirm().filter(|_| password.is_none() || !offers_password)) {
+            return self.delete_devices_confirmed(s, devices, stage, &session, confirm).await;
+        }
+        if !offers_password {
             let stage = uia.flows.first().and_then(|f| f.stages.first()).cloned().unwrap_or_default();
             let mut fallback = join(&s.base_url()?, &format!("_matrix/client/v3/auth/{}/fallback/web", enc(&stage)));
             fallback.query_pairs_mut().append_pair("session", &session);
@@ -666,6 +697,32 @@ impl Matrix {
             }),
             _ => Err(server_error(&second)),
         }
+    }
+
+    /// [`Matrix::delete_devices`] through the single sign-on stage: its fallback page opened in
+    /// the browser, then the same request with the UIA `session` only, repeated until the server
+    /// sees the stage done (or the wait ends).
+    async fn delete_devices_confirmed(
+        &self,
+        s: &Session<'_>,
+        devices: &[String],
+        stage: &str,
+        session: &str,
+        confirm: &dyn crate::provider::ConfirmInBrowser,
+    ) -> Result<()> {
+        confirm.open(&sso::fallback_page(&s.base_url()?, stage, session)).await;
+        let body = json!({ "devices": devices, "auth": { "session": session } });
+        sso::until_confirmed(
+            confirm.wait(),
+            || confirm.cancelled(),
+            || async {
+                match self.call(s, Method::POST, "_matrix/client/v3/delete_devices", Some(&body)).await {
+                    Ok(r) => sso::Retry::of(s, &r),
+                    Err(e) => sso::Retry::Failed(e),
+                }
+            },
+        )
+        .await
     }
 }
 
@@ -708,6 +765,7 @@ fn device_credential(
     info: Option<ClientInformation>,
     user_agent: Option<String>,
     mgmt: Option<&AccountManagement>,
+    needs_password: bool,
 ) -> Credential {
     let mut c = Credential::new(d.device_id.clone(), CredentialKind::Session);
     c.name = d.display_name.clone().filter(|n| !n.is_empty());
@@ -736,7 +794,7 @@ fn device_credential(
         c.details.push(Fact::new("Client URL", url.clone()));
     }
     c.actions = match mgmt {
-        None => Actions { rename: true, revoke: true, revoke_needs_password: true, ..Default::default() },
+        None => Actions { rename: true, revoke: true, revoke_needs_password: needs_password, ..Default::default() },
         Some(m) => {
             c.manage_url = Some(m.end_session_url(&d.device_id));
             Actions { rename: true, revoke: true, revoke_in_browser: true, ..Default::default() }
@@ -750,7 +808,7 @@ fn device_credential(
 /// by its user.
 fn user_device_credential(d: Device, connections: Vec<WhoisConnection>) -> Credential {
     let ua = d.last_seen_user_agent.clone().filter(|u| !u.is_empty());
-    let mut c = device_credential(d, "", None, ua, None);
+    let mut c = device_credential(d, "", None, ua, None, false);
     c.usage = connections
         .into_iter()
         .map(|k| crate::model::Usage {
@@ -865,35 +923,11 @@ impl Provider for Matrix {
         self.discover(http, url).await
     }
 
-    async fn sign_in_options(&self, http: &Http, url: &Url) -> Result<Vec<SignInMethod>> {
-        let base = self.require(http, url).await?;
-        // Next-gen auth: the browser (OAuth 2.0), or a token made elsewhere; no password.
-        if oauth::discover(http, &base).await?.is_some() {
-            return Ok(vec![SignInMethod::Browser, SignInMethod::Token]);
-        }
-        Ok(vec![SignInMethod::Password, SignInMethod::Token])
-    }
-
-    async fn browser_page(&self, http: &Http, ask: BrowserAsk<'_>) -> Result<BrowserPage> {
-        let base = self.require(http, ask.url).await?;
-        if let Some(found) = oauth::discover(http, &base).await? {
-            return oauth::browser_page(http, &base, found, ask).await;
-        }
-        Err(Error::unsupported("this Matrix server offers no sign-in in the browser"))
-    }
-
-    async fn sign_in_approved(&self, http: &Http, approved: Approved) -> Result<SignedIn> {
-        if oauth::carries_oauth(approved.carry.as_ref()) {
-            return self.sign_in_oauth(http, approved).await;
-        }
-        Err(Error::unsupported("this Matrix server offers no sign-in in the browser"))
-    }
-
     async fn sign_in(&self, http: &Http, req: SignInRequest) -> Result<SignedIn> {
         let base = self.require(http, &req.url).await?;
         let account_name = format!("{}@{}", req.login, crate::model::host_of(base.as_str()));
         let next_gen = self.account_management(http, &base).await?;
-        let (stored, own) = match req.secret {
+        let stored = match req.secret {
             SignInSecret::Password(password) => {
                 if let Some(m) = &next_gen {
                     return Err(Error::SignInMethod {
@@ -916,21 +950,18 @@ impl Provider for Matrix {
                     return Err(Error::Deactivated { account: account_name });
                 }
                 if !r.is_success() {
-                    return Err(server_error(&r));
+                    return Err(sso::without_password(http, &base).await.unwrap_or_else(|| server_error(&r)));
                 }
                 let login: LoginResponse = r.json("a login answer")?;
-                let own = login.device_id.clone();
-                (
-                    Stored {
-                        access_token: Secret::new(login.access_token),
-                        refresh_token: login.refresh_token.map(Secret::new),
-                        device_id: login.device_id,
-                        user_id: login.user_id,
-                        server_admin: None,
-                        oauth: None,
-                    },
-                    own,
-                )
+                Stored {
+                    access_token: Secret::new(login.access_token),
+                    refresh_token: login.refresh_token.map(Secret::new),
+                    device_id: login.device_id,
+                    user_id: login.user_id,
+                    server_admin: None,
+                    sso: false,
+                    oauth: None,
+                }
             }
             SignInSecret::Token(token) => {
                 let r = http.send(http.get(join(&base, "_matrix/client/v3/account/whoami")).bearer_auth(token.expose())).await?;
@@ -948,31 +979,56 @@ impl Provider for Matrix {
                 let Some(device_id) = who.device_id else {
                     return Err(Error::input("this access token has no device (an appservice or admin token?): use a user's access token"));
                 };
-                (
-                    Stored {
-                        access_token: token,
-                        refresh_token: None,
-                        device_id: device_id.clone(),
-                        user_id: who.user_id,
-                        server_admin: None,
-                        oauth: None,
-                    },
+                Stored {
+                    access_token: token,
+                    refresh_token: None,
                     device_id,
-                )
+                    user_id: who.user_id,
+                    server_admin: None,
+                    sso: false,
+                    oauth: None,
+                }
             }
         };
-        let mut facts = vec![Fact::new("Homeserver", crate::net::http::base_string(&base))];
-        if let Some(v) = self.versions(http, &base).await {
-            facts.push(Fact::new("Spec version", v));
+        self.signed_in(http, base, stored, if next_gen.is_some() { "next-gen auth (account page)" } else { "password" }).await
+    }
+
+    async fn sign_in_options(&self, http: &Http, url: &Url) -> Result<Vec<SignInMethod>> {
+        let base = self.require(http, url).await?;
+        // Next-gen auth: the browser (OAuth 2.0), or a token made elsewhere; no password.
+        if oauth::discover(http, &base).await?.is_some() {
+            return Ok(vec![SignInMethod::Browser, SignInMethod::Token]);
         }
-        facts.push(Fact::new("Sign-in", if next_gen.is_some() { "next-gen auth (account page)" } else { "password" }));
-        Ok(SignedIn {
-            base_url: base,
-            user_id: stored.user_id.clone(),
-            own_credential: Some(own),
-            server_facts: facts,
-            stored: crate::provider::to_stored(&stored)?,
-        })
+        Ok(sso::LoginFlows::of(http, &base).await?.methods())
+    }
+
+    /// The identity providers of single sign-on; none on a next-gen server (its own page).
+    async fn sign_in_choices(&self, http: &Http, base: &Url) -> Result<Vec<SignInChoice>> {
+        let base = self.require(http, base).await?;
+        if oauth::discover(http, &base).await?.is_some() {
+            return Ok(Vec::new());
+        }
+        Ok(sso::LoginFlows::of(http, &base).await?.identity_providers())
+    }
+
+    /// Next-gen auth ([`oauth::browser_page`]) where the server has it, else single sign-on
+    /// ([`sso::page`]).
+    async fn browser_page(&self, http: &Http, ask: BrowserAsk<'_>) -> Result<BrowserPage> {
+        let base = self.require(http, ask.url).await?;
+        if let Some(found) = oauth::discover(http, &base).await? {
+            return oauth::browser_page(http, &base, found, ask).await;
+        }
+        sso::page(http, &base, ask).await
+    }
+
+    /// The return of whichever [`Matrix::browser_page`] gave: OAuth's carries its verifier.
+    async fn sign_in_approved(&self, http: &Http, approved: Approved) -> Result<SignedIn> {
+        if oauth::carries_oauth(approved.carry.as_ref()) {
+            return self.sign_in_oauth(http, approved).await;
+        }
+        let base = self.require(http, &approved.url).await?;
+        let stored = sso::sign_in(http, &base, &approved).await?;
+        self.signed_in(http, base, stored, "single sign-on").await
     }
 
     async fn list(&self, s: &Session<'_>) -> Result<Found> {
@@ -1034,7 +1090,8 @@ impl Provider for Matrix {
             .map(|d| {
                 let info = infos.remove(&d.device_id);
                 let ua = agents.get(&d.device_id).cloned();
-                device_credential(d, &stored.device_id, info, ua, mgmt.as_ref())
+                // Signed in by single sign-on: the server may ask for that step instead.
+                device_credential(d, &stored.device_id, info, ua, mgmt.as_ref(), !stored.sso)
             })
             .collect();
         if let Some(grant) = &stored.oauth {
@@ -1044,7 +1101,7 @@ impl Provider for Matrix {
         credentials.sort_by(|a, b| b.current.cmp(&a.current).then(b.last_used.cmp(&a.last_used)));
         credentials.extend(pushers.into_iter().map(pusher_credential));
         let account_actions = match &mgmt {
-            None => AccountActions { revoke_all_others: true, revoke_all_others_needs_password: true, manage_url: None },
+            None => AccountActions { revoke_all_others: true, revoke_all_others_needs_password: !stored.sso, manage_url: None },
             Some(m) => {
                 AccountActions { revoke_all_others: false, revoke_all_others_needs_password: false, manage_url: Some(m.sessions_url()) }
             }
@@ -1107,10 +1164,15 @@ impl Provider for Matrix {
             results.extend(self.end_on_account_page(s, grant, &stored, &device_ids).await?);
         } else if !device_ids.is_empty() {
             // All or nothing: one request, one password check.
-            self.delete_devices(s, &stored.user_id, &device_ids, proof.password()).await?;
+            self.delete_devices(s, &stored.user_id, &device_ids, proof).await?;
             results.extend(device_ids.iter().map(Revoked::ok));
         }
         Ok(results)
+    }
+
+    /// `@alice:example.org` is known as `alice`, as a password sign-in names it.
+    fn login_of(&self, user_id: &str) -> String {
+        user_id.trim_start_matches('@').split(':').next().filter(|l| !l.is_empty()).unwrap_or(user_id).to_string()
     }
 
     fn other_user_name(&self, account: &crate::model::Account, typed: &str) -> String {
@@ -1381,7 +1443,7 @@ mod tests {
             last_seen_ts: Some(1_700_000_000_000),
             last_seen_user_agent: None,
         };
-        let c = device_credential(d, "DEV1", None, None, None);
+        let c = device_credential(d, "DEV1", None, None, None, true);
         assert_eq!(c.name.as_deref(), Some("Element Desktop: macOS"));
         assert_eq!(c.last_ip.as_deref(), Some("203.0.113.7"));
         assert_eq!(c.last_used.unwrap().timestamp_millis(), 1_700_000_000_000);

@@ -474,6 +474,7 @@ impl Matrix {
             device_id: made.device_id.clone(),
             user_id: who.user_id.clone(),
             server_admin: None,
+            sso: false,
             oauth: Some(made.grant),
         };
         let mut facts = vec![Fact::new("Homeserver", crate::net::http::base_string(&base))];

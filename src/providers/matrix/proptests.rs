@@ -58,7 +58,7 @@ proptest! {
             for d in list.devices {
                 let ua = d.last_seen_user_agent.clone();
                 let info = serde_json::from_value::<ClientInformation>(info.clone()).ok();
-                summarised(&device_credential(d, &own, info, ua, mgmt.as_ref()));
+                summarised(&device_credential(d, &own, info, ua, mgmt.as_ref(), true));
             }
         }
     }

@@ -38,6 +38,16 @@ export const commands = {
 	revoke: (request: RevokeRequest) => __TAURI_INVOKE<RevokeAnswer>("revoke", { request }),
 	revokeAllOthers: (request: RevokeRequest) => __TAURI_INVOKE<RevokeAnswer>("revoke_all_others", { request }),
 	/**
+	 *  The page a revoke of `account_id` under way waits to be confirmed on, once it opened (the
+	 *  revoke dialog asks while it works, to say what it waits for); `None` otherwise.
+	 */
+	pendingConfirmation: (accountId: string) => __TAURI_INVOKE<ConfirmPage | null>("pending_confirmation", { accountId }),
+	/**
+	 *  Stops waiting for the confirmation of a revoke of `account_id` under way (the dialog's
+	 *  "Stop waiting"): the revoke then fails with the core's sentence, and nothing is revoked.
+	 */
+	cancelConfirmation: (accountId: string) => __TAURI_INVOKE<null>("cancel_confirmation", { accountId }),
+	/**
 	 *  Another user's credentials, as this account (an administrator of its server) sees them. Not
 	 *  saved: the account's own listing stays as it is.
 	 */
@@ -177,6 +187,8 @@ export type BrowserAddRequest = {
 	login?: string | null,
 	label?: string | null,
 	allow_insecure?: boolean,
+	/**  The way picked among the server's `choices` (an identity provider), if it offers several. */
+	choice?: string | null,
 };
 
 /**
@@ -291,6 +303,15 @@ export type Code =
 /**  Expires within `expiring_days`. */
 "expiring";
 
+/**
+ *  A page opened for a step to confirm: the page (masked in screen-share-safe mode) and whether
+ *  the system browser was asked to open it (if not, the user copies it).
+ */
+export type ConfirmPage = {
+	page: string,
+	opened: boolean,
+};
+
 /**  What sort of thing a credential is. */
 export type CredentialKind = 
 /**  A signed-in client: a Matrix device, a Home Assistant refresh token, a browser session. */
@@ -376,6 +397,11 @@ export type Detected = {
 	kind: KindView,
 	insecure: boolean,
 	methods: SignInMethod[],
+	/**
+	 *  The ways to approve in the browser to pick among (identity providers), each a
+	 *  [`BrowserAddRequest::choice`]; empty when the server has one.
+	 */
+	choices: SignInChoice[],
 };
 
 export type Entry = {
@@ -624,6 +650,16 @@ export type Revoked = {
 	 *  waiting for that, until it is gone.
 	 */
 	confirm_url?: string | null,
+};
+
+/**
+ *  One of several ways a server offers to approve Keyward in the browser, as the user picks it
+ *  (one identity provider of a server's single sign-on): the provider's id for
+ *  [`BrowserAsk::choice`], and the server's name for it, made safe to show.
+ */
+export type SignInChoice = {
+	id: string,
+	name: string,
 };
 
 /**  How an account can sign in. */

@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
 import AddAccountDialog from '../components/AddAccountDialog.svelte';
-import { listing } from './fixtures';
+import { identityProviders, listing } from './fixtures';
 
 const matrix = {
   kind: 'matrix',
@@ -255,6 +255,7 @@ describe('AddAccountDialog, approval in the browser', () => {
       login: 'admin',
       label: null,
       allow_insecure: false,
+      choice: null,
     });
     expect(waiting.textContent).toMatch(/Waiting for you to approve Keyward in your browser…/);
     expect(screen.getByTestId('add-browser-page').textContent).toBe(page);
@@ -387,5 +388,42 @@ describe('AddAccountDialog, a second factor', () => {
     await fireEvent.click(screen.getByTestId('add-submit'));
     await waitFor(() => expect(onadded).toHaveBeenCalled());
     expect(api.addAccount).toHaveBeenLastCalledWith(expect.objectContaining({ code: '123456' }));
+  });
+});
+
+describe('AddAccountDialog, single sign-on with several identity providers', () => {
+  const ssoApi = (choices = identityProviders) =>
+    fakeApi({
+      detect: vi.fn(async () => ({ kind: matrix, base_url: 'http://127.0.0.1:8008', insecure: false, methods: ['token', 'browser'], choices })),
+      startBrowserAdd: vi.fn(async () => ({ flow_id: 'flow-1', page: 'http://127.0.0.1:8008/_matrix/client/v3/login/sso/redirect/oidc-two', opened: true })),
+      finishBrowserAdd: pendingFinish().fn,
+      cancelBrowserAdd: vi.fn(async () => null),
+    });
+
+  it('shows one button per identity provider, and starts the one picked', async () => {
+    const api = ssoApi();
+    render(AddAccountDialog, { props: { onadded: vi.fn(), onclose() {}, api } });
+    await fireEvent.input(screen.getByTestId('add-url'), { target: { value: '127.0.0.1:8008' } });
+    await fireEvent.click(screen.getByTestId('add-continue'));
+    const buttons = await screen.findAllByTestId('add-browser-idp');
+    expect(buttons.map((b) => b.textContent)).toEqual(['Continue with Test identity provider one', 'Continue with Test identity provider two']);
+    expect(buttons[0].className).toMatch(/primary/);
+    expect(buttons[1].className).not.toMatch(/primary/);
+    // No password on this server: no password field, and no single "Approve" button either.
+    expect(screen.queryByTestId('add-browser')).toBeNull();
+    expect(document.querySelector('input[type="radio"]')).toBeNull();
+    await fireEvent.click(buttons[1]);
+    expect((await screen.findByTestId('add-waiting')).textContent).toMatch(/Waiting for you/);
+    expect(api.startBrowserAdd).toHaveBeenCalledWith(expect.objectContaining({ url: 'http://127.0.0.1:8008', kind: 'matrix', choice: 'oidc-two' }));
+  });
+
+  it('shows a name the server sent as text, never as markup', async () => {
+    const api = ssoApi([{ id: 'evil', name: '<img src=x onerror=alert(1)>Evil' }]);
+    render(AddAccountDialog, { props: { onadded: vi.fn(), onclose() {}, api } });
+    await fireEvent.input(screen.getByTestId('add-url'), { target: { value: '127.0.0.1:8008' } });
+    await fireEvent.click(screen.getByTestId('add-continue'));
+    const [button] = await screen.findAllByTestId('add-browser-idp');
+    expect(button.textContent).toBe('Continue with <img src=x onerror=alert(1)>Evil');
+    expect(button.querySelector('img')).toBeNull();
   });
 });

@@ -157,3 +157,52 @@ describe('RevokeDialog', () => {
     expect(openPage).toHaveBeenCalledWith(page);
   });
 });
+
+describe('RevokeDialog, a step confirmed in the browser', () => {
+  // An account signed in by single sign-on: no password asked; the server wants the step instead.
+  const sso = listing('s', 'carol', [
+    row({ id: 'S1', name: 'Phone', revoke_needs_password: false }),
+    row({ id: 'S2', name: 'Laptop', revoke_needs_password: false }),
+  ]);
+  const page = 'http://127.0.0.1:8008/_matrix/client/v3/auth/m.login.sso/fallback/web?session=abc';
+
+  function waitingApi(opened = true) {
+    let settle!: (v: unknown) => void;
+    const revoke = vi.fn(() => new Promise((resolve) => (settle = resolve)));
+    const api = fakeApi({
+      revoke,
+      pendingConfirmation: vi.fn(async () => ({ page, opened })),
+      cancelConfirmation: vi.fn(async () => null),
+    });
+    return { api, settle: (v: unknown) => settle(v) };
+  }
+
+  it('says what it waits for, with the page, until the revoke ends', async () => {
+    const { api, settle } = waitingApi();
+    render(RevokeDialog, { props: { rows: sso.rows, listings: [sso], onlisting() {}, onclose() {}, api } });
+    expect(screen.queryByTestId('revoke-password')).toBeNull();
+    await fireEvent.click(screen.getByTestId('revoke-confirm'));
+    const note = await screen.findByTestId('revoke-confirm-browser');
+    expect(note.textContent).toMatch(/Confirm in your browser: carol's server opened its page there/);
+    expect(note.textContent).toContain(page);
+    expect(api.pendingConfirmation).toHaveBeenCalledWith('s');
+    expect(api.revoke).toHaveBeenCalledWith({ account_id: 's', ids: ['S1', 'S2'], password: null, code: null, include_own: false });
+    settle({
+      report: { account: 's', results: [{ id: 'S1', error: null }, { id: 'S2', error: null }], signed_out: false },
+      listing: listing('s', 'carol', []),
+    });
+    await waitFor(() => expect(screen.getAllByTestId('revoke-result').map((r) => r.textContent)).toEqual(['Done', 'Done']));
+    expect(screen.queryByTestId('revoke-confirm-browser')).toBeNull();
+  });
+
+  it('stops waiting when asked, and shows the core’s sentence', async () => {
+    const { api, settle } = waitingApi(false);
+    render(RevokeDialog, { props: { rows: sso.rows, listings: [sso], onlisting() {}, onclose() {}, api } });
+    await fireEvent.click(screen.getByTestId('revoke-confirm'));
+    expect((await screen.findByTestId('revoke-confirm-browser')).textContent).toMatch(/it did not open, so open this page in it/);
+    await fireEvent.click(screen.getByTestId('revoke-confirm-stop'));
+    expect(api.cancelConfirmation).toHaveBeenCalledWith('s');
+    settle(Promise.reject({ code: 'not_approved', message: 'the step in the browser was cancelled; nothing was signed out', remedy: null }));
+    await waitFor(() => expect(screen.getAllByTestId('revoke-result')[0].textContent).toMatch(/cancelled; nothing was signed out/));
+  });
+});

@@ -1,6 +1,6 @@
 // Rows and listings shaped like the core's (src/view.rs, typed by the generated bindings), for
 // component tests.
-import type { AccountListing, CredentialRow } from '../lib/bindings';
+import type { AccountListing, CredentialRow, SignInChoice } from '../lib/bindings';
 
 export function row(over: Partial<CredentialRow> = {}): CredentialRow {
   const base: CredentialRow = {
@@ -81,3 +81,10 @@ export function listing(id: string, name: string, rows: CredentialRow[]): Accoun
     rows: rows.map((r, i) => ({ ...r, account_id: id, account: name, sort: r.sort.recent < 0 ? { recent: i, oldest: i, name: i } : r.sort })),
   } as AccountListing;
 }
+
+/** The identity providers of a Synapse with single sign-on, as `detect` gives them (the test
+ *  homeserver of tests/matrix_sso.rs: two clients of one OpenID provider). */
+export const identityProviders: SignInChoice[] = [
+  { id: 'oidc-one', name: 'Test identity provider one' },
+  { id: 'oidc-two', name: 'Test identity provider two' },
+];

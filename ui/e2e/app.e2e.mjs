@@ -15,7 +15,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -46,10 +46,11 @@ const seeded = {}; // display name -> { device_id, access_token }
 
 // ---------- Synapse, through its client API ----------
 
-async function http(method, url, { body, token, ip, timeout = 20000 } = {}) {
+async function http(method, url, { body, token, ip, ua, timeout = 20000 } = {}) {
   const headers = { 'content-type': 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   if (ip) headers['x-forwarded-for'] = ip;
+  if (ua) headers['user-agent'] = ua;
   const res = await fetch(url, {
     method,
     headers,
@@ -64,13 +65,13 @@ async function http(method, url, { body, token, ip, timeout = 20000 } = {}) {
   return { status: res.status, json, text };
 }
 
-async function registerUser() {
+async function registerUser(name = user, pass = password, admin = false) {
   const url = `${SYNAPSE}/_synapse/admin/v1/register`;
   const { json } = await http('GET', url);
   const mac = createHmac('sha1', SECRET)
-    .update(`${json.nonce}\0${user}\0${password}\0notadmin`)
+    .update(`${json.nonce}\0${name}\0${pass}\0${admin ? 'admin' : 'notadmin'}`)
     .digest('hex');
-  const r = await http('POST', url, { body: { nonce: json.nonce, username: user, password, admin: false, mac } });
+  const r = await http('POST', url, { body: { nonce: json.nonce, username: name, password: pass, admin, mac } });
   assert.equal(r.status, 200, `register: ${r.text}`);
   // Registering signs in once: end that session, so the account has only the devices seeded here.
   await http('POST', `${SYNAPSE}/_matrix/client/v3/logout`, { token: r.json.access_token, body: {} });
@@ -779,10 +780,10 @@ test("remove the account, signing Keyward out on the server: its device is gone 
 
 // ---------- several accounts of different kinds at once (the README's screenshot) ----------
 
-/** `keyward ARGS` with the app's own config directory and keyring, `input` on stdin. */
-function cli(args, input) {
+/** `keyward ARGS` with the app's own config directory and keyring (or extraEnv's), `input` on stdin. */
+function cli(args, input, extraEnv = {}) {
   return new Promise((resolve, reject) => {
-    const p = spawn(CLI, args, { env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(CLI, args, { env: { ...process.env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (b) => (out += b));
@@ -1063,4 +1064,166 @@ test('Home Assistant with two-factor login: the dialog asks for the one-time cod
     });
   const accounts = JSON.parse(await cli(['accounts', '--json']));
   assert.ok(accounts.some((a) => a.kind === 'homeassistant' && a.login === haUser), JSON.stringify(accounts.map((a) => a.login)));
+});
+
+// ---------- the background watch, with a real tray and a real notification server ----------
+// scripts/e2e.sh runs xfce4-panel's notification area (the org.kde.StatusNotifierWatcher and host
+// the tray icon registers with) and dunst (the notification server, which keeps what it showed)
+// on the test's session bus and display.
+
+const XWINDOW = new URL('./xwindow.py', import.meta.url).pathname;
+
+function run(cmd, args) {
+  return new Promise((resolve, reject) =>
+    execFile(cmd, args, { timeout: 20000 }, (e, out, err) => (e ? reject(new Error(`${cmd} ${args.join(' ')}: ${err || e.message}`)) : resolve(out))),
+  );
+}
+
+const gdbus = (dest, path, method, ...args) => run('gdbus', ['call', '--session', '--dest', dest, '--object-path', path, '--method', method, '--', ...args]);
+
+/** The StatusNotifierItems the watcher knows of that belong to process `pid`: [{ bus, path }]. */
+async function trayItemsOf(pid) {
+  const out = await gdbus('org.kde.StatusNotifierWatcher', '/StatusNotifierWatcher', 'org.freedesktop.DBus.Properties.Get', 'org.kde.StatusNotifierWatcher', 'RegisteredStatusNotifierItems');
+  const items = [];
+  for (const [, entry] of out.matchAll(/'([^']+)'/g)) {
+    const at = entry.indexOf('/');
+    const bus = at < 0 ? entry : entry.slice(0, at);
+    const path = at < 0 ? '/StatusNotifierItem' : entry.slice(at);
+    const owner = await gdbus('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.GetConnectionUnixProcessID', bus).catch(() => '');
+    if (Number(/\d+/.exec(owner.replace(/^\(uint32 /, ''))?.[0]) === pid) items.push({ bus, path });
+  }
+  return items;
+}
+
+/** The item's menu, through com.canonical.dbusmenu: [{ id, label }] of its top level. */
+async function trayMenu({ bus, path }) {
+  const menu = /objectpath '([^']+)'/.exec(await gdbus(bus, path, 'org.freedesktop.DBus.Properties.Get', 'org.kde.StatusNotifierItem', 'Menu'))?.[1];
+  assert.ok(menu, 'the tray item has a menu');
+  const layout = await gdbus(bus, menu, 'com.canonical.dbusmenu.GetLayout', '0', '-1', '[]');
+  const items = [...layout.matchAll(/<\((\d+), \{[^}]*'label': <'([^']*)'>/g)].map((m) => ({ id: Number(m[1]), label: m[2] }));
+  return { menu, items };
+}
+
+/** What dunst has shown (its history, newest first): [{ id, app, summary, body }]. */
+async function notificationsShown() {
+  const h = JSON.parse(await run('dunstctl', ['history']));
+  return (h.data[0] ?? []).map((n) => ({ id: n.id.data, app: n.appname.data, summary: n.summary.data, body: n.body.data }));
+}
+
+/** The app's main window as X sees it: { id, viewable }, or null. */
+async function mainWindow(pid) {
+  const all = JSON.parse(await run('/usr/bin/python3', [XWINDOW, 'list', String(pid)]));
+  return all.find((w) => w.title === 'Keyward') ?? null;
+}
+
+/** Clicks the window's close button, as far as the app can tell: the window manager's message. */
+const closeWindow = (pid) => run('/usr/bin/python3', [XWINDOW, 'close', String(pid), 'Keyward']);
+
+function appPid(driver) {
+  const pid = descendants(driver.proc.pid).find((p) => {
+    try {
+      return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'keyward-app';
+    } catch {
+      return false;
+    }
+  });
+  assert.ok(pid, 'the app runs under tauri-driver');
+  return pid;
+}
+
+test('keep watching: the tray item with Open and Quit, closing hides, the item and a second launch reopen, a new sign-in is notified in plain words; off, closing quits', async () => {
+  if (d) await d.stop();
+  d = null;
+  // An account of its own in a store of its own (nothing of the tests before it refreshes here),
+  // an admin of the server, so that its devices' user agents are listed.
+  const wUser = `w${randomBytes(4).toString('hex')}`;
+  const wPass = `pw-${randomBytes(8).toString('hex')}`;
+  const dir = `${env('KEYWARD_CONFIG_DIR')}-watch`;
+  // Every 3 seconds (the core's floor is 2), through the variable the watch's interval is set by.
+  const watchEnv = { KEYWARD_CONFIG_DIR: dir, KEYWARD_KEYRING_SERVICE: `${env('KEYWARD_KEYRING_SERVICE')}-watch`, KEYWARD_WATCH_MINUTES: '0.05' };
+  await registerUser(wUser, wPass, true);
+  await cli(['add', SYNAPSE, '--user', wUser, '--password-stdin'], `${wPass}\n`, watchEnv);
+
+  d = new Driver(watchEnv);
+  await d.start();
+  await d.until("Keyward's own session listed", async () => (await d.findAll('[data-testid="credential-row"]')).length === 1, 60000);
+  const pid = appPid(d);
+  assert.equal((await mainWindow(pid))?.viewable, true, 'the window is on screen');
+  assert.deepEqual(await trayItemsOf(pid), [], 'no tray item while the watch is off');
+
+  // On: the sidebar says it stays in the tray, and the item is on the bus with its menu.
+  const toggle = await d.waitFor('[data-testid="background-watch-toggle"]');
+  assert.equal(await d.exec('return document.querySelector("[data-testid=background-watch-toggle]").checked'), false, 'off by default');
+  await d.click(toggle);
+  await d.until('the hint names the tray', async () => /stays in the tray/.test((await d.textOf('[data-testid="background-watch-hint"]')) ?? ''));
+  await d.until('the tray item is registered', async () => (await trayItemsOf(pid)).length === 1, 20000);
+  const [item] = await trayItemsOf(pid);
+  const { menu, items } = await trayMenu(item);
+  assert.deepEqual(items.map((i) => i.label), ['Open Keyward', 'Quit'], JSON.stringify(items));
+
+  // Closing hides the window; the app goes on.
+  assert.equal(await closeWindow(pid), '1\n', 'one window asked to close');
+  await d.until('the window is hidden', async () => (await mainWindow(pid))?.viewable === false || JSON.stringify(await mainWindow(pid)), 15000);
+  await sleep(2000);
+  assert.ok(alive(pid), 'the app still runs with its window closed');
+  assert.equal((await mainWindow(pid))?.viewable, false, 'and the window stays hidden');
+
+  // "Open Keyward" in the tray menu brings it back, the same window with the same page.
+  const open = items.find((i) => i.label === 'Open Keyward').id;
+  await gdbus(item.bus, menu, 'com.canonical.dbusmenu.Event', String(open), 'clicked', '<int32 0>', '0');
+  await d.until('the window is back', async () => (await mainWindow(pid))?.viewable === true, 15000);
+  assert.equal(await d.exec('return document.querySelectorAll("[data-testid=credential-row]").length'), 1);
+
+  // Closed again, a second launch brings it back too, and exits.
+  await closeWindow(pid);
+  await d.until('hidden again', async () => (await mainWindow(pid))?.viewable === false, 15000);
+  const second = spawn(APP, [], { env: { ...process.env, ...watchEnv }, stdio: 'ignore' });
+  const code = await Promise.race([new Promise((r) => second.once('exit', r)), sleep(30000).then(() => 'still running')]);
+  if (code === 'still running') second.kill('SIGKILL');
+  assert.equal(code, 0, 'the second launch handed over and exited');
+  await d.until('the window is back after a second launch', async () => (await mainWindow(pid))?.viewable === true, 15000);
+
+  // A new sign-in on the server, from a browser the server sees by its user agent and address,
+  // with markup in its name. Some rounds of the watch first, so it is news and not a change the
+  // watch found pending when it started.
+  await sleep(7000);
+  const before = new Set((await notificationsShown()).map((n) => n.id));
+  const ua = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0';
+  const ip = '198.51.100.77';
+  const signIn = await http('POST', `${SYNAPSE}/_matrix/client/v3/login`, {
+    ip,
+    ua,
+    body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: wUser }, password: wPass, initial_device_display_name: '<b>Work laptop</b> & co' },
+  });
+  assert.equal(signIn.status, 200, signIn.text);
+  const token = signIn.json.access_token;
+  assert.equal((await http('GET', `${SYNAPSE}/_matrix/client/v3/account/whoami`, { token, ip, ua })).status, 200);
+
+  const ours = (list) => list.filter((n) => !before.has(n.id) && n.summary.includes(`${wUser}@`));
+  let shown = [];
+  await d.until('a notification of the new sign-in', async () => (shown = ours(await notificationsShown())).length > 0 || JSON.stringify(await notificationsShown()), 60000);
+  const [n] = shown;
+  assert.match(n.summary, new RegExp(`^New sign-in to ${wUser}@`), n.summary);
+  assert.match(n.body, /Work laptop/, `the device's name: ${n.body}`);
+  assert.match(n.body, /Firefox/, `the client, from its user agent: ${n.body}`);
+  assert.match(n.body, /Windows/, `its system: ${n.body}`);
+  assert.match(n.body, /198\.51\.100\.77/, `its address: ${n.body}`);
+  for (const m of ours(await notificationsShown())) {
+    const text = `${m.summary}\n${m.body}`;
+    assert.ok(!/[<>&]/.test(text), `no markup: ${text}`);
+    assert.ok(!text.includes(token) && !text.includes(wPass), `no token, no password: ${text}`);
+    assert.ok(!/syt_|[A-Za-z0-9+/_=-]{24,}/.test(text), `nothing like a secret: ${text}`);
+  }
+  // Told once, however many rounds go by.
+  await sleep(8000);
+  assert.equal(ours(await notificationsShown()).filter((m) => m.body.includes('Work laptop')).length, 1, 'one notification for one sign-in');
+
+  // Off: the tray item goes, and closing the window quits.
+  await d.click(await d.find('[data-testid="background-watch-toggle"]'));
+  await d.until('the switch is off', async () => (await d.exec('return document.querySelector("[data-testid=background-watch-toggle]").checked')) === false);
+  await d.until('the tray item is gone', async () => (await trayItemsOf(pid)).length === 0, 20000);
+  await closeWindow(pid);
+  await d.until('the app quit', async () => !alive(pid), 20000);
+  await d.stop();
+  d = null;
 });

@@ -1104,6 +1104,11 @@ async function trayMenu({ bus, path }) {
   return { menu, items };
 }
 
+/** The item's status: 'Active' (shown), 'Passive' (hosts hide it) or 'NeedsAttention'. */
+async function trayStatus({ bus, path }) {
+  return /<'([^']*)'>/.exec(await gdbus(bus, path, 'org.freedesktop.DBus.Properties.Get', 'org.kde.StatusNotifierItem', 'Status'))?.[1];
+}
+
 /** What dunst has shown (its history, newest first): [{ id, app, summary, body }]. */
 async function notificationsShown() {
   const h = JSON.parse(await run('dunstctl', ['history']));
@@ -1203,6 +1208,7 @@ test('keep watching: the tray item with Open and Quit, closing hides, the item a
   let shown = [];
   await d.until('a notification of the new sign-in', async () => (shown = ours(await notificationsShown())).length > 0 || JSON.stringify(await notificationsShown()), 60000);
   const [n] = shown;
+  console.log(`# dunst showed: ${JSON.stringify(n)}`);
   assert.match(n.summary, new RegExp(`^New sign-in to ${wUser}@`), n.summary);
   assert.match(n.body, /Work laptop/, `the device's name: ${n.body}`);
   assert.match(n.body, /Firefox/, `the client, from its user agent: ${n.body}`);
@@ -1218,10 +1224,28 @@ test('keep watching: the tray item with Open and Quit, closing hides, the item a
   await sleep(8000);
   assert.equal(ours(await notificationsShown()).filter((m) => m.body.includes('Work laptop')).length, 1, 'one notification for one sign-in');
 
-  // Off: the tray item goes, and closing the window quits.
+  // Off: the tray item is hidden (passive, which hosts do not show, or gone), and closing the
+  // window quits.
+  assert.equal(await trayStatus(item), 'Active', 'shown while on');
   await d.click(await d.find('[data-testid="background-watch-toggle"]'));
   await d.until('the switch is off', async () => (await d.exec('return document.querySelector("[data-testid=background-watch-toggle]").checked')) === false);
-  await d.until('the tray item is gone', async () => (await trayItemsOf(pid)).length === 0, 20000);
+  const hidden = async () => {
+    const left = await trayItemsOf(pid);
+    return left.length === 0 || (await Promise.all(left.map(trayStatus))).every((st) => st === 'Passive') || JSON.stringify(await Promise.all(left.map(trayStatus)));
+  };
+  await d.until('the tray item is hidden', hidden, 20000);
+  // On again, the icon is back (one item, shown); off again.
+  const toggleTo = async (on) => {
+    await d.click(await d.find('[data-testid="background-watch-toggle"]'));
+    await d.until(`the switch is ${on ? 'on' : 'off'}`, async () => (await d.exec('return document.querySelector("[data-testid=background-watch-toggle]").checked')) === on);
+  };
+  await toggleTo(true);
+  await d.until('one tray item, shown again', async () => {
+    const again = await trayItemsOf(pid);
+    return (again.length === 1 && (await trayStatus(again[0])) === 'Active') || JSON.stringify(again);
+  }, 20000);
+  await toggleTo(false);
+  await d.until('the tray item is hidden again', hidden, 20000);
   await closeWindow(pid);
   await d.until('the app quit', async () => !alive(pid), 20000);
   await d.stop();

@@ -17,8 +17,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { Driver as WebDriver, ELEMENT, alive, descendants, sleep } from './driver.mjs';
 
 const env = (name) => {
   const v = process.env[name];
@@ -38,7 +39,6 @@ const MOODLE_SIM = env('KEYWARD_E2E_MOODLE_SIM');
 const SHOTS = process.env.KEYWARD_E2E_SHOTS ?? LOGS;
 // Markup, a right-to-left override and a long unbroken run: shown as text, isolated, cut on one line.
 const HOSTILE = `<img src=x onerror=alert(1)>\u202E${'W'.repeat(64)}`;
-const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
 const user = `e2e${randomBytes(4).toString('hex')}`;
 const password = `pw-${randomBytes(8).toString('hex')}`;
@@ -118,212 +118,9 @@ async function serverDevicesSeenFresh() {
   }
 }
 
-// ---------- WebDriver ----------
+// ---------- WebDriver (./driver.mjs) ----------
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function portFree(port) {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-class Driver {
-  constructor(extraEnv) {
-    this.extraEnv = extraEnv;
-  }
-
-  async start() {
-    this.port = await freePort();
-    this.nativePort = await freePort();
-    for (const p of [this.port, this.nativePort]) assert.ok(await portFree(p), `port ${p} is taken`);
-    // Its own process group and a log file: the app it launches must not inherit the test
-    // runner's pipes, and everything it started can be stopped by that group's id.
-    mkdirSync(LOGS, { recursive: true });
-    const log = openSync(`${LOGS}/tauri-driver-${this.port}.log`, 'a');
-    this.proc = spawn(DRIVER, ['--port', String(this.port), '--native-port', String(this.nativePort)], {
-      env: { ...process.env, ...this.extraEnv },
-      stdio: ['ignore', log, log],
-      detached: true,
-    });
-    closeSync(log);
-    this.base = `http://127.0.0.1:${this.port}`;
-    const deadline = Date.now() + 30000;
-    for (;;) {
-      try {
-        const r = await fetch(`${this.base}/status`, { signal: AbortSignal.timeout(2000) });
-        if (r.ok) break;
-      } catch {}
-      if (this.proc.exitCode !== null) throw new Error(`tauri-driver exited with ${this.proc.exitCode}`);
-      if (Date.now() > deadline) throw new Error('tauri-driver did not start');
-      await sleep(250);
-    }
-    const s = await this.raw('POST', '/session', {
-      capabilities: { alwaysMatch: { browserName: 'wry', 'tauri:options': { application: APP } } },
-    }, 90000);
-    this.session = s.sessionId;
-  }
-
-  async raw(method, path, body, timeout = 30000) {
-    const res = await fetch(`${this.base}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeout),
-    });
-    const json = await res.json();
-    if (!res.ok || json.value?.error) {
-      const err = new Error(`${method} ${path}: ${json.value?.error} ${json.value?.message ?? ''}`);
-      err.code = json.value?.error;
-      throw err;
-    }
-    return json.value;
-  }
-
-  cmd(method, path, body, timeout) {
-    return this.raw(method, `/session/${this.session}${path}`, body, timeout);
-  }
-
-  async find(css) {
-    const v = await this.cmd('POST', '/element', { using: 'css selector', value: css });
-    return v[ELEMENT];
-  }
-
-  async findAll(css) {
-    const v = await this.cmd('POST', '/elements', { using: 'css selector', value: css });
-    return v.map((e) => e[ELEMENT]);
-  }
-
-  async waitFor(css, timeout = 30000) {
-    const deadline = Date.now() + timeout;
-    for (;;) {
-      const found = await this.findAll(css);
-      if (found.length) return found[0];
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${css}`);
-      await sleep(200);
-    }
-  }
-
-  /** Waits until fn() returns true; anything else it returns (or throws) is reported on timeout. */
-  async until(what, fn, timeout = 30000) {
-    const deadline = Date.now() + timeout;
-    let last;
-    for (;;) {
-      try {
-        last = await fn();
-        if (last === true) return last;
-      } catch (e) {
-        last = e;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last})`);
-      await sleep(250);
-    }
-  }
-
-  click(el) {
-    return this.cmd('POST', `/element/${el}/click`, {});
-  }
-  type(el, text) {
-    return this.cmd('POST', `/element/${el}/value`, { text });
-  }
-  clear(el) {
-    return this.cmd('POST', `/element/${el}/clear`, {});
-  }
-  text(el) {
-    return this.cmd('GET', `/element/${el}/text`);
-  }
-  /** The text of the first element matching css (the DOM's, as WebKitWebDriver's "element text"
-   *  comes back empty inside the virtualised list), or null when there is none. */
-  textOf(css) {
-    return this.exec('const e = document.querySelector(arguments[0]); return e ? e.textContent : null', [css]);
-  }
-  exec(script, args = []) {
-    return this.cmd('POST', '/execute/sync', { script, args });
-  }
-
-  async screenshot(file, dir = DOCS) {
-    // Screenshots lag behind the DOM: two animation frames, then half a second.
-    await this.cmd('POST', '/execute/async', {
-      script: 'const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));',
-      args: [],
-    });
-    await sleep(600);
-    const b64 = await this.cmd('GET', '/screenshot', undefined, 60000);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(`${dir}/${file}`, Buffer.from(b64, 'base64'));
-  }
-
-  async stop() {
-    if (this.session) {
-      try {
-        await this.raw('DELETE', `/session/${this.session}`, undefined, 15000);
-      } catch {}
-      this.session = null;
-    }
-    if (!this.proc) return;
-    // tauri-driver, WebKitWebDriver and the app, by the ids of what this driver started.
-    const pids = [this.proc.pid, ...descendants(this.proc.pid)];
-    const signal = (sig) => {
-      try {
-        process.kill(-this.proc.pid, sig);
-      } catch {}
-      for (const pid of pids) {
-        try {
-          process.kill(pid, sig);
-        } catch {}
-      }
-    };
-    signal('SIGTERM');
-    for (let i = 0; i < 40 && pids.some(alive); i++) await sleep(250);
-    if (pids.some(alive)) signal('SIGKILL');
-    this.proc = null;
-  }
-}
-
-/** Every process below `pid`, from /proc. */
-function descendants(pid) {
-  const children = new Map();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
-    } catch {}
-  }
-  const out = [];
-  const todo = [pid];
-  while (todo.length) {
-    for (const c of children.get(todo.pop()) ?? []) {
-      out.push(c);
-      todo.push(c);
-    }
-  }
-  return out;
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
+const newDriver = (extraEnv) => new WebDriver({ app: APP, tauriDriver: DRIVER, logs: LOGS, docs: DOCS }, extraEnv);
 
 async function rowOf(d, deviceName) {
   const id = seeded[deviceName].device_id;
@@ -356,7 +153,7 @@ test('seed a real Synapse with devices', async () => {
 });
 
 test('add the account through the UI and see every device with its summary', async () => {
-  d = new Driver({});
+  d = newDriver({});
   await d.start();
   await d.waitFor('[data-testid="welcome-add"]');
   await d.until('the welcome names the kinds', async () => /Matrix/.test((await d.textOf('[data-testid="welcome-text"]')) ?? ''));
@@ -512,7 +309,7 @@ test('revoke a device with the password, and it is gone from the server', async 
 
 test('the saved listing shows at once on the next start, in the dark theme', async () => {
   await d.stop();
-  d = new Driver({ KEYWARD_THEME: 'dark', GTK_THEME: 'Adwaita:dark' });
+  d = newDriver({ KEYWARD_THEME: 'dark', GTK_THEME: 'Adwaita:dark' });
   await d.start();
   await rowOf(d, 'Element Desktop: macOS');
   const dark = await d.exec('return getComputedStyle(document.body).backgroundColor');
@@ -705,7 +502,7 @@ test('safe to share: no address, e-mail or id in the DOM, names and times stay, 
 
   // Still on after a restart, until switched off.
   await d.stop();
-  d = new Driver({});
+  d = newDriver({});
   await d.start();
   await d.waitFor('[data-testid="safe-banner"]');
   await d.until('the saved listing shows, masked', async () => {
@@ -852,7 +649,7 @@ test('several accounts of different kinds in one window: Matrix, JupyterHub, Hom
   const accounts = JSON.parse(await cli(['accounts', '--json']));
   assert.deepEqual(accounts.map((a) => a.kind).sort(), ['homeassistant', 'jupyterhub', 'matrix', 'moodle', 'wordpress']);
 
-  d = new Driver({});
+  d = newDriver({});
   await d.start();
   await d.until('every account in the sidebar', async () => (await d.findAll('[data-testid="account-item"]')).length === 5, 60000);
   await d.until('every account refreshed', async () => (await d.exec('return document.querySelectorAll(".dot.refreshing").length')) === 0, 90000);
@@ -918,7 +715,7 @@ test('WordPress: "Approve in your browser" in the add dialog adds the account, a
 
   if (d) await d.stop();
   // The opener has nothing to open here: the test is the browser.
-  d = new Driver({ BROWSER: 'true' });
+  d = newDriver({ BROWSER: 'true' });
   await d.start();
   await d.until('an add button', async () => (await d.exec('return !!document.querySelector("[data-testid=welcome-add],[data-testid=add-account]")')) === true, 30000);
   await d.exec('document.querySelector("[data-testid=welcome-add],[data-testid=add-account]").click()');
@@ -980,7 +777,7 @@ test('WordPress: Cancel while waiting for the browser says so in one sentence, g
   }
   const wp = process.env.KEYWARD_TEST_WORDPRESS_URL.replace(/\/$/, '');
   if (!d?.session) {
-    d = new Driver({ BROWSER: 'true' });
+    d = newDriver({ BROWSER: 'true' });
     await d.start();
   }
   await d.until('an add button', async () => (await d.exec('return !!document.querySelector("[data-testid=welcome-add],[data-testid=add-account]")')) === true, 30000);
@@ -1026,7 +823,7 @@ test('Home Assistant with two-factor login: the dialog asks for the one-time cod
   const ha = process.env.KEYWARD_TEST_HA_URL.replace(/\/$/, '');
   const haUser = process.env.KEYWARD_TEST_HA_MFA_USERS.split(/\s+/).filter(Boolean).pop();
   if (!d?.session) {
-    d = new Driver({});
+    d = newDriver({});
     await d.start();
   }
   await d.until('an add button', async () => (await d.exec('return !!document.querySelector("[data-testid=welcome-add],[data-testid=add-account]")')) === true, 30000);
@@ -1149,7 +946,7 @@ test('keep watching: the tray item with Open and Quit, closing hides, the item a
   await registerUser(wUser, wPass, true);
   await cli(['add', SYNAPSE, '--user', wUser, '--password-stdin'], `${wPass}\n`, watchEnv);
 
-  d = new Driver(watchEnv);
+  d = newDriver(watchEnv);
   await d.start();
   await d.until("Keyward's own session listed", async () => (await d.findAll('[data-testid="credential-row"]')).length === 1, 60000);
   const pid = appPid(d);

@@ -1,8 +1,8 @@
 //! Keeping watch after the window closes, when the user chose it (the core's `keep_watching`
 //! setting, off by default): closing the window then only hides it, a tray icon (Open Keyward,
-//! Quit; hidden again when the setting goes off) stays, and the core's [`Keyward::background_watch`] tells each new sign-in in a desktop
-//! notification, in the core's words. Where the desktop shows no tray icon, closing quits as
-//! always, whatever the setting.
+//! Quit; hidden again when the setting goes off) stays, and the core's
+//! [`Keyward::background_watch`] tells each new sign-in in a desktop notification, in the core's
+//! words. Where the desktop shows no tray icon, closing quits as always, whatever the setting.
 //!
 //! Only the wiring is here: the rounds, their timing, what is news and how it is worded are the
 //! core's. The watch runs for as long as the app does and does nothing while the setting is off.

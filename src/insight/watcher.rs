@@ -294,10 +294,11 @@ impl Keyward {
     }
 
     /// The app's background watch, for as long as the app runs: while the `keep_watching`
-    /// setting is on (looked at every [`NAP`], or `interval` when shorter), rounds every `interval` (jittered, backing off,
-    /// paused offline: [`Schedule`]), and `notify` gets the [`Notice`] of each new sign-in
-    /// (masked while screen-share-safe mode is on). Changes already pending when it starts are the
-    /// banner's, not news. A store that cannot be read is retried a minute later.
+    /// setting is on (looked at every [`NAP`], or `interval` when shorter), rounds every
+    /// `interval` (jittered, backing off, paused offline: [`Schedule`]), and `notify` gets the
+    /// [`Notice`] of each new sign-in (masked while screen-share-safe mode is on). Changes
+    /// already pending when it starts are the banner's, not news. A store that cannot be read is
+    /// retried a minute later.
     pub async fn background_watch(&self, interval: Duration, mut notify: impl FnMut(Notice)) {
         struct App<'a, F> {
             kw: &'a Keyward,

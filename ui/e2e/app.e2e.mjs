@@ -933,7 +933,7 @@ function appPid(driver) {
   return pid;
 }
 
-test('keep watching: the tray item with Open and Quit, closing hides, the item and a second launch reopen, a new sign-in is notified in plain words; off, closing quits', async () => {
+test('keep watching: the tray item with Open and Quit, closing hides, the item and a second launch reopen, a new sign-in is notified in plain words, Quit quits, the next start has the icon; off, closing quits', async () => {
   if (d) await d.stop();
   d = null;
   // An account of its own in a store of its own (nothing of the tests before it refreshes here),
@@ -1031,7 +1031,7 @@ test('keep watching: the tray item with Open and Quit, closing hides, the item a
     return left.length === 0 || (await Promise.all(left.map(trayStatus))).every((st) => st === 'Passive') || JSON.stringify(await Promise.all(left.map(trayStatus)));
   };
   await d.until('the tray item is hidden', hidden, 20000);
-  // On again, the icon is back (one item, shown); off again.
+  // On again, the icon is back (one item, shown), and Quit in its menu ends the app.
   const toggleTo = async (on) => {
     await d.click(await d.find('[data-testid="background-watch-toggle"]'));
     await d.until(`the switch is ${on ? 'on' : 'off'}`, async () => (await d.exec('return document.querySelector("[data-testid=background-watch-toggle]").checked')) === on);
@@ -1041,10 +1041,29 @@ test('keep watching: the tray item with Open and Quit, closing hides, the item a
     const again = await trayItemsOf(pid);
     return (again.length === 1 && (await trayStatus(again[0])) === 'Active') || JSON.stringify(again);
   }, 20000);
+  const quit = items.find((i) => i.label === 'Quit').id;
+  await gdbus(item.bus, menu, 'com.canonical.dbusmenu.Event', String(quit), 'clicked', '<int32 0>', '0');
+  await d.until('the app quit from the tray menu', async () => !alive(pid), 20000);
+  await d.stop();
+
+  // The next start remembers the watch: the icon is there at once. Off, closing quits.
+  d = newDriver(watchEnv);
+  await d.start();
+  await d.until("Keyward's own session listed again", async () => (await d.findAll('[data-testid="credential-row"]')).length === 1, 60000);
+  const pid2 = appPid(d);
+  assert.equal(await d.exec('return document.querySelector("[data-testid=background-watch-toggle]").checked'), true, 'the switch is still on');
+  await d.until('the tray item is there at start', async () => {
+    const at = await trayItemsOf(pid2);
+    return (at.length === 1 && (await trayStatus(at[0])) === 'Active') || JSON.stringify(at);
+  }, 20000);
   await toggleTo(false);
-  await d.until('the tray item is hidden again', hidden, 20000);
-  await closeWindow(pid);
-  await d.until('the app quit', async () => !alive(pid), 20000);
+  const hidden2 = async () => {
+    const left = await trayItemsOf(pid2);
+    return left.length === 0 || (await Promise.all(left.map(trayStatus))).every((st) => st === 'Passive') || JSON.stringify(await Promise.all(left.map(trayStatus)));
+  };
+  await d.until('the tray item is hidden again', hidden2, 20000);
+  assert.equal(await closeWindow(pid2), '1\n', 'one window asked to close');
+  await d.until('the app quit when its window closed', async () => !alive(pid2), 20000);
   await d.stop();
   d = null;
 });

@@ -3,7 +3,9 @@
 # driven by ui/e2e/app.e2e.mjs through tauri-driver and WebKitWebDriver, against the Synapse named
 # by KEYWARD_TEST_SYNAPSE_URL / KEYWARD_TEST_SYNAPSE_SECRET (one is started here when they are not
 # set). Runs in a private D-Bus session with a fresh, unlocked gnome-keyring, a temporary config
-# directory and its own keyring service name, so it touches nothing of the user's. Writes
+# directory and its own keyring service name, so it touches nothing of the user's; on that bus and
+# display run a real tray host (xfce4-panel) and notification server (dunst) for the background
+# watch's test (scripts/headless.sh sets all this up, for scripts/bench-app.sh too). Writes
 # docs/main-light.png, docs/main-dark.png, docs/revoke-dialog.png, docs/checkup.png and docs/safe-mode.png; screenshots only for looking at
 # (200% zoom, the account heading) go to KEYWARD_E2E_SHOTS when set. Exits non-zero on any failure.
 # E2E_PATTERN=<words> runs only the tests whose names match (node --test-name-pattern).
@@ -11,15 +13,16 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/scripts/env.sh"
 
+. "$here/scripts/headless.sh"
+
 T=$(mktemp -d /tmp/keyward-e2e.XXXXXX)
-xvfb_pid=""
 own_synapse=""
 cleanup() {
   local rc=$?
-  if [ -n "$xvfb_pid" ]; then kill "$xvfb_pid" 2>/dev/null || true; wait "$xvfb_pid" 2>/dev/null || true; fi
+  headless_stop
   if [ -n "$own_synapse" ]; then bash "$here/scripts/servers/synapse.sh" stop "$own_synapse" || true; fi
   if [ "$rc" = 0 ]; then rm -rf "$T"; else
-    for f in "$T"/logs/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -30 "$f" >&2; }; done
+    for f in "$T"/logs/*.log "$T"/desktop-*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -30 "$f" >&2; }; done
     echo "e2e: failed; files kept in $T" >&2
   fi
   exit "$rc"
@@ -43,32 +46,18 @@ app=$(bash "$here/scripts/build-app.sh" | tail -1)
 # The CLI, for adding accounts of other kinds into the app's store (the last screenshot).
 (cd "$here" && cargo build -q --locked --bin keyward)
 
-# A free X display.
-display=""
-for n in $(seq 90 140); do
-  if [ ! -e "/tmp/.X11-unix/X$n" ] && [ ! -e "/tmp/.X$n-lock" ]; then display=":$n"; break; fi
-done
-[ -n "$display" ] || { echo "e2e: no free X display" >&2; exit 1; }
-Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >"$T/xvfb.log" 2>&1 &
-xvfb_pid=$!
-for _ in $(seq 1 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
-kill -0 "$xvfb_pid" 2>/dev/null || { echo "e2e: Xvfb did not start" >&2; cat "$T/xvfb.log" >&2; exit 1; }
+# The display, with a tray (xfce4-panel's notification area) and a notification server (dunst),
+# which the background watch's test talks to.
+export HEADLESS_DESKTOP=1
+headless_start "$T"
+mkdir -p "$T/keyward"
 
-mkdir -p "$T/home" "$T/data" "$T/config" "$T/cache" "$T/run" "$T/keyward"
-chmod 700 "$T/run"
-
-# Inside a private session bus: unlock a fresh keyring (with no DISPLAY, so it can never pop up
-# a window), then give the app the display and run the test.
-env -u DISPLAY -u DBUS_SESSION_BUS_ADDRESS \
-  HOME="$T/home" XDG_DATA_HOME="$T/data" XDG_CONFIG_HOME="$T/config" XDG_CACHE_HOME="$T/cache" XDG_RUNTIME_DIR="$T/run" \
+# Inside a private session bus with a fresh unlocked keyring (scripts/headless.sh).
+headless_run "$T" e2e \
   KEYWARD_CONFIG_DIR="$T/keyward" KEYWARD_KEYRING_SERVICE="keyward-e2e-$$" KEYWARD_KEYRING_TIMEOUT_SECS=20 \
   KEYWARD_E2E_APP="$app" KEYWARD_E2E_TAURI_DRIVER="$driver" KEYWARD_E2E_DOCS="${KEYWARD_E2E_DOCS:-$here/docs}" KEYWARD_E2E_LOGS="$T/logs" \
   KEYWARD_E2E_CLI="$CARGO_TARGET_DIR/debug/keyward" KEYWARD_E2E_MOODLE_SIM="$here/tests/sim/moodle.py" \
   KEYWARD_TEST_SYNAPSE_URL="$KEYWARD_TEST_SYNAPSE_URL" KEYWARD_TEST_SYNAPSE_SECRET="$KEYWARD_TEST_SYNAPSE_SECRET" \
-  E2E_DISPLAY="$display" E2E_TEST="$here/ui/e2e/app.e2e.mjs" \
-  dbus-run-session -- bash -c '
-    set -e
-    echo -n e2e | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-    export DISPLAY="$E2E_DISPLAY"
-    timeout 600 node --test --test-concurrency=1 ${E2E_PATTERN:+--test-name-pattern="$E2E_PATTERN"} "$E2E_TEST"
-  '
+  E2E_PATTERN="${E2E_PATTERN:-}" -- \
+  bash -c 'timeout 900 node --test --test-concurrency=1 ${E2E_PATTERN:+--test-name-pattern="$E2E_PATTERN"} "$0"' "$here/ui/e2e/app.e2e.mjs"
+

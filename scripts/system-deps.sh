@@ -13,6 +13,10 @@ PKGS=(
   xvfb xauth imagemagick webkit2gtk-driver
   # the installed packages' checks (scripts/package-test.sh): window lookup, entry and metainfo validators
   xdotool desktop-file-utils appstream
+  # the background watch's end-to-end test: a real tray host (xfce4-panel's notification area is an
+  # org.kde.StatusNotifierWatcher), a real notification server (dunst, dunstctl), gdbus, and the
+  # window manager's close message sent by ui/e2e/xwindow.py
+  xfce4-panel dunst libglib2.0-bin python3-xlib
   # the real OS keyring for tests
   gnome-keyring libsecret-tools dbus
   # WordPress test server

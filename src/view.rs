@@ -107,15 +107,17 @@ pub struct CredentialRow {
 
 /// The rows of one listing, in the order the provider gave them, each with its ranks.
 pub fn rows(account: &Account, listing: &Listing, now: DateTime<Utc>) -> Vec<CredentialRow> {
-    let mut rows: Vec<CredentialRow> = listing.credentials.iter().map(|c| row(account, c, now)).collect();
+    // The account's name once, not per row (it parses the server's URL).
+    let name = account.name();
+    let mut rows: Vec<CredentialRow> = listing.credentials.iter().map(|c| row(account, &name, c, now)).collect();
     rank(&mut rows, &listing.credentials);
     rows
 }
 
-fn row(account: &Account, c: &Credential, now: DateTime<Utc>) -> CredentialRow {
+fn row(account: &Account, account_name: &str, c: &Credential, now: DateTime<Utc>) -> CredentialRow {
     let s = summary::summarise(c, now);
     CredentialRow {
-        account: account.name(),
+        account: account_name.to_string(),
         account_id: account.id.clone(),
         account_kind: account.kind,
         id: c.id.clone(),

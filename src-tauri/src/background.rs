@@ -1,8 +1,8 @@
 //! Keeping watch after the window closes, when the user chose it (the core's `keep_watching`
 //! setting, off by default): closing the window then only hides it, a tray icon (Open Keyward,
-//! Quit) stays, and the core's [`Keyward::background_watch`] tells each new sign-in in a desktop
-//! notification, in the core's words. Where the desktop shows no tray icon, closing quits as
-//! always, whatever the setting.
+//! Quit; hidden again when the setting goes off) stays, and the core's
+//! [`Keyward::background_watch`] tells each new sign-in in a desktop notification, in the core's
+//! words. Where the desktop shows no tray icon, closing quits as always, whatever the setting.
 //!
 //! Only the wiring is here: the rounds, their timing, what is news and how it is worded are the
 //! core's. The watch runs for as long as the app does and does nothing while the setting is off.
@@ -53,6 +53,7 @@ pub fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
     if let WindowEvent::CloseRequested { api, .. } = event {
         let app = window.app_handle();
         let on = app.state::<Keyward>().keep_watching().unwrap_or(false);
+        // The icon is there (and shown, as the setting is on) to bring the window back.
         if on && app.tray_by_id(TRAY).is_some() {
             api.prevent_close();
             let _ = window.hide();
@@ -60,16 +61,29 @@ pub fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
     }
 }
 
-/// Shows the tray icon while the setting is on (where the desktop has a tray), removes it when
+/// Shows the tray icon while the setting is on (where the desktop has a tray), hides it when
 /// off. Returns whether it is shown.
+///
+/// Made once and then only shown and hidden: on Linux a tray icon dropped is only marked passive
+/// and stays registered with the desktop's watcher under the same bus path, so one made again
+/// after it would not be the one the desktop shows.
 pub fn sync_tray(app: &AppHandle) -> bool {
     let on = app.state::<Keyward>().keep_watching().unwrap_or(false);
+    let existing = app.tray_by_id(TRAY);
     if !on || !tray_available() {
-        let _ = app.remove_tray_by_id(TRAY);
+        if let Some(tray) = existing {
+            let _ = tray.set_visible(false);
+        }
         return false;
     }
-    if app.tray_by_id(TRAY).is_some() {
-        return true;
+    if let Some(tray) = existing {
+        return match tray.set_visible(true) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!("cannot show the tray icon: {e}");
+                false
+            }
+        };
     }
     match build_tray(app) {
         Ok(()) => true,

@@ -127,6 +127,13 @@ pub struct Round {
 /// How long a waiting watch sleeps at most before asking its face whether it is still wanted.
 const NAP: Duration = Duration::from_secs(30);
 
+/// How long a watch every `interval` naps at most: [`NAP`], or the interval when it is shorter (a
+/// watch every few seconds, `KEYWARD_WATCH_MINUTES` in the app, starts within one of them once
+/// switched on).
+fn nap(interval: Duration) -> Duration {
+    NAP.min(interval.max(MIN_INTERVAL))
+}
+
 /// A face of a watch: tells what each round found, and says whether to go on.
 pub trait Face {
     /// Tells what a round found; `false` ends the watch (nobody listens any more).
@@ -278,7 +285,7 @@ impl Keyward {
                 if left.is_zero() {
                     break;
                 }
-                tokio::time::sleep(left.min(NAP)).await;
+                tokio::time::sleep(left.min(nap(w.schedule.interval()))).await;
                 if !face.still_wanted() {
                     return Ok(());
                 }
@@ -287,10 +294,11 @@ impl Keyward {
     }
 
     /// The app's background watch, for as long as the app runs: while the `keep_watching`
-    /// setting is on (looked at every [`NAP`]), rounds every `interval` (jittered, backing off,
-    /// paused offline: [`Schedule`]), and `notify` gets the [`Notice`] of each new sign-in
-    /// (masked while screen-share-safe mode is on). Changes already pending when it starts are the
-    /// banner's, not news. A store that cannot be read is retried a minute later.
+    /// setting is on (looked at every [`NAP`], or `interval` when shorter), rounds every
+    /// `interval` (jittered, backing off, paused offline: [`Schedule`]), and `notify` gets the
+    /// [`Notice`] of each new sign-in (masked while screen-share-safe mode is on). Changes
+    /// already pending when it starts are the banner's, not news. A store that cannot be read is
+    /// retried a minute later.
     pub async fn background_watch(&self, interval: Duration, mut notify: impl FnMut(Notice)) {
         struct App<'a, F> {
             kw: &'a Keyward,
@@ -313,7 +321,7 @@ impl Keyward {
         let mut face = App { kw: self, notify: &mut notify };
         loop {
             if !face.still_wanted() {
-                tokio::time::sleep(NAP).await;
+                tokio::time::sleep(nap(interval)).await;
                 continue;
             }
             let mut w = Watcher::new(interval);
@@ -419,6 +427,13 @@ mod tests {
         s.record(&[("gone".into(), Ok(()))], now);
         s.due_now(&[account("a")], now);
         assert!(!s.due.contains_key("gone"));
+    }
+
+    #[test]
+    fn a_short_watch_looks_at_its_setting_as_often_as_it_refreshes() {
+        assert_eq!(nap(DEFAULT_INTERVAL), NAP);
+        assert_eq!(nap(Duration::from_secs(3)), Duration::from_secs(3));
+        assert_eq!(nap(Duration::from_millis(1)), MIN_INTERVAL);
     }
 
     fn change(kind: ChangeKind, summary: &str) -> ChangeView {

@@ -15,10 +15,11 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { Driver as WebDriver, ELEMENT, alive, descendants, sleep } from './driver.mjs';
 
 const env = (name) => {
   const v = process.env[name];
@@ -38,7 +39,6 @@ const MOODLE_SIM = env('KEYWARD_E2E_MOODLE_SIM');
 const SHOTS = process.env.KEYWARD_E2E_SHOTS ?? LOGS;
 // Markup, a right-to-left override and a long unbroken run: shown as text, isolated, cut on one line.
 const HOSTILE = `<img src=x onerror=alert(1)>\u202E${'W'.repeat(64)}`;
-const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
 const user = `e2e${randomBytes(4).toString('hex')}`;
 const password = `pw-${randomBytes(8).toString('hex')}`;
@@ -46,10 +46,11 @@ const seeded = {}; // display name -> { device_id, access_token }
 
 // ---------- Synapse, through its client API ----------
 
-async function http(method, url, { body, token, ip, timeout = 20000 } = {}) {
+async function http(method, url, { body, token, ip, ua, timeout = 20000 } = {}) {
   const headers = { 'content-type': 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   if (ip) headers['x-forwarded-for'] = ip;
+  if (ua) headers['user-agent'] = ua;
   const res = await fetch(url, {
     method,
     headers,
@@ -64,13 +65,13 @@ async function http(method, url, { body, token, ip, timeout = 20000 } = {}) {
   return { status: res.status, json, text };
 }
 
-async function registerUser() {
+async function registerUser(name = user, pass = password, admin = false) {
   const url = `${SYNAPSE}/_synapse/admin/v1/register`;
   const { json } = await http('GET', url);
   const mac = createHmac('sha1', SECRET)
-    .update(`${json.nonce}\0${user}\0${password}\0notadmin`)
+    .update(`${json.nonce}\0${name}\0${pass}\0${admin ? 'admin' : 'notadmin'}`)
     .digest('hex');
-  const r = await http('POST', url, { body: { nonce: json.nonce, username: user, password, admin: false, mac } });
+  const r = await http('POST', url, { body: { nonce: json.nonce, username: name, password: pass, admin, mac } });
   assert.equal(r.status, 200, `register: ${r.text}`);
   // Registering signs in once: end that session, so the account has only the devices seeded here.
   await http('POST', `${SYNAPSE}/_matrix/client/v3/logout`, { token: r.json.access_token, body: {} });
@@ -117,212 +118,9 @@ async function serverDevicesSeenFresh() {
   }
 }
 
-// ---------- WebDriver ----------
+// ---------- WebDriver (./driver.mjs) ----------
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function portFree(port) {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-class Driver {
-  constructor(extraEnv) {
-    this.extraEnv = extraEnv;
-  }
-
-  async start() {
-    this.port = await freePort();
-    this.nativePort = await freePort();
-    for (const p of [this.port, this.nativePort]) assert.ok(await portFree(p), `port ${p} is taken`);
-    // Its own process group and a log file: the app it launches must not inherit the test
-    // runner's pipes, and everything it started can be stopped by that group's id.
-    mkdirSync(LOGS, { recursive: true });
-    const log = openSync(`${LOGS}/tauri-driver-${this.port}.log`, 'a');
-    this.proc = spawn(DRIVER, ['--port', String(this.port), '--native-port', String(this.nativePort)], {
-      env: { ...process.env, ...this.extraEnv },
-      stdio: ['ignore', log, log],
-      detached: true,
-    });
-    closeSync(log);
-    this.base = `http://127.0.0.1:${this.port}`;
-    const deadline = Date.now() + 30000;
-    for (;;) {
-      try {
-        const r = await fetch(`${this.base}/status`, { signal: AbortSignal.timeout(2000) });
-        if (r.ok) break;
-      } catch {}
-      if (this.proc.exitCode !== null) throw new Error(`tauri-driver exited with ${this.proc.exitCode}`);
-      if (Date.now() > deadline) throw new Error('tauri-driver did not start');
-      await sleep(250);
-    }
-    const s = await this.raw('POST', '/session', {
-      capabilities: { alwaysMatch: { browserName: 'wry', 'tauri:options': { application: APP } } },
-    }, 90000);
-    this.session = s.sessionId;
-  }
-
-  async raw(method, path, body, timeout = 30000) {
-    const res = await fetch(`${this.base}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeout),
-    });
-    const json = await res.json();
-    if (!res.ok || json.value?.error) {
-      const err = new Error(`${method} ${path}: ${json.value?.error} ${json.value?.message ?? ''}`);
-      err.code = json.value?.error;
-      throw err;
-    }
-    return json.value;
-  }
-
-  cmd(method, path, body, timeout) {
-    return this.raw(method, `/session/${this.session}${path}`, body, timeout);
-  }
-
-  async find(css) {
-    const v = await this.cmd('POST', '/element', { using: 'css selector', value: css });
-    return v[ELEMENT];
-  }
-
-  async findAll(css) {
-    const v = await this.cmd('POST', '/elements', { using: 'css selector', value: css });
-    return v.map((e) => e[ELEMENT]);
-  }
-
-  async waitFor(css, timeout = 30000) {
-    const deadline = Date.now() + timeout;
-    for (;;) {
-      const found = await this.findAll(css);
-      if (found.length) return found[0];
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${css}`);
-      await sleep(200);
-    }
-  }
-
-  /** Waits until fn() returns true; anything else it returns (or throws) is reported on timeout. */
-  async until(what, fn, timeout = 30000) {
-    const deadline = Date.now() + timeout;
-    let last;
-    for (;;) {
-      try {
-        last = await fn();
-        if (last === true) return last;
-      } catch (e) {
-        last = e;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last})`);
-      await sleep(250);
-    }
-  }
-
-  click(el) {
-    return this.cmd('POST', `/element/${el}/click`, {});
-  }
-  type(el, text) {
-    return this.cmd('POST', `/element/${el}/value`, { text });
-  }
-  clear(el) {
-    return this.cmd('POST', `/element/${el}/clear`, {});
-  }
-  text(el) {
-    return this.cmd('GET', `/element/${el}/text`);
-  }
-  /** The text of the first element matching css (the DOM's, as WebKitWebDriver's "element text"
-   *  comes back empty inside the virtualised list), or null when there is none. */
-  textOf(css) {
-    return this.exec('const e = document.querySelector(arguments[0]); return e ? e.textContent : null', [css]);
-  }
-  exec(script, args = []) {
-    return this.cmd('POST', '/execute/sync', { script, args });
-  }
-
-  async screenshot(file, dir = DOCS) {
-    // Screenshots lag behind the DOM: two animation frames, then half a second.
-    await this.cmd('POST', '/execute/async', {
-      script: 'const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));',
-      args: [],
-    });
-    await sleep(600);
-    const b64 = await this.cmd('GET', '/screenshot', undefined, 60000);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(`${dir}/${file}`, Buffer.from(b64, 'base64'));
-  }
-
-  async stop() {
-    if (this.session) {
-      try {
-        await this.raw('DELETE', `/session/${this.session}`, undefined, 15000);
-      } catch {}
-      this.session = null;
-    }
-    if (!this.proc) return;
-    // tauri-driver, WebKitWebDriver and the app, by the ids of what this driver started.
-    const pids = [this.proc.pid, ...descendants(this.proc.pid)];
-    const signal = (sig) => {
-      try {
-        process.kill(-this.proc.pid, sig);
-      } catch {}
-      for (const pid of pids) {
-        try {
-          process.kill(pid, sig);
-        } catch {}
-      }
-    };
-    signal('SIGTERM');
-    for (let i = 0; i < 40 && pids.some(alive); i++) await sleep(250);
-    if (pids.some(alive)) signal('SIGKILL');
-    this.proc = null;
-  }
-}
-
-/** Every process below `pid`, from /proc. */
-function descendants(pid) {
-  const children = new Map();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
-    } catch {}
-  }
-  const out = [];
-  const todo = [pid];
-  while (todo.length) {
-    for (const c of children.get(todo.pop()) ?? []) {
-      out.push(c);
-      todo.push(c);
-    }
-  }
-  return out;
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
+const newDriver = (extraEnv) => new WebDriver({ app: APP, tauriDriver: DRIVER, logs: LOGS, docs: DOCS }, extraEnv);
 
 async function rowOf(d, deviceName) {
   const id = seeded[deviceName].device_id;
@@ -355,7 +153,7 @@ test('seed a real Synapse with devices', async () => {
 });
 
 test('add the account through the UI and see every device with its summary', async () => {
-  d = new Driver({});
+  d = newDriver({});
   await d.start();
   await d.waitFor('[data-testid="welcome-add"]');
   await d.until('the welcome names the kinds', async () => /Matrix/.test((await d.textOf('[data-testid="welcome-text"]')) ?? ''));
@@ -511,7 +309,7 @@ test('revoke a device with the password, and it is gone from the server', async 
 
 test('the saved listing shows at once on the next start, in the dark theme', async () => {
   await d.stop();
-  d = new Driver({ KEYWARD_THEME: 'dark', GTK_THEME: 'Adwaita:dark' });
+  d = newDriver({ KEYWARD_THEME: 'dark', GTK_THEME: 'Adwaita:dark' });
   await d.start();
   await rowOf(d, 'Element Desktop: macOS');
   const dark = await d.exec('return getComputedStyle(document.body).backgroundColor');
@@ -704,7 +502,7 @@ test('safe to share: no address, e-mail or id in the DOM, names and times stay, 
 
   // Still on after a restart, until switched off.
   await d.stop();
-  d = new Driver({});
+  d = newDriver({});
   await d.start();
   await d.waitFor('[data-testid="safe-banner"]');
   await d.until('the saved listing shows, masked', async () => {
@@ -779,10 +577,10 @@ test("remove the account, signing Keyward out on the server: its device is gone 
 
 // ---------- several accounts of different kinds at once (the README's screenshot) ----------
 
-/** `keyward ARGS` with the app's own config directory and keyring, `input` on stdin. */
-function cli(args, input) {
+/** `keyward ARGS` with the app's own config directory and keyring (or extraEnv's), `input` on stdin. */
+function cli(args, input, extraEnv = {}) {
   return new Promise((resolve, reject) => {
-    const p = spawn(CLI, args, { env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(CLI, args, { env: { ...process.env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (b) => (out += b));
@@ -851,7 +649,7 @@ test('several accounts of different kinds in one window: Matrix, JupyterHub, Hom
   const accounts = JSON.parse(await cli(['accounts', '--json']));
   assert.deepEqual(accounts.map((a) => a.kind).sort(), ['homeassistant', 'jupyterhub', 'matrix', 'moodle', 'wordpress']);
 
-  d = new Driver({});
+  d = newDriver({});
   await d.start();
   await d.until('every account in the sidebar', async () => (await d.findAll('[data-testid="account-item"]')).length === 5, 60000);
   await d.until('every account refreshed', async () => (await d.exec('return document.querySelectorAll(".dot.refreshing").length')) === 0, 90000);
@@ -917,7 +715,7 @@ test('WordPress: "Approve in your browser" in the add dialog adds the account, a
 
   if (d) await d.stop();
   // The opener has nothing to open here: the test is the browser.
-  d = new Driver({ BROWSER: 'true' });
+  d = newDriver({ BROWSER: 'true' });
   await d.start();
   await d.until('an add button', async () => (await d.exec('return !!document.querySelector("[data-testid=welcome-add],[data-testid=add-account]")')) === true, 30000);
   await d.exec('document.querySelector("[data-testid=welcome-add],[data-testid=add-account]").click()');
@@ -979,7 +777,7 @@ test('WordPress: Cancel while waiting for the browser says so in one sentence, g
   }
   const wp = process.env.KEYWARD_TEST_WORDPRESS_URL.replace(/\/$/, '');
   if (!d?.session) {
-    d = new Driver({ BROWSER: 'true' });
+    d = newDriver({ BROWSER: 'true' });
     await d.start();
   }
   await d.until('an add button', async () => (await d.exec('return !!document.querySelector("[data-testid=welcome-add],[data-testid=add-account]")')) === true, 30000);
@@ -1025,7 +823,7 @@ test('Home Assistant with two-factor login: the dialog asks for the one-time cod
   const ha = process.env.KEYWARD_TEST_HA_URL.replace(/\/$/, '');
   const haUser = process.env.KEYWARD_TEST_HA_MFA_USERS.split(/\s+/).filter(Boolean).pop();
   if (!d?.session) {
-    d = new Driver({});
+    d = newDriver({});
     await d.start();
   }
   await d.until('an add button', async () => (await d.exec('return !!document.querySelector("[data-testid=welcome-add],[data-testid=add-account]")')) === true, 30000);
@@ -1063,4 +861,209 @@ test('Home Assistant with two-factor login: the dialog asks for the one-time cod
     });
   const accounts = JSON.parse(await cli(['accounts', '--json']));
   assert.ok(accounts.some((a) => a.kind === 'homeassistant' && a.login === haUser), JSON.stringify(accounts.map((a) => a.login)));
+});
+
+// ---------- the background watch, with a real tray and a real notification server ----------
+// scripts/e2e.sh runs xfce4-panel's notification area (the org.kde.StatusNotifierWatcher and host
+// the tray icon registers with) and dunst (the notification server, which keeps what it showed)
+// on the test's session bus and display.
+
+const XWINDOW = new URL('./xwindow.py', import.meta.url).pathname;
+
+function run(cmd, args) {
+  return new Promise((resolve, reject) =>
+    execFile(cmd, args, { timeout: 20000 }, (e, out, err) => (e ? reject(new Error(`${cmd} ${args.join(' ')}: ${err || e.message}`)) : resolve(out))),
+  );
+}
+
+const gdbus = (dest, path, method, ...args) => run('gdbus', ['call', '--session', '--dest', dest, '--object-path', path, '--method', method, '--', ...args]);
+
+/** The StatusNotifierItems the watcher knows of that belong to process `pid`: [{ bus, path }]. */
+async function trayItemsOf(pid) {
+  const out = await gdbus('org.kde.StatusNotifierWatcher', '/StatusNotifierWatcher', 'org.freedesktop.DBus.Properties.Get', 'org.kde.StatusNotifierWatcher', 'RegisteredStatusNotifierItems');
+  const items = [];
+  for (const [, entry] of out.matchAll(/'([^']+)'/g)) {
+    const at = entry.indexOf('/');
+    const bus = at < 0 ? entry : entry.slice(0, at);
+    const path = at < 0 ? '/StatusNotifierItem' : entry.slice(at);
+    const owner = await gdbus('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.GetConnectionUnixProcessID', bus).catch(() => '');
+    if (Number(/\d+/.exec(owner.replace(/^\(uint32 /, ''))?.[0]) === pid) items.push({ bus, path });
+  }
+  return items;
+}
+
+/** The item's menu, through com.canonical.dbusmenu: [{ id, label }] of its top level. */
+async function trayMenu({ bus, path }) {
+  const menu = /objectpath '([^']+)'/.exec(await gdbus(bus, path, 'org.freedesktop.DBus.Properties.Get', 'org.kde.StatusNotifierItem', 'Menu'))?.[1];
+  assert.ok(menu, 'the tray item has a menu');
+  const layout = await gdbus(bus, menu, 'com.canonical.dbusmenu.GetLayout', '0', '-1', '[]');
+  const items = [...layout.matchAll(/<\((\d+), \{[^}]*'label': <'([^']*)'>/g)].map((m) => ({ id: Number(m[1]), label: m[2] }));
+  return { menu, items };
+}
+
+/** The item's status: 'Active' (shown), 'Passive' (hosts hide it) or 'NeedsAttention'. */
+async function trayStatus({ bus, path }) {
+  return /<'([^']*)'>/.exec(await gdbus(bus, path, 'org.freedesktop.DBus.Properties.Get', 'org.kde.StatusNotifierItem', 'Status'))?.[1];
+}
+
+/** What dunst has shown (its history, newest first): [{ id, app, summary, body }]. */
+async function notificationsShown() {
+  const h = JSON.parse(await run('dunstctl', ['history']));
+  return (h.data[0] ?? []).map((n) => ({ id: n.id.data, app: n.appname.data, summary: n.summary.data, body: n.body.data }));
+}
+
+/** The app's main window as X sees it: { id, viewable }, or null. */
+async function mainWindow(pid) {
+  const all = JSON.parse(await run('/usr/bin/python3', [XWINDOW, 'list', String(pid)]));
+  return all.find((w) => w.title === 'Keyward') ?? null;
+}
+
+/** Clicks the window's close button, as far as the app can tell: the window manager's message. */
+const closeWindow = (pid) => run('/usr/bin/python3', [XWINDOW, 'close', String(pid), 'Keyward']);
+
+function appPid(driver) {
+  const pid = descendants(driver.proc.pid).find((p) => {
+    try {
+      return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'keyward-app';
+    } catch {
+      return false;
+    }
+  });
+  assert.ok(pid, 'the app runs under tauri-driver');
+  return pid;
+}
+
+test('keep watching: the tray item with Open and Quit, closing hides, the item and a second launch reopen, a new sign-in is notified in plain words, Quit quits, the next start has the icon; off, closing quits', async () => {
+  if (d) await d.stop();
+  d = null;
+  // An account of its own in a store of its own (nothing of the tests before it refreshes here),
+  // an admin of the server, so that its devices' user agents are listed.
+  const wUser = `w${randomBytes(4).toString('hex')}`;
+  const wPass = `pw-${randomBytes(8).toString('hex')}`;
+  const dir = `${env('KEYWARD_CONFIG_DIR')}-watch`;
+  // Every 3 seconds (the core's floor is 2), through the variable the watch's interval is set by.
+  const watchEnv = { KEYWARD_CONFIG_DIR: dir, KEYWARD_KEYRING_SERVICE: `${env('KEYWARD_KEYRING_SERVICE')}-watch`, KEYWARD_WATCH_MINUTES: '0.05' };
+  await registerUser(wUser, wPass, true);
+  await cli(['add', SYNAPSE, '--user', wUser, '--password-stdin'], `${wPass}\n`, watchEnv);
+
+  d = newDriver(watchEnv);
+  await d.start();
+  await d.until("Keyward's own session listed", async () => (await d.findAll('[data-testid="credential-row"]')).length === 1, 60000);
+  const pid = appPid(d);
+  assert.equal((await mainWindow(pid))?.viewable, true, 'the window is on screen');
+  assert.deepEqual(await trayItemsOf(pid), [], 'no tray item while the watch is off');
+
+  // On: the sidebar says it stays in the tray, and the item is on the bus with its menu.
+  const toggle = await d.waitFor('[data-testid="background-watch-toggle"]');
+  assert.equal(await d.exec('return document.querySelector("[data-testid=background-watch-toggle]").checked'), false, 'off by default');
+  await d.click(toggle);
+  await d.until('the hint names the tray', async () => /stays in the tray/.test((await d.textOf('[data-testid="background-watch-hint"]')) ?? ''));
+  await d.until('the tray item is registered', async () => (await trayItemsOf(pid)).length === 1, 20000);
+  const [item] = await trayItemsOf(pid);
+  const { menu, items } = await trayMenu(item);
+  assert.deepEqual(items.map((i) => i.label), ['Open Keyward', 'Quit'], JSON.stringify(items));
+
+  // Closing hides the window; the app goes on.
+  assert.equal(await closeWindow(pid), '1\n', 'one window asked to close');
+  await d.until('the window is hidden', async () => (await mainWindow(pid))?.viewable === false || JSON.stringify(await mainWindow(pid)), 15000);
+  await sleep(2000);
+  assert.ok(alive(pid), 'the app still runs with its window closed');
+  assert.equal((await mainWindow(pid))?.viewable, false, 'and the window stays hidden');
+
+  // "Open Keyward" in the tray menu brings it back, the same window with the same page.
+  const open = items.find((i) => i.label === 'Open Keyward').id;
+  await gdbus(item.bus, menu, 'com.canonical.dbusmenu.Event', String(open), 'clicked', '<int32 0>', '0');
+  await d.until('the window is back', async () => (await mainWindow(pid))?.viewable === true, 15000);
+  assert.equal(await d.exec('return document.querySelectorAll("[data-testid=credential-row]").length'), 1);
+
+  // Closed again, a second launch brings it back too, and exits.
+  await closeWindow(pid);
+  await d.until('hidden again', async () => (await mainWindow(pid))?.viewable === false, 15000);
+  const second = spawn(APP, [], { env: { ...process.env, ...watchEnv }, stdio: 'ignore' });
+  const code = await Promise.race([new Promise((r) => second.once('exit', r)), sleep(30000).then(() => 'still running')]);
+  if (code === 'still running') second.kill('SIGKILL');
+  assert.equal(code, 0, 'the second launch handed over and exited');
+  await d.until('the window is back after a second launch', async () => (await mainWindow(pid))?.viewable === true, 15000);
+
+  // A new sign-in on the server, from a browser the server sees by its user agent and address,
+  // with markup in its name. Some rounds of the watch first, so it is news and not a change the
+  // watch found pending when it started.
+  await sleep(7000);
+  const before = new Set((await notificationsShown()).map((n) => n.id));
+  const ua = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0';
+  const ip = '198.51.100.77';
+  const signIn = await http('POST', `${SYNAPSE}/_matrix/client/v3/login`, {
+    ip,
+    ua,
+    body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: wUser }, password: wPass, initial_device_display_name: '<b>Work laptop</b> & co' },
+  });
+  assert.equal(signIn.status, 200, signIn.text);
+  const token = signIn.json.access_token;
+  assert.equal((await http('GET', `${SYNAPSE}/_matrix/client/v3/account/whoami`, { token, ip, ua })).status, 200);
+
+  const ours = (list) => list.filter((n) => !before.has(n.id) && n.summary.includes(`${wUser}@`));
+  let shown = [];
+  await d.until('a notification of the new sign-in', async () => (shown = ours(await notificationsShown())).length > 0 || JSON.stringify(await notificationsShown()), 60000);
+  const [n] = shown;
+  console.log(`# dunst showed: ${JSON.stringify(n)}`);
+  assert.match(n.summary, new RegExp(`^New sign-in to ${wUser}@`), n.summary);
+  assert.match(n.body, /Work laptop/, `the device's name: ${n.body}`);
+  assert.match(n.body, /Firefox/, `the client, from its user agent: ${n.body}`);
+  assert.match(n.body, /Windows/, `its system: ${n.body}`);
+  assert.match(n.body, /198\.51\.100\.77/, `its address: ${n.body}`);
+  for (const m of ours(await notificationsShown())) {
+    const text = `${m.summary}\n${m.body}`;
+    assert.ok(!/[<>&]/.test(text), `no markup: ${text}`);
+    assert.ok(!text.includes(token) && !text.includes(wPass), `no token, no password: ${text}`);
+    assert.ok(!/syt_|[A-Za-z0-9+/_=-]{24,}/.test(text), `nothing like a secret: ${text}`);
+  }
+  // Told once, however many rounds go by.
+  await sleep(8000);
+  assert.equal(ours(await notificationsShown()).filter((m) => m.body.includes('Work laptop')).length, 1, 'one notification for one sign-in');
+
+  // Off: the tray item is hidden (passive, which hosts do not show, or gone), and closing the
+  // window quits.
+  assert.equal(await trayStatus(item), 'Active', 'shown while on');
+  await d.click(await d.find('[data-testid="background-watch-toggle"]'));
+  await d.until('the switch is off', async () => (await d.exec('return document.querySelector("[data-testid=background-watch-toggle]").checked')) === false);
+  const hidden = async () => {
+    const left = await trayItemsOf(pid);
+    return left.length === 0 || (await Promise.all(left.map(trayStatus))).every((st) => st === 'Passive') || JSON.stringify(await Promise.all(left.map(trayStatus)));
+  };
+  await d.until('the tray item is hidden', hidden, 20000);
+  // On again, the icon is back (one item, shown), and Quit in its menu ends the app.
+  const toggleTo = async (on) => {
+    await d.click(await d.find('[data-testid="background-watch-toggle"]'));
+    await d.until(`the switch is ${on ? 'on' : 'off'}`, async () => (await d.exec('return document.querySelector("[data-testid=background-watch-toggle]").checked')) === on);
+  };
+  await toggleTo(true);
+  await d.until('one tray item, shown again', async () => {
+    const again = await trayItemsOf(pid);
+    return (again.length === 1 && (await trayStatus(again[0])) === 'Active') || JSON.stringify(again);
+  }, 20000);
+  const quit = items.find((i) => i.label === 'Quit').id;
+  await gdbus(item.bus, menu, 'com.canonical.dbusmenu.Event', String(quit), 'clicked', '<int32 0>', '0');
+  await d.until('the app quit from the tray menu', async () => !alive(pid), 20000);
+  await d.stop();
+
+  // The next start remembers the watch: the icon is there at once. Off, closing quits.
+  d = newDriver(watchEnv);
+  await d.start();
+  await d.until("Keyward's own session listed again", async () => (await d.findAll('[data-testid="credential-row"]')).length === 1, 60000);
+  const pid2 = appPid(d);
+  assert.equal(await d.exec('return document.querySelector("[data-testid=background-watch-toggle]").checked'), true, 'the switch is still on');
+  await d.until('the tray item is there at start', async () => {
+    const at = await trayItemsOf(pid2);
+    return (at.length === 1 && (await trayStatus(at[0])) === 'Active') || JSON.stringify(at);
+  }, 20000);
+  await toggleTo(false);
+  const hidden2 = async () => {
+    const left = await trayItemsOf(pid2);
+    return left.length === 0 || (await Promise.all(left.map(trayStatus))).every((st) => st === 'Passive') || JSON.stringify(await Promise.all(left.map(trayStatus)));
+  };
+  await d.until('the tray item is hidden again', hidden2, 20000);
+  assert.equal(await closeWindow(pid2), '1\n', 'one window asked to close');
+  await d.until('the app quit when its window closed', async () => !alive(pid2), 20000);
+  await d.stop();
+  d = null;
 });

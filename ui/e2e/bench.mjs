@@ -1,7 +1,7 @@
 // Benchmarks of the real desktop app (not part of `make test`: they measure, never assert on a
 // time), run by scripts/bench-app.sh inside a private D-Bus session with an unlocked keyring and
-// under Xvfb, through tauri-driver and WebKitWebDriver like the e2e test (ui/e2e/app.e2e.mjs, whose
-// WebDriver helper is copied here in its minimal form so that file stays as it is):
+// under Xvfb, through tauri-driver and WebKitWebDriver like the e2e test, with the same WebDriver
+// client (ui/e2e/driver.mjs):
 //
 // 1. Cold start of the release app, side by side and alternating in one run: to the cached list of
 //    5 accounts / 1,000 credentials visible (the first credential row in the DOM), against the same
@@ -20,9 +20,9 @@
 // Prints a Markdown table to stdout and writes everything measured as JSON to BENCH_OUT.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { Driver as WebDriver, descendants, sleep } from './driver.mjs';
 
 const env = (name) => {
   const v = process.env[name];
@@ -39,170 +39,22 @@ const OUT = process.env.BENCH_OUT ?? `${WORK}/bench-app.json`;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 3000);
 const SCROLL_MS = Number(process.env.BENCH_SCROLL_MS ?? 3000);
-const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+// BENCH_ONLY=scroll: only the scrolling passes (for trying a change to the list).
+const SCROLL_ONLY = process.env.BENCH_ONLY === 'scroll';
+// BENCH_CSS='["css", …]': style sheets to try on the list without a rebuild; every scrolling pass
+// then runs once as built and once with each sheet added, alternating in the same window.
+const TRY_CSS = JSON.parse(process.env.BENCH_CSS ?? '[]');
+const SPEEDS = (process.env.BENCH_SPEEDS ?? '0,3000,20000').split(',').map(Number);
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-// ---------- WebDriver (the minimal part of app.e2e.mjs's Driver) ----------
+// ---------- WebDriver (./driver.mjs, shared with the e2e test) ----------
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-class Driver {
-  constructor(extraEnv) {
-    this.extraEnv = extraEnv;
-  }
-
-  /** tauri-driver up and answering; the app is not launched yet. */
-  async startDriver() {
-    this.port = await freePort();
-    this.nativePort = await freePort();
-    mkdirSync(LOGS, { recursive: true });
-    const log = openSync(`${LOGS}/tauri-driver-${this.port}.log`, 'a');
-    this.proc = spawn(DRIVER, ['--port', String(this.port), '--native-port', String(this.nativePort)], {
-      env: { ...process.env, ...this.extraEnv },
-      stdio: ['ignore', log, log],
-      detached: true,
-    });
-    closeSync(log);
-    this.base = `http://127.0.0.1:${this.port}`;
-    const deadline = Date.now() + 30000;
-    for (;;) {
-      try {
-        const r = await fetch(`${this.base}/status`, { signal: AbortSignal.timeout(2000) });
-        if (r.ok) break;
-      } catch {}
-      if (this.proc.exitCode !== null) throw new Error(`tauri-driver exited with ${this.proc.exitCode}`);
-      if (Date.now() > deadline) throw new Error('tauri-driver did not start');
-      await sleep(100);
-    }
-  }
-
-  /** The WebDriver "new session": launches the app and connects to its web view. */
-  async createSession() {
-    const s = await this.raw('POST', '/session', {
-      capabilities: { alwaysMatch: { browserName: 'wry', 'tauri:options': { application: APP } } },
-    }, 90000);
-    this.session = s.sessionId;
-  }
-
-  async raw(method, path, body, timeout = 30000) {
-    const res = await fetch(`${this.base}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeout),
-    });
-    const json = await res.json();
-    if (!res.ok || json.value?.error) throw new Error(`${method} ${path}: ${json.value?.error} ${json.value?.message ?? ''}`);
-    return json.value;
-  }
-
-  cmd(method, path, body, timeout) {
-    return this.raw(method, `/session/${this.session}${path}`, body, timeout);
-  }
-
-  async findAll(css) {
-    const v = await this.cmd('POST', '/elements', { using: 'css selector', value: css });
-    return v.map((e) => e[ELEMENT]);
-  }
-
-  /** Polls every `every` ms (tight, for timing) until css matches. */
-  async waitFor(css, timeout = 60000, every = 10) {
-    const deadline = Date.now() + timeout;
-    for (;;) {
-      try {
-        if ((await this.findAll(css)).length) return;
-      } catch {}
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${css}`);
-      await sleep(every);
-    }
-  }
-
-  exec(script, args = []) {
-    return this.cmd('POST', '/execute/sync', { script, args });
-  }
-
-  execAsync(script, args = [], timeout = 60000) {
-    return this.cmd('POST', '/execute/async', { script, args }, timeout);
-  }
-
-  async stop() {
-    if (this.session) {
-      try {
-        await this.raw('DELETE', `/session/${this.session}`, undefined, 15000);
-      } catch {}
-      this.session = null;
-    }
-    if (!this.proc) return;
-    // tauri-driver, WebKitWebDriver and the app, by the ids of what this driver started.
-    const pids = [this.proc.pid, ...descendants(this.proc.pid)];
-    const signal = (sig) => {
-      try {
-        process.kill(-this.proc.pid, sig);
-      } catch {}
-      for (const pid of pids) {
-        try {
-          process.kill(pid, sig);
-        } catch {}
-      }
-    };
-    signal('SIGTERM');
-    for (let i = 0; i < 40 && pids.some(alive); i++) await sleep(250);
-    if (pids.some(alive)) signal('SIGKILL');
-    for (let i = 0; i < 40 && pids.some(alive); i++) await sleep(250);
-    this.proc = null;
-  }
-}
-
-function ppidOf(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-}
-
-/** Every process below `pid`, from /proc. */
-function descendants(pid) {
-  const children = new Map();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const ppid = ppidOf(name);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
-    } catch {}
-  }
-  const out = [];
-  const todo = [pid];
-  while (todo.length) {
-    for (const c of children.get(todo.pop()) ?? []) {
-      out.push(c);
-      todo.push(c);
-    }
-  }
-  return out;
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
+const newDriver = (extraEnv) => new WebDriver({ app: APP, tauriDriver: DRIVER, logs: LOGS }, extraEnv);
 
 // ---------- memory, from /proc ----------
 
@@ -286,13 +138,13 @@ const FIRST_ROW = '[data-testid="credential-row"]';
 const WELCOME = '[data-testid="welcome"]';
 
 async function coldStart(config, selector) {
-  const d = new Driver({ KEYWARD_CONFIG_DIR: config });
+  const d = newDriver({ KEYWARD_CONFIG_DIR: config });
   try {
     await d.startDriver();
     const t0 = performance.now();
     await d.createSession();
     const tSession = performance.now();
-    await d.waitFor(selector);
+    await d.waitFor(selector, 60000, 10);
     const tShown = performance.now();
     await sleep(SETTLE_MS);
     const mem = memoryOf(d);
@@ -352,22 +204,30 @@ requestAnimationFrame(() => requestAnimationFrame(frame));
 `;
 
 async function scrolling(config, credentials) {
-  const d = new Driver({ KEYWARD_CONFIG_DIR: config });
+  const d = newDriver({ KEYWARD_CONFIG_DIR: config });
   const out = [];
   try {
     await d.startDriver();
     await d.createSession();
-    await d.waitFor(FIRST_ROW);
+    await d.waitFor(FIRST_ROW, 60000, 10);
     await sleep(SETTLE_MS);
     // 0: the same loop with the list left still, the frame rate of the window itself (the baseline).
-    for (const speed of [0, 3000, 20000]) {
-      for (let i = 0; i < 3; i++) {
+    const useCss = (css) =>
+      d.exec(
+        'let s = document.getElementById("bench-css"); if (!arguments[0]) { s?.remove(); return; } if (!s) { s = document.createElement("style"); s.id = "bench-css"; document.head.append(s); } s.textContent = arguments[0];',
+        [css],
+      );
+    for (const speed of SPEEDS) {
+      for (let i = 0; i < 3; i++) for (const css of [null, ...TRY_CSS]) {
+        await useCss(css);
+        await sleep(300);
         const r = await d.execAsync(SCROLL_SCRIPT, [speed, SCROLL_MS]);
         if (r.error) throw new Error(r.error);
         const { intervals, ...rest } = r;
         const sorted = [...intervals].sort((a, b) => a - b);
         out.push({
           speed_px_s: speed,
+          ...(css ? { css } : {}),
           credentials,
           fps: (r.frames / r.elapsed_ms) * 1000,
           slowest_ms: sorted[sorted.length - 1],
@@ -394,17 +254,19 @@ async function main() {
   const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const loadBefore = load();
   // 5 accounts with 200 credentials each (one of them Keyward's own device); 1 with 5,000.
-  const full = await seed('full', [200, 200, 200, 200, 200]);
+  const full = SCROLL_ONLY ? null : await seed('full', [200, 200, 200, 200, 200]);
   const big = await seed('big', [5000]);
   const empty = { config: `${WORK}/empty`, accounts: 0, credentials: 0 };
   mkdirSync(empty.config, { recursive: true });
   process.stderr.write(`seeded: ${JSON.stringify({ full, big })}\n`);
 
-  // One start of each side first, not counted (the page cache, WebKit's caches, the window state).
-  await coldStart(full.config, FIRST_ROW);
-  await coldStart(empty.config, WELCOME);
   const runs = { full: [], empty: [] };
-  for (let i = 0; i < RUNS; i++) {
+  if (!SCROLL_ONLY) {
+    // One start of each side first, not counted (the page cache, WebKit's caches, the window state).
+    await coldStart(full.config, FIRST_ROW);
+    await coldStart(empty.config, WELCOME);
+  }
+  for (let i = 0; i < (SCROLL_ONLY ? 0 : RUNS); i++) {
     // Alternating, and the order swapped every run (ABBA), so drift in the load hits both sides.
     const order = i % 2 ? ['empty', 'full'] : ['full', 'empty'];
     for (const side of order) {
@@ -436,6 +298,15 @@ async function main() {
   const e = result.medians.empty;
   console.log(`load average ${loadBefore} before, ${loadAfter} after`);
   console.log('');
+  if (!SCROLL_ONLY) printStarts(full, f, e);
+  console.log(`| scrolling ${big.credentials} credentials, ${SCROLL_MS / 1000} s per pass | FPS | slowest frame | 95th percentile | frames > 33 ms | script per scroll (median / max) |`);
+  console.log('|---|---|---|---|---|---|');
+  for (const s of scroll) {
+    console.log(`| ${s.speed_px_s ? `${s.speed_px_s.toLocaleString('en')} px/s` : 'not scrolling (baseline)'}${s.css ? ` with \`${s.css}\`` : ''} (${s.first_rows_seen} different first rows, ${s.rows_in_dom} rows in the DOM) | ${s.fps.toFixed(1)} | ${ms(s.slowest_ms)} | ${s.p95_ms.toFixed(1)} ms | ${s.over_33ms} of ${s.frames} | ${s.scroll_events ? `${s.script_median_ms.toFixed(1)} / ${s.script_max_ms.toFixed(1)} ms (${s.scroll_events} events)` : '–'} |`);
+  }
+}
+
+function printStarts(full, f, e) {
   console.log(`| cold start, release app (${RUNS} runs each, alternating, medians) | ${full.accounts} accounts / ${full.credentials} credentials cached | no account (Welcome) | ratio |`);
   console.log('|---|---|---|---|');
   console.log(`| new session → element present | ${ms(f.shown_ms)} | ${ms(e.shown_ms)} | **${(f.shown_ms / e.shown_ms).toFixed(2)}×** |`);
@@ -444,11 +315,6 @@ async function main() {
   console.log(`| WebKitWebProcess VmRSS (PSS) | ${mb(f.web_rss_kb)} (${mb(f.web_pss_kb)}) | ${mb(e.web_rss_kb)} (${mb(e.web_pss_kb)}) | ${(f.web_rss_kb / e.web_rss_kb).toFixed(2)}× |`);
   console.log(`| WebKitNetworkProcess VmRSS | ${mb(f.network_rss_kb)} | ${mb(e.network_rss_kb)} | |`);
   console.log('');
-  console.log(`| scrolling ${big.credentials} credentials, ${SCROLL_MS / 1000} s per pass | FPS | slowest frame | 95th percentile | frames > 33 ms | script per scroll (median / max) |`);
-  console.log('|---|---|---|---|---|---|');
-  for (const s of scroll) {
-    console.log(`| ${s.speed_px_s ? `${s.speed_px_s.toLocaleString('en')} px/s` : 'not scrolling (baseline)'} (${s.first_rows_seen} different first rows, ${s.rows_in_dom} rows in the DOM) | ${s.fps.toFixed(1)} | ${ms(s.slowest_ms)} | ${s.p95_ms.toFixed(1)} ms | ${s.over_33ms} of ${s.frames} | ${s.scroll_events ? `${s.script_median_ms.toFixed(1)} / ${s.script_max_ms.toFixed(1)} ms (${s.scroll_events} events)` : '–'} |`);
-  }
 }
 
 main().catch((e) => {

@@ -612,8 +612,13 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             }
             let token = read_secret(true, "Token")?;
             let password = if password_stdin { Some(read_secret(true, "Password")?) } else { None };
-            let id = out.value(kw.identify(&token, revoke, &Proof { password, ..Proof::default() }).await?);
+            let proof = Proof { password, code: None, confirm: Some(std::sync::Arc::new(ConfirmHere)) };
+            let id = out.value(kw.identify(&token, revoke, &proof).await?);
             drop(token);
+            if let Some(page) = &id.confirm_url {
+                eprintln!("Open this page to end the session: {}", out.text(page));
+                open_in_browser(page);
+            }
             if json {
                 print_json(&serde_json::json!({
                     "kind": id.kind.map(|k| k.as_str()),
@@ -623,6 +628,7 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
                     "summary": id.summary,
                     "valid": id.valid,
                     "revoked": id.revoked,
+                    "confirm_url": id.confirm_url,
                     "what": id.what,
                     "candidates": id.candidates,
                 }));
@@ -639,7 +645,12 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
                         if let Some(s) = &id.summary {
                             println!("  {}", text::field(s));
                         }
-                        println!("  {validity}{}", if id.revoked { "; revoked now" } else { "" });
+                        let done = match (id.revoked, &id.confirm_url) {
+                            (true, _) => "; revoked now",
+                            (false, Some(_)) => "; it ends once you confirm the sign-out on the server's page",
+                            (false, None) => "",
+                        };
+                        println!("  {validity}{done}");
                     }
                     _ if id.kind.is_some() => println!("It looks like a {}, but it is not one of your accounts' ({validity}).", id.what),
                     _ => println!("Not recognised: {}.", id.what),
@@ -664,7 +675,7 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
                             },
                             text::field(e.name.as_deref().unwrap_or(&e.credential_id)),
                             e.action.past_tense().to_string(),
-                            if e.ok { "done".into() } else { text::field(e.error.as_deref().unwrap_or("failed")) },
+                            text::field(e.result()),
                         ]
                     })
                     .collect();

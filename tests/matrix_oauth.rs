@@ -9,59 +9,11 @@ mod common;
 
 use std::net::TcpStream;
 
+use common::browser::{browser, in_process_list, Approval};
 use common::sim::{block_on, Sim};
 use common::Cli;
 use serde_json::{json, Value};
 use url::Url;
-
-/// `keyward add URL --user alice --browser --json`, running, with the page it asked to open.
-struct Approval {
-    child: std::process::Child,
-    page: Url,
-    stderr: std::io::BufReader<std::process::ChildStderr>,
-}
-
-impl Approval {
-    fn start(cli: &Cli, url: &str) -> Self {
-        Self::start_as(cli, url, "alice")
-    }
-
-    fn start_as(cli: &Cli, url: &str, user: &str) -> Self {
-        let mut child = cli.spawn(&["add", url, "--user", user, "--browser", "--json"]);
-        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        let page = loop {
-            line.clear();
-            let n = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
-            assert!(n > 0, "keyward ended before it printed the page: {:?}", child.wait_with_output().unwrap());
-            if let Some(p) = line.trim().strip_prefix("Open this page to approve Keyward: ") {
-                break Url::parse(p).unwrap();
-            }
-        };
-        Approval { child, page, stderr }
-    }
-
-    fn query(&self, name: &str) -> String {
-        self.page.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap_or_default()
-    }
-
-    /// The loopback address the authorisation server sends the browser back to.
-    fn redirect(&self) -> Url {
-        Url::parse(&self.query("redirect_uri")).unwrap()
-    }
-
-    fn finish(mut self) -> common::Run {
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut self.stderr, &mut rest).unwrap();
-        let out = self.child.wait_with_output().unwrap();
-        common::Run { status: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: rest }
-    }
-}
-
-/// The test's browser: a cookie jar, redirects followed by hand.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
 
 fn location(r: &reqwest::Response) -> Url {
     let to = r.headers()["location"].to_str().unwrap();
@@ -106,13 +58,6 @@ async fn come_back(b: &reqwest::Client, to: &Url) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-fn in_process_list(secret: &str) -> bool {
-    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-        String::from_utf8_lossy(&cmdline).replace('\0', " ").contains(secret)
-    })
-}
-
 /// A sim and an account added through the browser (trace logs on: they must hold no secret).
 struct Signed {
     sim: Sim,
@@ -124,10 +69,10 @@ struct Signed {
 fn sign_in(flags: &[&str]) -> Signed {
     let sim = Sim::start("matrix_oauth", flags);
     let cli = Cli::new().with_env("BROWSER", "true").with_env("KEYWARD_LOG", "trace");
-    let approval = Approval::start(&cli, &sim.url());
+    let approval = Approval::add(&cli, &sim.url(), &["--user", "alice"]);
     let b = browser();
     block_on(async {
-        let to = consent(&b, &approval.page, "allow").await;
+        let to = consent(&b, &approval.url(), "allow").await;
         assert_eq!(come_back(&b, &to).await.0, 200);
     });
     let out = approval.finish().expect_ok();
@@ -156,11 +101,11 @@ fn signs_in_through_the_authorisation_server_with_pkce_and_a_device_scoped_token
     let sim = Sim::start("matrix_oauth", &[]);
     let issuer = sim.state()["issuer"].as_str().unwrap().to_string();
     let cli = Cli::new().with_env("BROWSER", "true").with_env("KEYWARD_LOG", "trace");
-    let approval = Approval::start(&cli, &sim.url());
+    let approval = Approval::add(&cli, &sim.url(), &["--user", "alice"]);
 
     // The page is the authorisation server's, the one the homeserver named.
-    assert_eq!(approval.page.origin(), Url::parse(&issuer).unwrap().origin());
-    assert_eq!(approval.page.path(), "/authorize");
+    assert_eq!(approval.url().origin(), Url::parse(&issuer).unwrap().origin());
+    assert_eq!(approval.url().path(), "/authorize");
     assert_eq!(approval.query("response_type"), "code");
     assert_eq!(approval.query("code_challenge_method"), "S256");
     assert_eq!(approval.query("code_challenge").len(), 43);
@@ -168,7 +113,7 @@ fn signs_in_through_the_authorisation_server_with_pkce_and_a_device_scoped_token
     let device = scope.split_whitespace().find_map(|s| s.strip_prefix("urn:matrix:client:device:")).unwrap().to_string();
     assert!(scope.split_whitespace().any(|s| s == "urn:matrix:client:api:*"), "{scope}");
     assert!(device.len() >= 10, "{device}");
-    let back = approval.redirect();
+    let back = approval.back_to("redirect_uri");
     assert_eq!(back.host_str(), Some("127.0.0.1"));
     assert!(back.query().is_none(), "the state goes as its own parameter: {back}");
     let state = approval.query("state");
@@ -191,7 +136,7 @@ fn signs_in_through_the_authorisation_server_with_pkce_and_a_device_scoped_token
         let mut forged = back.clone();
         forged.query_pairs_mut().append_pair("code", "forged").append_pair("state", "guessed");
         assert_eq!(come_back(&b, &forged).await.0, 400);
-        let to = consent(&b, &approval.page, "allow").await;
+        let to = consent(&b, &approval.url(), "allow").await;
         assert_eq!(to.query_pairs().find(|(k, _)| k == "state").unwrap().1, state);
         let (status, page) = come_back(&b, &to).await;
         assert_eq!(status, 200);
@@ -257,13 +202,13 @@ fn the_sign_in_options_of_a_next_gen_server_are_the_browser_and_a_token() {
 fn an_older_server_gets_the_unstable_scopes() {
     let sim = Sim::start("matrix_oauth", &["--stable=false"]);
     let cli = Cli::new().with_env("BROWSER", "true");
-    let approval = Approval::start(&cli, &sim.url());
+    let approval = Approval::add(&cli, &sim.url(), &["--user", "alice"]);
     let scope = approval.query("scope");
     assert!(scope.contains("urn:matrix:org.matrix.msc2967.client:api:*"), "{scope}");
     assert!(scope.contains("urn:matrix:org.matrix.msc2967.client:device:"), "{scope}");
     let b = browser();
     block_on(async {
-        let to = consent(&b, &approval.page, "allow").await;
+        let to = consent(&b, &approval.url(), "allow").await;
         come_back(&b, &to).await;
     });
     approval.finish().expect_ok();
@@ -273,10 +218,10 @@ fn an_older_server_gets_the_unstable_scopes() {
 fn a_rejection_in_the_browser_is_one_line_and_stores_nothing() {
     let sim = Sim::start("matrix_oauth", &[]);
     let cli = Cli::new().with_env("BROWSER", "true");
-    let approval = Approval::start(&cli, &sim.url());
+    let approval = Approval::add(&cli, &sim.url(), &["--user", "alice"]);
     let b = browser();
     block_on(async {
-        let to = consent(&b, &approval.page, "deny").await;
+        let to = consent(&b, &approval.url(), "deny").await;
         assert_eq!(to.query_pairs().find(|(k, _)| k == "error").unwrap().1, "access_denied");
         assert_eq!(come_back(&b, &to).await.0, 200);
     });
@@ -290,8 +235,8 @@ fn a_rejection_in_the_browser_is_one_line_and_stores_nothing() {
 fn no_answer_from_the_browser_is_one_line_after_the_wait() {
     let sim = Sim::start("matrix_oauth", &[]);
     let cli = Cli::new().with_env("BROWSER", "true").with_env("KEYWARD_BROWSER_WAIT_SECS", "2");
-    let approval = Approval::start(&cli, &sim.url());
-    let port = approval.redirect().port().unwrap();
+    let approval = Approval::add(&cli, &sim.url(), &["--user", "alice"]);
+    let port = approval.back_to("redirect_uri").port().unwrap();
     let err = approval.finish().expect_err();
     assert!(err.contains("did not come back to Keyward within 2 seconds") && err.contains("nothing was stored"), "{err}");
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
@@ -303,10 +248,10 @@ fn a_code_taken_from_the_redirect_is_useless_without_the_verifier() {
     let sim = Sim::start("matrix_oauth", &[]);
     let issuer = sim.state()["issuer"].as_str().unwrap().to_string();
     let cli = Cli::new().with_env("BROWSER", "true");
-    let approval = Approval::start(&cli, &sim.url());
+    let approval = Approval::add(&cli, &sim.url(), &["--user", "alice"]);
     let b = browser();
     block_on(async {
-        let to = consent(&b, &approval.page, "allow").await;
+        let to = consent(&b, &approval.url(), "allow").await;
         let code = to.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
         // Whoever saw the redirect tries the code without Keyward's verifier.
         let r = b
@@ -314,7 +259,7 @@ fn a_code_taken_from_the_redirect_is_useless_without_the_verifier() {
             .form(&[
                 ("grant_type", "authorization_code"),
                 ("code", code.as_str()),
-                ("redirect_uri", approval.redirect().as_str()),
+                ("redirect_uri", approval.back_to("redirect_uri").as_str()),
                 ("client_id", approval.query("client_id").as_str()),
                 ("code_verifier", "x".repeat(43).as_str()),
             ])
@@ -402,6 +347,10 @@ fn another_session_ends_on_the_account_page_once_confirmed() {
     let st = s.sim.state();
     assert_eq!((st["hits"]["delete_device"].as_u64(), st["hits"]["delete_devices"].as_u64()), (Some(0), Some(0)));
     assert!(s.devices().contains(&"PHONEDEVICE1".to_string()), "nothing ends before the user confirms");
+    // The history says it was asked for, not that it is gone.
+    let h: Value = serde_json::from_str(&s.cli.run(&["history", "--json"], None).expect_ok().stdout).unwrap();
+    let last = h.as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["credential_id"].as_str(), last["action"].as_str()), (Some("PHONEDEVICE1"), Some("asked_to_confirm")), "{h}");
 
     // Until confirmed, the listing says so.
     let rows = s.list();
@@ -423,6 +372,35 @@ fn another_session_ends_on_the_account_page_once_confirmed() {
     let rows = s.list();
     assert!(!rows.iter().any(|r| r["id"] == "PHONEDEVICE1"));
     assert!(s.stored()["oauth"].get("ending").is_none(), "the asked sign-out is forgotten once done");
+}
+
+#[test]
+fn a_leaked_token_of_another_session_is_named_and_its_sign_out_opened_on_the_account_page() {
+    let s = sign_in(&[]);
+    let minted = s.sim.request(
+        "POST",
+        "/__sim/add_device",
+        Some(json!({"user": "alice", "device_id": "LAPTOPDEVICE", "name": "Element on a lost laptop", "token": true})),
+    );
+    let leaked = minted["access_token"].as_str().unwrap().to_string();
+    let _ = s.list();
+
+    let asked = s.cli.run(&["identify", "--token-stdin", "--json"], Some(&leaked)).expect_ok();
+    let id: Value = serde_json::from_str(&asked.stdout).unwrap();
+    assert_eq!(
+        (id["account"].as_str(), id["credential_id"].as_str(), id["valid"].as_bool()),
+        (Some(s.account.as_str()), Some("LAPTOPDEVICE"), Some(true)),
+        "{id}"
+    );
+
+    let out = s.cli.run(&["identify", "--token-stdin", "--revoke", "--yes"], Some(&leaked)).expect_ok();
+    let issuer = s.sim.state()["issuer"].as_str().unwrap().to_string();
+    let page = format!("{issuer}account/?action=org.matrix.device_delete&device_id=LAPTOPDEVICE");
+    assert!(out.stderr.contains(&format!("Open this page to end the session: {page}")), "{}", out.stderr);
+    assert!(out.stdout.contains("it ends once you confirm the sign-out on the server's page"), "{}", out.stdout);
+    assert!(!out.stdout.contains("revoked now"), "{}", out.stdout);
+    assert!(s.devices().contains(&"LAPTOPDEVICE".to_string()), "nothing ends before the user confirms");
+    assert!(!out.stdout.contains(&leaked) && !out.stderr.contains(&leaked), "the token is never echoed");
 }
 
 #[test]
@@ -468,11 +446,11 @@ fn a_server_that_names_its_issuer_only_in_the_well_known_signs_in_too() {
 fn approving_as_another_user_than_asked_ends_the_new_session_and_stores_nothing() {
     let sim = Sim::start("matrix_oauth", &[]);
     let cli = Cli::new().with_env("BROWSER", "true");
-    let approval = Approval::start_as(&cli, &sim.url(), "bob");
+    let approval = Approval::add(&cli, &sim.url(), &["--user", "bob"]);
     let b = browser();
     block_on(async {
         // alice is the one signed in on the authorisation server in this browser.
-        let to = consent(&b, &approval.page, "allow").await;
+        let to = consent(&b, &approval.url(), "allow").await;
         come_back(&b, &to).await;
     });
     let err = approval.finish().expect_err();
@@ -487,10 +465,10 @@ fn approving_as_another_user_than_asked_ends_the_new_session_and_stores_nothing(
 fn adding_the_same_account_again_ends_the_second_session_and_keeps_the_first() {
     let s = sign_in(&[]);
     let first = s.devices();
-    let approval = Approval::start(&s.cli, &s.sim.url());
+    let approval = Approval::add(&s.cli, &s.sim.url(), &["--user", "alice"]);
     let b = browser();
     block_on(async {
-        let to = consent(&b, &approval.page, "allow").await;
+        let to = consent(&b, &approval.url(), "allow").await;
         come_back(&b, &to).await;
     });
     // (This CLI logs at trace level: the error is among the log lines.)

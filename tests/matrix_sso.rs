@@ -11,8 +11,8 @@
 mod common;
 
 use std::net::TcpStream;
-use std::time::Duration;
 
+use common::browser::{browser, in_process_list, Approval};
 use common::{env, unique, Cli};
 use serde_json::{json, Value};
 
@@ -34,16 +34,6 @@ impl Sso {
 
 fn skip() -> bool {
     common::skip_without("KEYWARD_TEST_SYNAPSE_SSO_URL")
-}
-
-/// The test's browser: a cookie jar, no automatic redirects (each is followed by hand, as seen).
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
 }
 
 /// Follows redirects from `url` to the page they end on: (its URL, status, HTML).
@@ -136,59 +126,6 @@ async fn device_ids(sso: &Sso, token: &str) -> Vec<String> {
     ids
 }
 
-/// `keyward` running (`add --browser`, a revoke confirmed in the browser), with the page it asked
-/// to open.
-struct Approval {
-    child: std::process::Child,
-    page: String,
-    stderr: std::io::BufReader<std::process::ChildStderr>,
-}
-
-impl Approval {
-    fn start(cli: &Cli, url: &str, args: &[&str]) -> Self {
-        let mut all = vec!["add", url, "--browser", "--json"];
-        all.extend(args);
-        Self::spawn(cli, &all, "Open this page to approve Keyward: ")
-    }
-
-    /// `keyward ARGS`, running, once it printed the page to open (the line starting `prefix`).
-    fn spawn(cli: &Cli, args: &[&str], prefix: &str) -> Self {
-        let mut child = cli.spawn(args);
-        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        let page = loop {
-            line.clear();
-            let n = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
-            assert!(n > 0, "keyward ended before it printed the page: {:?}", child.wait_with_output().unwrap());
-            if let Some(p) = line.trim().strip_prefix(prefix) {
-                break p.to_string();
-            }
-        };
-        Approval { child, page, stderr }
-    }
-
-    /// The loopback address Synapse will send the browser back to (with its `state`).
-    fn back(&self) -> url::Url {
-        let page = url::Url::parse(&self.page).unwrap();
-        url::Url::parse(&page.query_pairs().find(|(k, _)| k == "redirectUrl").unwrap().1).unwrap()
-    }
-
-    fn finish(mut self) -> common::Run {
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut self.stderr, &mut rest).unwrap();
-        let out = self.child.wait_with_output().unwrap();
-        common::Run { status: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: rest }
-    }
-}
-
-/// Does any process's command line hold `secret`?
-fn in_process_list(secret: &str) -> bool {
-    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-        String::from_utf8_lossy(&cmdline).replace('\0', " ").contains(secret)
-    })
-}
-
 fn no_accounts(cli: &Cli) {
     assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json(), json!([]));
 }
@@ -222,11 +159,11 @@ async fn signs_on_in_the_browser_names_the_device_and_keeps_tokens_only_in_the_k
     let user = unique("sso");
     // Traced, so that what the logs say is searched for secrets too.
     let cli = Cli::new().with_env("BROWSER", "true").with_env("KEYWARD_LOG", "trace");
-    let approval = Approval::start(&cli, &sso.url, &["--idp", "oidc-two", "--user", &user]);
+    let approval = Approval::add(&cli, &sso.url, &["--idp", "oidc-two", "--user", &user]);
     let page = url::Url::parse(&approval.page).unwrap();
     assert_eq!(page.origin(), url::Url::parse(&sso.url).unwrap().origin(), "the page is the homeserver's own");
     assert_eq!(page.path(), "/_matrix/client/v3/login/sso/redirect/oidc-two");
-    let back = approval.back();
+    let back = approval.back_to("redirectUrl");
     assert_eq!(back.host_str(), Some("127.0.0.1"));
     assert!(back.query_pairs().any(|(k, _)| k == "state"), "{back}");
 
@@ -302,7 +239,7 @@ async fn without_a_choice_the_server_lets_the_user_pick_the_identity_provider() 
     let sso = Sso::get();
     let user = unique("ssopick");
     let cli = Cli::new().with_env("BROWSER", "true");
-    let approval = Approval::start(&cli, &sso.url, &[]);
+    let approval = Approval::add(&cli, &sso.url, &[]);
     assert_eq!(url::Url::parse(&approval.page).unwrap().path(), "/_matrix/client/v3/login/sso/redirect");
     let b = browser();
     let (picker, status, html) = open(&b, &approval.page).await;
@@ -327,7 +264,7 @@ async fn a_wrong_state_is_refused_and_the_right_answer_still_comes_through() {
     let sso = Sso::get();
     let user = unique("ssostate");
     let cli = Cli::new().with_env("BROWSER", "true");
-    let approval = Approval::start(&cli, &sso.url, &["--idp", "oidc-one"]);
+    let approval = Approval::add(&cli, &sso.url, &["--idp", "oidc-one"]);
     let b = browser();
     let link = sign_on_to_continue(&b, &sso, &approval.page, &user).await;
     // Another page (or program) guessing: same port, wrong state, the real login token even.
@@ -347,8 +284,8 @@ async fn coming_back_without_a_login_token_is_one_line_and_stores_nothing() {
     }
     let sso = Sso::get();
     let cli = Cli::new().with_env("BROWSER", "true");
-    let approval = Approval::start(&cli, &sso.url, &[]);
-    let back = approval.back();
+    let approval = Approval::add(&cli, &sso.url, &[]);
+    let back = approval.back_to("redirectUrl");
     // The browser comes back with the right state but no token (a refused sign-on).
     assert_eq!(browser().get(back.as_str()).send().await.unwrap().status(), reqwest::StatusCode::OK);
     let err = tokio::task::spawn_blocking(move || approval.finish()).await.unwrap().expect_err();
@@ -365,7 +302,7 @@ async fn a_refusal_at_the_identity_provider_ends_in_a_timeout_line_and_stores_no
     let sso = Sso::get();
     let user = unique("ssono");
     let cli = Cli::new().with_env("BROWSER", "true").with_env("KEYWARD_BROWSER_WAIT_SECS", "4");
-    let approval = Approval::start(&cli, &sso.url, &["--idp", "oidc-one"]);
+    let approval = Approval::add(&cli, &sso.url, &["--idp", "oidc-one"]);
     let b = browser();
     let (url, status, html) = open(&b, &approval.page).await;
     assert!(status.is_success(), "{url}");
@@ -387,8 +324,8 @@ async fn no_answer_from_the_browser_is_one_line_after_the_wait_and_the_port_clos
     }
     let sso = Sso::get();
     let cli = Cli::new().with_env("BROWSER", "true").with_env("KEYWARD_BROWSER_WAIT_SECS", "2");
-    let approval = Approval::start(&cli, &sso.url, &[]);
-    let port = approval.back().port().unwrap();
+    let approval = Approval::add(&cli, &sso.url, &[]);
+    let port = approval.back_to("redirectUrl").port().unwrap();
     let err = tokio::task::spawn_blocking(move || approval.finish()).await.unwrap().expect_err();
     assert!(err.contains("did not come back to Keyward within 2 seconds") && err.contains("nothing was stored"), "{err}");
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "the loopback port is still open");
@@ -420,7 +357,7 @@ async fn signing_on_as_another_user_than_asked_stores_nothing_and_signs_the_devi
     let asked = unique("ssoasked");
     let other = unique("ssoother");
     let cli = Cli::new().with_env("BROWSER", "true");
-    let approval = Approval::start(&cli, &sso.url, &["--idp", "oidc-one", "--user", &asked]);
+    let approval = Approval::add(&cli, &sso.url, &["--idp", "oidc-one", "--user", &asked]);
     let b = browser();
     let link = sign_on_to_continue(&b, &sso, &approval.page, &other).await;
     b.get(&link).send().await.unwrap();
@@ -438,7 +375,7 @@ async fn signing_on_as_another_user_than_asked_stores_nothing_and_signs_the_devi
 /// Adds `user` through single sign-on in `b` (which keeps the identity provider's session, as a
 /// person's browser does); returns the account name.
 async fn add_signed_on(cli: &Cli, b: &reqwest::Client, sso: &Sso, user: &str) -> String {
-    let approval = Approval::start(cli, &sso.url, &["--idp", "oidc-one", "--user", user]);
+    let approval = Approval::add(cli, &sso.url, &["--idp", "oidc-one", "--user", user]);
     let link = sign_on_to_continue(b, sso, &approval.page, user).await;
     b.get(&link).send().await.unwrap();
     tokio::task::spawn_blocking(move || approval.finish()).await.unwrap().expect_ok();

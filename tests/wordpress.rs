@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use common::browser::{browser, in_process_list, Approval};
 use common::{closed_port, env, unique, Cli};
 use serde_json::{json, Value};
 
@@ -661,50 +662,6 @@ impl Site {
     }
 }
 
-/// `keyward add URL --user NAME --browser --json`, running, with the page it asked to open.
-struct Approval {
-    child: std::process::Child,
-    page: String,
-    stderr: std::io::BufReader<std::process::ChildStderr>,
-}
-
-impl Approval {
-    fn start(cli: &Cli, url: &str, user: &str) -> Self {
-        let mut child = cli.spawn(&["add", url, "--user", user, "--browser", "--json"]);
-        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        let page = loop {
-            line.clear();
-            let n = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
-            assert!(n > 0, "keyward ended before it printed the page: {:?}", child.wait_with_output().unwrap());
-            if let Some(p) = line.trim().strip_prefix("Open this page to approve Keyward: ") {
-                break p.to_string();
-            }
-        };
-        Approval { child, page, stderr }
-    }
-
-    /// The loopback address WordPress will send the browser back to.
-    fn success_url(&self) -> url::Url {
-        let page = url::Url::parse(&self.page).unwrap();
-        let success = page.query_pairs().find(|(k, _)| k == "success_url").unwrap().1.into_owned();
-        url::Url::parse(&success).unwrap()
-    }
-
-    /// Waits for keyward to end: (status, stdout, the rest of stderr).
-    fn finish(mut self) -> common::Run {
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut self.stderr, &mut rest).unwrap();
-        let out = self.child.wait_with_output().unwrap();
-        common::Run { status: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: rest }
-    }
-}
-
-/// The test's browser: a cookie jar, no automatic redirects (each is followed by hand, as seen).
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
 /// Logs in on wp-login.php as a person does, on the way to `then`.
 async fn log_in(b: &reqwest::Client, site: &str, who: &Person, then: &str) {
     // The login form needs the test cookie it sets first.
@@ -751,14 +708,6 @@ async fn press(b: &reqwest::Client, page: &str, button: &str) -> String {
     r.headers()["location"].to_str().unwrap().to_string()
 }
 
-/// Does any process's command line hold `secret`?
-fn in_process_list(secret: &str) -> bool {
-    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-        String::from_utf8_lossy(&cmdline).replace('\0', " ").contains(secret)
-    })
-}
-
 #[test]
 fn approves_in_the_browser_and_keeps_the_password_only_in_the_keyring() {
     if common::skip_without("KEYWARD_TEST_WORDPRESS_URL") {
@@ -767,14 +716,14 @@ fn approves_in_the_browser_and_keeps_the_password_only_in_the_keyring() {
     let site = Site::main();
     let who = site.person();
     let cli = Cli::new().with_env("BROWSER", "true");
-    let approval = Approval::start(&cli, &site.url, &who.name);
+    let approval = Approval::add(&cli, &site.url, &["--user", &who.name]);
     let page = url::Url::parse(&approval.page).unwrap();
     assert_eq!(page.origin(), url::Url::parse(&site.url).unwrap().origin(), "the page is the site's own");
     assert_eq!(page.path(), "/wp-admin/authorize-application.php", "as the REST index names it");
     let query: std::collections::HashMap<String, String> = page.query_pairs().into_owned().collect();
     assert!(query["app_name"].starts_with("Keyward on "), "{query:?}");
     assert_eq!(query["app_id"], "6d1f3c2e-9b0a-4e57-8a43-2f6c1b7d9e05");
-    let back = approval.success_url();
+    let back = approval.back_to("success_url");
     assert_eq!(back.host_str(), Some("127.0.0.1"));
     assert!(query["reject_url"].starts_with(&format!("http://127.0.0.1:{}/rejected?state=", back.port().unwrap())), "{query:?}");
 
@@ -826,7 +775,7 @@ fn a_rejection_in_the_browser_is_one_line_and_stores_nothing() {
     let site = Site::main();
     let who = site.person();
     let cli = Cli::new().with_env("BROWSER", "true");
-    let approval = Approval::start(&cli, &site.url, &who.name);
+    let approval = Approval::add(&cli, &site.url, &["--user", &who.name]);
     let b = browser();
     let answer = site.rt.block_on(async {
         log_in(&b, &site.url, &who, &approval.page).await;
@@ -849,8 +798,8 @@ fn a_wrong_state_is_refused_and_the_right_answer_still_comes_through() {
     let site = Site::main();
     let who = site.person();
     let cli = Cli::new().with_env("BROWSER", "true");
-    let approval = Approval::start(&cli, &site.url, &who.name);
-    let back = approval.success_url();
+    let approval = Approval::add(&cli, &site.url, &["--user", &who.name]);
+    let back = approval.back_to("success_url");
     let b = browser();
     site.rt.block_on(async {
         // Another page (or another program) guessing: same port, wrong state, a password of its own.
@@ -880,8 +829,8 @@ fn no_answer_from_the_browser_is_one_line_after_the_wait_and_stores_nothing() {
     let site = Site::main();
     let who = site.person();
     let cli = Cli::new().with_env("BROWSER", "true").with_env("KEYWARD_BROWSER_WAIT_SECS", "2");
-    let approval = Approval::start(&cli, &site.url, &who.name);
-    let port = approval.success_url().port().unwrap();
+    let approval = Approval::add(&cli, &site.url, &["--user", &who.name]);
+    let port = approval.back_to("success_url").port().unwrap();
     let err = approval.finish().expect_err();
     assert!(err.contains("did not come back to Keyward within 2 seconds") && err.contains("nothing was stored"), "{err}");
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "the loopback port is still open");
@@ -898,7 +847,7 @@ fn approving_as_another_user_than_asked_stores_nothing_and_deletes_the_new_passw
     let who = site.person();
     let other = site.person();
     let cli = Cli::new().with_env("BROWSER", "true");
-    let approval = Approval::start(&cli, &site.url, &who.name);
+    let approval = Approval::add(&cli, &site.url, &["--user", &who.name]);
     let b = browser();
     site.rt.block_on(async {
         log_in(&b, &site.url, &other, &approval.page).await;
@@ -942,7 +891,7 @@ fn an_account_whose_password_was_deleted_signs_in_again_through_the_browser() {
             assert_eq!(b.get(to).send().await.unwrap().status(), reqwest::StatusCode::OK);
         });
     };
-    let approval = Approval::start(&cli, &site.url, &who.name);
+    let approval = Approval::add(&cli, &site.url, &["--user", &who.name]);
     approve(&approval);
     let first = approval.finish().expect_ok().json();
     let name = format!("{}@{}", who.name, site.url.trim_start_matches("http://"));
@@ -956,7 +905,7 @@ fn an_account_whose_password_was_deleted_signs_in_again_through_the_browser() {
     assert_eq!(cli.run(&["accounts", "--json"], None).expect_ok().json()[0]["signed_in"], false);
 
     // Approved again in the browser: the same account, signed in, with the new password only.
-    let approval = Approval::start(&cli, &site.url, &who.name);
+    let approval = Approval::add(&cli, &site.url, &["--user", &who.name]);
     approve(&approval);
     let again = approval.finish().expect_ok().json();
     assert_eq!(again["id"], first["id"], "the same account, not a second one");

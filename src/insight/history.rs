@@ -18,6 +18,8 @@ pub enum Action {
     Replace,
     /// "Sign out all other sessions".
     SignOutOthers,
+    /// Sent to the server's own page to be confirmed there (Matrix next-gen auth): not gone yet.
+    AskedToConfirm,
 }
 
 impl Action {
@@ -27,6 +29,7 @@ impl Action {
             Action::Revoke => "revoked",
             Action::Replace => "replaced",
             Action::SignOutOthers => "signed out (all other sessions)",
+            Action::AskedToConfirm => "sent to the server's page to confirm",
         }
     }
 }
@@ -53,6 +56,18 @@ pub struct Entry {
     /// Why it did not work, in one sentence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl Entry {
+    /// How it ended, in a word or the server's sentence (unescaped: each face escapes it as its
+    /// format needs): "done", "asked" for a sign-out left to be confirmed on the server's page.
+    pub fn result(&self) -> &str {
+        match (self.ok, self.action) {
+            (true, Action::AskedToConfirm) => "asked",
+            (true, _) => "done",
+            (false, _) => self.error.as_deref().unwrap_or("failed"),
+        }
+    }
 }
 
 /// The history file's shape.

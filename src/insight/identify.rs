@@ -53,6 +53,9 @@ pub struct Identity {
     /// Still accepted by its server; `None` when that cannot be told without sending it elsewhere.
     pub valid: Option<bool>,
     pub revoked: bool,
+    /// Asked to revoke, the server ends it only once the user confirms on this page of its own
+    /// (Matrix next-gen auth), which the face opens; `revoked` stays false until then.
+    pub confirm_url: Option<String>,
     /// Every kind it could be, by shape.
     pub candidates: Vec<String>,
 }

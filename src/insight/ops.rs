@@ -106,7 +106,9 @@ impl Keyward {
                 account: account.name(),
                 account_id: account.id.clone(),
                 user: user.map(str::to_string),
-                action: if r.replaced {
+                action: if r.confirm_url.is_some() {
+                    Action::AskedToConfirm
+                } else if r.replaced {
                     Action::Replace
                 } else if all_others {
                     Action::SignOutOthers
@@ -313,6 +315,10 @@ impl Keyward {
             if !report.all_ok() {
                 let why = report.results.iter().find_map(|r| r.error.clone()).unwrap_or_default();
                 return Err(Error::Server { host: self.find(&account_id)?.host(), message: why });
+            }
+            if let Some(page) = report.results.iter().find_map(|r| r.confirm_url.clone()) {
+                identity.confirm_url = Some(page);
+                return Ok(identity);
             }
             let account = self.find(&account_id)?;
             let after = self.ask(&account, token).await.ok();

@@ -101,7 +101,7 @@ impl Report {
                     cell(&whose(e)),
                     cell(e.name.as_deref().unwrap_or(&e.credential_id)),
                     e.action.past_tense(),
-                    if e.ok { "done".to_string() } else { cell(e.error.as_deref().unwrap_or("failed")) }
+                    cell(e.result())
                 ));
             }
         }
@@ -157,7 +157,7 @@ impl Report {
                     h(&whose(e)),
                     h(e.name.as_deref().unwrap_or(&e.credential_id)),
                     e.action.past_tense(),
-                    if e.ok { "done".to_string() } else { h(e.error.as_deref().unwrap_or("failed")) }
+                    h(e.result())
                 ));
             }
             out.push_str("</table>\n");

@@ -3,6 +3,7 @@
 //! accounts), and read the addresses of the test servers that `make test` started.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod sim;
 pub mod synapse;
 

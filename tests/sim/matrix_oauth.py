@@ -44,7 +44,8 @@ Test helpers (homeserver port), not Matrix:
   GET  /__sim/state                 devices, clients, tokens (fingerprints), hits (with the PKCE
                                     verifiers received, so tests can look for them where they must not be)
   POST /__sim/config                change variants
-  POST /__sim/add_device {"user","device_id","name","ip"}   another session of the user
+  POST /__sim/add_device {"user","device_id","name","ip","token"}   another session of the user
+                                            (with "token": true, its tokens are minted and returned)
   POST /__sim/expire_tokens         every access token expires now
   POST /__sim/evil/token            records that something was sent here (a token endpoint elsewhere)
 """
@@ -285,7 +286,8 @@ class Homeserver(Base):
         if path == "/__sim/add_device":
             b = self.json_body()
             S.devices[(b["user"], b["device_id"])] = {"name": b.get("name"), "ip": b.get("ip", "203.0.113.9"), "ts": int(S.now() * 1000) - 3600_000, "client_id": None}
-            return self.send(200, {})
+            # The session's own tokens, as MAS would have issued them to that client.
+            return self.send(200, S.mint(b["user"], b["device_id"], None) if b.get("token") else {})
         if path == "/__sim/expire_tokens":
             for t in S.access.values():
                 t["expires"] = S.now() - 1

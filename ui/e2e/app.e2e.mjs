@@ -513,6 +513,8 @@ test('safe to share: no address, e-mail or id in the DOM, names and times stay, 
   assert.deepEqual(leaks(await d.exec('return document.documentElement.outerHTML')), [], 'a fresh listing is masked too');
   await d.click(await d.find('[data-testid="safe-off"]'));
   await d.until('the banner is gone', async () => (await d.findAll('[data-testid="safe-banner"]')).length === 0);
+  // Off, the listing is read again in clear: the ids are back (the tests after it act on them).
+  await d.until('the ids are shown again', async () => leaks(await d.exec('return document.documentElement.outerHTML')).length > 0);
   await rowOf(d, 'Element Desktop: macOS');
 });
 
@@ -1049,7 +1051,7 @@ test('keep watching: the tray item with Open and Quit, closing hides, the item a
   // The next start remembers the watch: the icon is there at once. Off, closing quits.
   d = newDriver(watchEnv);
   await d.start();
-  await d.until("Keyward's own session listed again", async () => (await d.findAll('[data-testid="credential-row"]')).length === 1, 60000);
+  await d.until('both sessions listed again (Keyward\'s own and the new sign-in)', async () => (await d.findAll('[data-testid="credential-row"]')).length === 2, 60000);
   const pid2 = appPid(d);
   assert.equal(await d.exec('return document.querySelector("[data-testid=background-watch-toggle]").checked'), true, 'the switch is still on');
   await d.until('the tray item is there at start', async () => {

@@ -146,7 +146,9 @@ export type Action = "rename" | "revoke" |
 /**  A revoke that made the server replace the credential with a new value. */
 "replace" | 
 /**  "Sign out all other sessions". */
-"sign_out_others";
+"sign_out_others" | 
+/**  Sent to the server's own page to be confirmed there (Matrix next-gen auth): not gone yet. */
+"asked_to_confirm";
 
 /**  What the add-account form sends. The secrets become [`Secret`]s as they are read. */
 export type AddRequest = {
@@ -513,6 +515,11 @@ export type Identity = {
 	/**  Still accepted by its server; `None` when that cannot be told without sending it elsewhere. */
 	valid: boolean | null,
 	revoked: boolean,
+	/**
+	 *  Asked to revoke, the server ends it only once the user confirms on this page of its own
+	 *  (Matrix next-gen auth), which the face opens; `revoked` stays false until then.
+	 */
+	confirm_url: string | null,
 	/**  Every kind it could be, by shape. */
 	candidates: string[],
 };

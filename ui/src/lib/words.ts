@@ -86,4 +86,5 @@ export const HISTORY_VERBS: Record<import('./bindings').Action, string> = {
   revoke: 'Revoked',
   replace: 'Replaced',
   sign_out_others: 'Signed out (all other sessions)',
+  asked_to_confirm: 'Sent to the server’s page to confirm',
 };

@@ -104,6 +104,7 @@ describe('PasteToken', () => {
     summary: 'Element on Android · last used 2 days ago from 203.0.113.7',
     valid: true,
     revoked: false,
+    confirm_url: null,
     candidates: ['Matrix access token'],
   };
 

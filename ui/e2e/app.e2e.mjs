@@ -935,6 +935,29 @@ function appPid(driver) {
   return pid;
 }
 
+test('the window opens again where it was left, at the size it was left', async () => {
+  if (d) await d.stop();
+  d = newDriver({});
+  await d.start();
+  const pid = appPid(d);
+  await d.until('the window is on screen', async () => (await mainWindow(pid))?.viewable === true, 15000);
+  // Moved and resized as a person would, then closed (the watch is off here: closing quits).
+  const want = { x: 96, y: 64, width: 1010, height: 690 };
+  await d.cmd('POST', '/window/rect', want);
+  const at = async () => {
+    const r = await d.cmd('GET', '/window/rect');
+    return ['x', 'y', 'width', 'height'].every((k) => r[k] === want[k]) || JSON.stringify(r);
+  };
+  await d.until('the window took the place and size', at, 15000);
+  assert.equal(await closeWindow(pid), '1\n', 'one window asked to close');
+  await d.until('the app quit when its window closed', async () => !alive(pid), 20000);
+  await d.stop();
+
+  d = newDriver({});
+  await d.start();
+  await d.until('the window opens where and as large as it was left', at, 15000);
+});
+
 test('keep watching: the tray item with Open and Quit, closing hides, the item and a second launch reopen, a new sign-in is notified in plain words, Quit quits, the next start has the icon; off, closing quits', async () => {
   if (d) await d.stop();
   d = null;

@@ -613,12 +613,14 @@ async fn command(kw: &Keyward, out: &mut Shown, command: Command) -> Result<Exit
             let token = read_secret(true, "Token")?;
             let password = if password_stdin { Some(read_secret(true, "Password")?) } else { None };
             let proof = Proof { password, code: None, confirm: Some(std::sync::Arc::new(ConfirmHere)) };
-            let id = out.value(kw.identify(&token, revoke, &proof).await?);
+            let id = kw.identify(&token, revoke, &proof).await?;
             drop(token);
+            // The page opens as it is; what is printed is masked like the rest.
             if let Some(page) = &id.confirm_url {
                 eprintln!("Open this page to end the session: {}", out.text(page));
                 open_in_browser(page);
             }
+            let id = out.value(id);
             if json {
                 print_json(&serde_json::json!({
                     "kind": id.kind.map(|k| k.as_str()),

@@ -533,7 +533,14 @@ impl Mask for Identity {
             (None, Some(c)) => Some(m.id("", c)),
             _ => None,
         };
-        Identity { account: m.opt(&i.account), credential_id, name: m.opt(&i.name), summary: m.opt(&i.summary), ..i.clone() }
+        Identity {
+            account: m.opt(&i.account),
+            credential_id,
+            name: m.opt(&i.name),
+            summary: m.opt(&i.summary),
+            confirm_url: m.opt(&i.confirm_url),
+            ..i.clone()
+        }
     }
 }
 

@@ -401,6 +401,15 @@ fn a_leaked_token_of_another_session_is_named_and_its_sign_out_opened_on_the_acc
     assert!(!out.stdout.contains("revoked now"), "{}", out.stdout);
     assert!(s.devices().contains(&"LAPTOPDEVICE".to_string()), "nothing ends before the user confirms");
     assert!(!out.stdout.contains(&leaked) && !out.stderr.contains(&leaked), "the token is never echoed");
+
+    // Safe to share: the page is printed masked, like everything else (the browser gets it whole).
+    let safe = s.cli.run(&["--safe", "identify", "--token-stdin", "--revoke", "--yes", "--json"], Some(&leaked)).expect_ok();
+    let id: Value = serde_json::from_str(&safe.stdout).unwrap();
+    let shown = id["confirm_url"].as_str().unwrap();
+    assert!(shown.contains("device_delete") && !shown.contains("127.0.0.1"), "{shown}");
+    let printed =
+        safe.stderr.lines().find(|l| l.starts_with("Open this page to end the session: ")).unwrap_or_else(|| panic!("{}", safe.stderr));
+    assert!(!printed.contains("127.0.0.1"), "{printed}");
 }
 
 #[test]

@@ -155,7 +155,16 @@ def loopback_match(registered, asked):
 
 
 class Base(BaseHTTPRequestHandler):
+    """Both servers: every request handled under the one lock, by the subclass's get/post."""
     protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        with LOCK:
+            self.get()
+
+    def do_POST(self):
+        with LOCK:
+            self.post()
 
     def log_message(self, *a):
         pass
@@ -217,14 +226,6 @@ class Homeserver(Base):
             dev["ts"] = int(S.now() * 1000)
             dev["ip"] = "127.0.0.1"
         return t
-
-    def do_GET(self):
-        with LOCK:
-            self.get()
-
-    def do_POST(self):
-        with LOCK:
-            self.post()
 
     def do_PUT(self):
         with LOCK:
@@ -346,14 +347,6 @@ class AuthServer(Base):
             if k == "mas-session" and v in S.sessions:
                 return S.sessions[v]
         return None
-
-    def do_GET(self):
-        with LOCK:
-            self.get()
-
-    def do_POST(self):
-        with LOCK:
-            self.post()
 
     def to_login(self):
         nxt = urllib.parse.quote(self.path, safe="")
